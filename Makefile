@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:
+#   make run    create .venv from requirements.lock, then run the whole pipeline
+#   make test   create .venv from requirements.lock, then run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint lock clean-results
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/snakemake
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+lint: $(STAMP)
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
+
+# Regenerate the lock after changing pyproject.toml's dependencies.
+lock:
+	rm -rf /tmp/bptt-lock && $(PYTHON) -m venv /tmp/bptt-lock
+	/tmp/bptt-lock/bin/pip install --quiet --upgrade pip setuptools wheel
+	/tmp/bptt-lock/bin/pip install --quiet ".[pipeline,test]"
+	(echo '# Exact versions for the pipeline and the tests; regenerate with make lock.'; \
+	 /tmp/bptt-lock/bin/pip freeze --all --exclude bptt) > requirements.lock
