@@ -1,0 +1,271 @@
+"""The report's figures: one function per figure, DataFrame in, matplotlib Figure out.
+
+Figures are built with `matplotlib.figure.Figure` directly (no pyplot, so no backend or global
+figure registry is involved) and serialised by `to_svg`, which pins the settings that make the SVG
+bytes deterministic. Medians and interquartile bands are over seeds. Colours encode the recurrent
+spectral radius on a diverging scale: blue below 1, red above.
+"""
+
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps, colors, rc_context
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from bptt.report.findings import ACTIVATION_ORDER, CELL_NAMES, crossing, log10_decay, longest, ordered
+
+SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
+ROUND_RATES = np.outer(10.0 ** np.arange(-4, 5), [1, 2, 5]).ravel()
+LOG10_LIMIT = 60.0  # y-axes stop here: beyond 10^±60 every curve has clearly vanished or exploded
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as SVG text; identical input gives identical bytes (no date, fixed ids)."""
+    buffer = io.StringIO()
+    with rc_context(SVG_SETTINGS):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def radius_colours(radii) -> dict[float, tuple]:
+    """A colour per radius: blues below 1 and reds above, darker further from 1; black at 1.
+
+    (A plain diverging map would make radii near 1 almost white and invisible on the page.)
+    """
+    radii = sorted(set(float(r) for r in radii))
+    span = max(float(np.abs(np.log10(radii)).max()), 1e-9)
+    blues, reds = colormaps["Blues"], colormaps["Reds"]
+    palette = {}
+    for radius in radii:
+        depth = 0.45 + 0.55 * abs(np.log10(radius)) / span
+        palette[radius] = (0, 0, 0, 1) if radius == 1 else (blues if radius < 1 else reds)(depth)
+    return palette
+
+
+def lag_profiles(gradients: pd.DataFrame) -> Figure:
+    """(a) log10 ||dL/dh_k|| against lag at the longest T, with rho^lag and Pascanu's bound.
+
+    The two reference lines start from the measured value at lag 0: rho^lag (dashed) is what a
+    normal matrix with a linear activation would give; Pascanu's bound (dotted) is
+    lag * log10(gamma_f * sigma_max(U)).
+    """
+    runs = longest(gradients)
+    figure, axes = _cell_activation_grid(runs, "lag", "log10_grad_h")
+    start = _seed_median(runs[runs["lag"] == 0], "log10_grad_h", ["cell", "activation", "radius"])
+    bound = _seed_median(runs, "log10_pascanu_bound", ["cell", "activation", "radius", "lag"])
+    palette = radius_colours(runs["radius"])
+    for (cell, activation, radius), offset in start.items():
+        ax = axes[(cell, activation)]
+        lag = np.arange(runs["lag"].max() + 1)
+        colour = palette[radius]
+        ax.plot(lag, offset + lag * np.log10(radius), ls="--", lw=0.8, color=colour, alpha=0.8)
+        line = bound.loc[(cell, activation, radius)]
+        ax.plot(line.index, offset + line.to_numpy(), ls=":", lw=1.0, color=colour, alpha=0.9)
+    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references=True)
+    return figure
+
+
+def weight_contributions(gradients: pd.DataFrame) -> Figure:
+    """(d) log10 norm of step k's contribution to dL/dW_hh against lag, at the longest T."""
+    runs = longest(gradients)
+    figure, axes = _cell_activation_grid(runs, "lag", "log10_dW_hh_contrib")
+    palette = radius_colours(runs["radius"])
+    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖step k's term of ∂L/∂W_hh‖", palette)
+    return figure
+
+
+def end_to_end(summary: pd.DataFrame) -> Figure:
+    """(c) log10 ||dL/dh_0|| / ||dL/dh_{T-1}|| against the sequence length T."""
+    figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end", marker="o")
+    lengths = sorted(summary["seq_len"].unique())
+    for ax in axes.values():
+        ax.set_xscale("log")
+        ax.set_xticks(lengths, [str(n) for n in lengths], minor=False)
+        ax.set_xticks([], minor=True)
+        ax.axhline(0.0, color="0.4", lw=0.6)
+    palette = radius_colours(summary["radius"])
+    _finish_grid(figure, axes, "sequence length T", "log₁₀ end-to-end ratio", palette)
+    return figure
+
+
+def phase_diagram(summary: pd.DataFrame) -> Figure:
+    """(b) Median fitted decay rate per step over radius x activation, a panel per cell.
+
+    Colour is log10 of the decay rate on a diverging scale centred on 1 (white); the black bar in
+    each row marks the radius where Pascanu's per-step bound gamma_f * sigma_max(U) equals 1.
+    Grey squares are grid points without a finite rate.
+    """
+    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
+    cells = ordered(runs["cell"], CELL_NAMES)
+    activations = ordered(runs["activation"], ACTIVATION_ORDER)
+    radii = sorted(runs["radius"].unique())
+    values = runs.groupby(["cell", "activation", "radius"])["log10_decay"].median()
+    bounds = runs.groupby(["cell", "activation", "radius"])["pascanu_bound"].median()
+    finite = values[np.isfinite(values)]
+    span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 0.05)
+    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
+    cmap = _cmap("RdBu_r")
+    cmap.set_bad("0.8")
+    figure = Figure(figsize=(3.4 * len(cells) + 1.2, 0.55 * len(activations) + 1.6), layout="constrained")
+    axes = figure.subplots(1, len(cells), sharey=True, squeeze=False)[0]
+    for ax, cell in zip(axes, cells):
+        grid = np.array([[values.get((cell, a, r), np.nan) for r in radii] for a in activations])
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto")
+        for i, activation in enumerate(activations):
+            for j, value in enumerate(grid[i]):
+                label = f"{10**value:.2g}" if np.isfinite(value) else "—"
+                ink = "white" if np.isfinite(value) and abs(value) > 0.6 * span else "black"
+                ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
+            line = np.log10([bounds.get((cell, activation, r), np.nan) for r in radii])
+            position = _index_position(radii, line)
+            if np.isfinite(position):
+                ax.plot([position, position], [i - 0.5, i + 0.5], color="black", lw=2.5)
+        ax.set_title(CELL_NAMES.get(cell, cell))
+        ax.set_xticks(range(len(radii)), [f"{r:g}" for r in radii], rotation=90)
+        ax.set_yticks(range(len(activations)), activations)
+        ax.set_xlabel("spectral radius ρ")
+    bar = figure.colorbar(image, ax=list(axes), shrink=0.9)
+    ticks = [t for t in np.log10(ROUND_RATES) if abs(t) <= span + 1e-9]
+    bar.set_ticks(ticks, labels=[f"{10**t:g}" for t in ticks])
+    bar.set_label("decay rate per step")
+    return figure
+
+
+def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
+    """(e) Eigenvalues of U in the complex plane, a panel per initialisation and radius.
+
+    The unit circle is solid, the circle of radius rho dashed; the title gives ||U||_2, which
+    equals rho only for the orthogonal (normal) matrix.
+    """
+    inits = ordered(eigenvalues["init"], ("orthogonal", "gaussian"))
+    radii = sorted(eigenvalues["radius"].unique())
+    figure = Figure(figsize=(2.4 * len(radii), 2.5 * len(inits)), layout="constrained")
+    axes = figure.subplots(len(inits), len(radii), squeeze=False, sharex=True, sharey=True)
+    limit = 1.1 * max(1.0, float(np.hypot(eigenvalues["real"], eigenvalues["imag"]).max()))
+    circle = np.linspace(0, 2 * np.pi, 256)
+    for i, init in enumerate(inits):
+        for j, radius in enumerate(radii):
+            ax = axes[i, j]
+            points = eigenvalues[(eigenvalues["init"] == init) & (eigenvalues["radius"] == radius)]
+            ax.plot(np.cos(circle), np.sin(circle), color="0.3", lw=0.8)
+            ax.plot(radius * np.cos(circle), radius * np.sin(circle), color="0.3", lw=0.8, ls="--")
+            ax.scatter(points["real"], points["imag"], s=7, color="#1f3b73", lw=0)
+            norm = points["spectral_norm"].median()
+            ax.set_title(f"{init}, ρ = {radius:g}\n‖U‖₂ = {norm:.2f}", fontsize=8)
+            ax.set_aspect("equal")
+            ax.set_xlim(-limit, limit)
+            ax.set_ylim(-limit, limit)
+        axes[i, 0].set_ylabel("Im λ")
+    for ax in axes[-1]:
+        ax.set_xlabel("Re λ")
+    return figure
+
+
+def gamma_against_bound(gradients: pd.DataFrame, summary: pd.DataFrame) -> Figure:
+    """(f) Per-step factor gamma_k against its bound gamma_f * sigma_max(U), a panel per cell.
+
+    One point per run (median of gamma_k over steps) with a bar from its smallest to largest step;
+    on the diagonal gamma_k would equal the bound, above the horizontal line the step amplifies.
+    """
+    runs = longest(gradients)
+    keys = ["cell", "activation", "radius", "seq_len", "seed"]
+    steps = runs.groupby(keys)["gamma_step"].agg(["median", "min", "max"]).reset_index()
+    points = steps.merge(summary[[*keys, "pascanu_bound"]], on=keys, how="inner")
+    cells = ordered(points["cell"], CELL_NAMES)
+    figure = Figure(figsize=(3.3 * len(cells), 3.4), layout="constrained")
+    axes = figure.subplots(1, len(cells), sharex=True, sharey=True, squeeze=False)[0]
+    positive = points[["pascanu_bound", "min", "max"]].to_numpy()
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    low, high = positive.min() / 1.5, positive.max() * 1.5
+    activations = ordered(points["activation"], ACTIVATION_ORDER)
+    palette = dict(zip(activations, _cmap("tab10").colors))
+    for ax, cell in zip(axes, cells):
+        ax.plot([low, high], [low, high], color="0.3", lw=0.8, label="γ_k = bound")
+        ax.axhline(1.0, color="0.3", lw=0.6, ls=":")
+        for activation in activations:
+            mine = points[(points["cell"] == cell) & (points["activation"] == activation)]
+            spread = [mine["median"] - mine["min"], mine["max"] - mine["median"]]
+            ax.errorbar(mine["pascanu_bound"], mine["median"], yerr=spread, fmt="o", ms=3, lw=0.6,
+                        color=palette[activation], label=activation)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+        ax.set_title(CELL_NAMES.get(cell, cell))
+        ax.set_xlabel("bound γ_f σ_max(U)")
+    axes[0].set_ylabel("measured γ_k (median over steps)")
+    axes[-1].legend(fontsize=7, loc="upper left")
+    return figure
+
+
+def _cmap(name: str) -> colors.Colormap:
+    """A private copy of a registered colormap, safe to modify."""
+    return colormaps[name].copy()
+
+
+def _seed_median(table: pd.DataFrame, column: str, by: list[str]) -> pd.Series:
+    """Median of `column` over seeds (and anything else not in `by`), infinities as NaN."""
+    values = table[column].replace([np.inf, -np.inf], np.nan)
+    return values.groupby([table[b] for b in by]).median()
+
+
+def _index_position(radii: list[float], log_bound: np.ndarray) -> float:
+    """Where log_bound crosses 0, as a fractional column index of the heat map (NaN if never)."""
+    below, above, radius = crossing(np.asarray(radii), log_bound)
+    if np.isnan(radius):
+        return np.nan
+    i = radii.index(below)
+    return i + np.log(radius / below) / np.log(above / below)
+
+
+def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
+    """A rows-by-cell, columns-by-activation grid with a median line and IQR band per radius.
+
+    Returns (figure, {(cell, activation): axes}); the y-range is shared by each row.
+    """
+    cells = ordered(table["cell"], CELL_NAMES)
+    activations = ordered(table["activation"], ACTIVATION_ORDER)
+    figure = Figure(figsize=(2.6 * len(activations) + 1.3, 2.1 * len(cells) + 0.6), layout="constrained")
+    grid = figure.subplots(len(cells), len(activations), sharex=True, sharey="row", squeeze=False)
+    values = table[y].replace([np.inf, -np.inf], np.nan)
+    stats = values.groupby([table["cell"], table["activation"], table["radius"], table[x]]).quantile([0.25, 0.5, 0.75])
+    stats = stats.unstack()
+    palette = radius_colours(table["radius"])
+    axes = {}
+    for i, cell in enumerate(cells):
+        for j, activation in enumerate(activations):
+            ax = grid[i, j]
+            axes[(cell, activation)] = ax
+            if (cell, activation) not in stats.index.droplevel([2, 3]):
+                continue
+            for radius, band in stats.loc[(cell, activation)].groupby(level=0):
+                band = band.droplevel(0)
+                colour = palette[radius]
+                ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0)
+                ax.plot(band.index, band[0.5], color=colour, lw=1.3, marker=marker, ms=3)
+            ax.set_title(f"{CELL_NAMES.get(cell, cell)}, {activation}", fontsize=9)
+        finite = stats.loc[cell, 0.5].to_numpy() if cell in stats.index else np.array([])
+        finite = finite[np.isfinite(finite)]
+        if len(finite):
+            low, high = max(finite.min(), -LOG10_LIMIT), min(finite.max(), LOG10_LIMIT)
+            pad = 0.05 * max(high - low, 1.0)
+            grid[i, 0].set_ylim(low - pad, high + pad)
+    return figure, axes
+
+
+def _finish_grid(figure, axes, xlabel, ylabel, palette, references=False):
+    """Axis labels on the outer panels and one legend for the radii (and reference lines)."""
+    grid = np.array(list(axes.values())).reshape(len({k[0] for k in axes}), -1)
+    for ax in grid[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in grid[:, 0]:
+        ax.set_ylabel(ylabel)
+    handles = [Line2D([], [], color=c, lw=1.5, label=f"ρ = {r:g}") for r, c in palette.items()]
+    if references:
+        handles += [
+            Line2D([], [], color="0.3", ls="--", lw=0.8, label="ρ^lag"),
+            Line2D([], [], color="0.3", ls=":", lw=1.0, label="Pascanu bound"),
+        ]
+    figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)

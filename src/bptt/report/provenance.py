@@ -1,0 +1,70 @@
+"""Provenance: how the report's numbers were made (commit, versions, date, run times).
+
+Run times come from the Snakemake benchmark files (tab-separated, column `s` = wall seconds).
+A file's rule is the first directory under the benchmark folder (benchmarks/<rule>/...), or its
+stem for a file directly inside it.
+"""
+
+import datetime
+import importlib.metadata
+import pathlib
+import platform
+import subprocess
+
+import pandas as pd
+
+PACKAGES = ("numpy", "pandas", "pyarrow", "matplotlib", "jinja2", "latex2mathml", "snakemake")
+
+
+def git_commit(root: pathlib.Path) -> str:
+    """The checked-out commit of the repository at `root`, flagged if the tree has edits."""
+    try:
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" (with uncommitted changes)" if dirty else "")
+
+
+def package_versions(names=PACKAGES) -> dict[str, str]:
+    """Python's and each named package's installed version ('not installed' if absent)."""
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_times(benchmark_dir: pathlib.Path) -> pd.DataFrame:
+    """Per rule: jobs, summed and longest wall seconds, from every *.tsv under benchmark_dir.
+
+    Returns columns rule, jobs, total_s, max_s (sorted by total_s, largest first); empty if the
+    folder has no benchmark files. A file without an `s` column raises ValueError naming it.
+    """
+    rows = []
+    for path in sorted(pathlib.Path(benchmark_dir).rglob("*.tsv")):
+        table = pd.read_csv(path, sep="\t")
+        if "s" not in table.columns or table.empty:
+            raise ValueError(
+                f"{path} is not a Snakemake benchmark file (no 's' column or no rows); "
+                "remove it or rerun the rule that writes it"
+            )
+        relative = path.relative_to(benchmark_dir)
+        rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        rows.append((rule, float(table["s"].iloc[0])))
+    runs = pd.DataFrame(rows, columns=["rule", "s"])
+    per_rule = runs.groupby("rule")["s"].agg(jobs="count", total_s="sum", max_s="max").reset_index()
+    return per_rule.sort_values("total_s", ascending=False, ignore_index=True)
+
+
+def build_date(now: datetime.datetime | None = None) -> str:
+    """The build date in UTC, ISO 8601 to the second."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _git(root: pathlib.Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()

@@ -1,0 +1,114 @@
+"""Synthetic collected tables with the contract's columns, for the report's tests and benchmark.
+
+The model is deliberately simple so tests can predict the findings: a run of cell c, activation a,
+radius rho loses the same factor decay = rho * GAIN[a] * CELL_GAIN[c] at every step back (times a
+per-seed jitter), so log10 ||dL/dh_k|| = lag * log10(decay), and the decay rate crosses 1 exactly
+at rho = 1 / (GAIN[a] * CELL_GAIN[c]) when jitter is 0. The recurrent matrix is taken as normal
+(spectral norm = radius), so Pascanu's bound per step is gamma_bound * rho.
+"""
+
+import numpy as np
+import pandas as pd
+
+GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
+GAMMA_BOUND = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
+CELL_GAIN = {"rnn": 1.0, "lstm": 1.25, "gru": 1.1}
+OVERFLOW_LOG10 = 308.0
+
+
+def decay(cell: str, activation: str, radius: float, jitter: float) -> float:
+    """The model's decay rate per step."""
+    return radius * GAIN[activation] * CELL_GAIN[cell] * (1.0 + jitter)
+
+
+def tables(
+    *,
+    cells=("rnn", "lstm", "gru"),
+    activations=("tanh", "sigmoid", "relu", "linear"),
+    radii=(0.5, 0.9, 1.1, 2.0),
+    seq_lens=(20, 120),
+    seeds=(0, 1),
+    jitter: float = 0.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(gradients, summary) DataFrames with exactly the collected Parquet's columns."""
+    rng = np.random.default_rng(0)
+    grad_parts, summary_rows = [], []
+    for cell in cells:
+        for activation in activations:
+            for radius in radii:
+                for seq_len in seq_lens:
+                    for seed in seeds:
+                        rate = decay(cell, activation, radius, jitter * rng.uniform(-1, 1))
+                        grad_parts.append(_gradient_rows(cell, activation, radius, seq_len, seed, rate))
+                        summary_rows.append(_summary_row(cell, activation, radius, seq_len, seed, rate))
+    gradients = pd.concat(grad_parts, ignore_index=True)
+    summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
+    return gradients, summary
+
+
+def _gradient_rows(cell, activation, radius, seq_len, seed, rate) -> pd.DataFrame:
+    step = np.arange(seq_len)
+    lag = seq_len - 1 - step
+    log10_h = lag * np.log10(rate)
+    log10_h = np.where(log10_h > OVERFLOW_LOG10, np.inf, log10_h)
+    return pd.DataFrame(
+        {
+            "cell": cell,
+            "activation": activation,
+            "radius": float(radius),
+            "seq_len": seq_len,
+            "seed": seed,
+            "step": step,
+            "lag": lag,
+            "log10_grad_h": log10_h,
+            "log10_grad_c": 0.5 * log10_h if cell == "lstm" else np.nan,
+            "log10_jac": log10_h,
+            "log10_dW_hh_contrib": log10_h - 0.3,
+            "gamma_step": np.full(seq_len, rate),
+            "log10_pascanu_bound": lag * np.log10(GAMMA_BOUND[activation] * radius),
+        }
+    )
+
+
+def _summary_row(cell, activation, radius, seq_len, seed, rate) -> dict:
+    overflow = (seq_len - 1) * np.log10(rate) > OVERFLOW_LOG10
+    return {
+        "cell": cell,
+        "activation": activation,
+        "radius": float(radius),
+        "seq_len": seq_len,
+        "seed": seed,
+        "decay_rate": rate,
+        "timescale": -1 / np.log(rate) if rate < 1 else np.inf,
+        "log10_end_to_end": (seq_len - 1) * np.log10(rate),
+        "log10_grad_norm_weight_ih": 0.0,
+        "log10_grad_norm_weight_hh": 0.5,
+        "log10_grad_norm_bias_ih": -0.5,
+        "log10_grad_norm_bias_hh": -0.5,
+        "spectral_radius": float(radius),
+        "spectral_norm": float(radius),
+        "gamma_bound": GAMMA_BOUND[activation],
+        "pascanu_bound": GAMMA_BOUND[activation] * radius,
+        "regime": "vanishing" if rate < 0.99 else "exploding" if rate > 1.01 else "stable",
+        "overflow": bool(overflow),
+        "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else None,
+    }
+
+
+def eigenvalues(radii=(0.5, 1.0, 1.5), seeds=(0,), hidden_size: int = 16) -> pd.DataFrame:
+    """An eigenvalue table like rule spectrum's: orthogonal spectra on the circle of radius rho,
+    'gaussian' spectra inside it with one eigenvalue on it and a norm twice the radius."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for init in ("orthogonal", "gaussian"):
+        for radius in radii:
+            for seed in seeds:
+                angle = rng.uniform(0, 2 * np.pi, hidden_size)
+                modulus = np.ones(hidden_size) if init == "orthogonal" else rng.uniform(0, 1, hidden_size)
+                modulus[0] = 1.0
+                values = radius * modulus * np.exp(1j * angle)
+                norm = radius * (1.0 if init == "orthogonal" else 2.0)
+                for index, value in enumerate(values):
+                    rows.append((init, float(radius), seed, hidden_size, index, value.real, value.imag, norm))
+    columns = ["init", "radius", "seed", "hidden_size", "index", "real", "imag", "spectral_norm"]
+    return pd.DataFrame(rows, columns=columns)
