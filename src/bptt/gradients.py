@@ -1,0 +1,288 @@
+"""Exact backpropagation through time, with every norm carried in log10.
+
+Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last (B, H). Step k is
+0-based; lag = T - 1 - k. One forward pass and one backward sweep give:
+
+  lag_profile(cell, x, dh_last) -> (T, B)  log10 ||dL/dh_k|| per sample, where
+      dL/dh_k is the full adjoint of h_k (for the LSTM, through c as well)
+  param_grads(cell, x, dh_last) -> dict    dL/dtheta, same keys/shapes as cell.params,
+      summed over the batch
+  profile(cell, x, dh_last) -> Profile     everything the experiment records (below)
+
+Log space: the backward sweep divides the adjoint by its norm at every step and
+adds log10 of that norm to a per-sample running scale, so no lag underflows or
+overflows; param grads are summed from the rescaled per-step gradients with one
+matrix product per chunk of steps and are exact float64 values (+-inf only where
+a gradient itself exceeds float64's range). Memory: long sequences are cut into
+chunks of at most TRACE_BYTES of stored trace; only each chunk's initial state is
+kept from the first forward pass, and a chunk's trace is recomputed when the
+backward sweep reaches it (the last chunk's is kept). Cost is linear in T.
+
+Overflow: if the forward pass produces a non-finite state (a linear or ReLU
+network with rho > 1 over a long sequence), let s be the first such step. The
+result is flagged (Profile.overflow, Profile.overflow_step = s), the sequence is
+cut before s (gradients are those of L = sum(dh_last * h_{s-1}) over steps
+0..s-1), rows s..T-1 of the per-step arrays are NaN (no finite state exists
+there), and lag_profile / param_grads, which carry no flag, warn (RuntimeWarning).
+
+Profile fields (per-step arrays are (T, B): row k = step k, one column per sample):
+  log10_grad_h          log10 ||dL/dh_k||
+  log10_grad_c          log10 ||dL/dc_k|| for the LSTM (adjoint of c_k as part of the state s_k =
+                        (h_k, c_k), i.e. through c_{k+1}; -inf at k = T-1), None otherwise
+  log10_jac             log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM
+  log10_dW_hh_contrib   log10 ||step k's term of dL/dW_hh||_F = log10 ||dL/d(U h_{k-1})|| ||h_{k-1}||
+                        (-inf at k = 0: h_{-1} = 0)
+  gamma_step            gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear scale
+  param_grads           dict like cell.params: dL/dtheta summed over the batch
+  log10_grad_norm       dict name -> log10 of the Frobenius norm of param_grads[name]
+                        (computed in log space: finite even where param_grads overflow)
+  gamma_bound           sup |f'| of the activation
+  spectral_radius       max |eigenvalue| of the candidate-path block of U (all of U for the RNN)
+  spectral_norm         sigma_max of that block; Pascanu's per-step factor is gamma_bound * spectral_norm
+  overflow, overflow_step   see above; overflow_step = -1 when there is none
+"""
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from bptt import activations, backward, cells, init, logscale
+
+# Largest trace (forward values and chain-rule factors) held at once, in bytes.
+TRACE_BYTES = 256 * 2**20
+# Stored (B, H) arrays per step while a chunk is processed (trace + factors + temporaries).
+_ARRAYS_PER_STEP = {"rnn": 3, "lstm": 12, "gru": 11}
+
+
+class Profile(NamedTuple):
+    log10_grad_h: np.ndarray
+    log10_grad_c: np.ndarray | None
+    log10_jac: np.ndarray | None
+    log10_dW_hh_contrib: np.ndarray
+    gamma_step: np.ndarray | None
+    param_grads: dict[str, np.ndarray]
+    log10_grad_norm: dict[str, float]
+    gamma_bound: float
+    spectral_radius: float
+    spectral_norm: float
+    overflow: bool
+    overflow_step: int
+
+
+def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> np.ndarray:
+    """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B)."""
+    out = _sweep(cell, x, dh_last, jacobian=False)
+    _warn_overflow(out)
+    return out["log10_grad_h"]
+
+
+def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> dict[str, np.ndarray]:
+    """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
+    out = _sweep(cell, x, dh_last, jacobian=False)
+    _warn_overflow(out)
+    return out["param_grads"]
+
+
+def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
+    """Everything in the module docstring's Profile list, in one forward and backward pass.
+
+    The Jacobian products cost O(T B (kH)^3) (k = 2 for the LSTM): meant for H up to ~100.
+    """
+    out = _sweep(cell, x, dh_last, jacobian=True)
+    u = cells.candidate_block(cell)
+    return Profile(
+        log10_grad_h=out["log10_grad_h"],
+        log10_grad_c=out["log10_grad_c"],
+        log10_jac=out["log10_jac"],
+        log10_dW_hh_contrib=out["log10_dW_hh_contrib"],
+        gamma_step=out["gamma_step"],
+        param_grads=out["param_grads"],
+        log10_grad_norm=out["log10_grad_norm"],
+        gamma_bound=activations.get(cell.activation).gamma_bound,
+        spectral_radius=init.spectral_radius(u),
+        spectral_norm=float(np.linalg.norm(u, 2)),
+        overflow=out["overflow_step"] >= 0,
+        overflow_step=out["overflow_step"],
+    )
+
+
+def _warn_overflow(out: dict) -> None:
+    if out["overflow_step"] >= 0:
+        warnings.warn(
+            f"forward pass overflowed at step {out['overflow_step']}: results cover the steps before it "
+            "(later rows are NaN); use bptt.gradients.profile for the flag",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
+    """x (T, B, I) and dh_last (B, H) as float64; ValueError naming what is wrong."""
+    if not isinstance(cell, cells.Cell):
+        raise ValueError(f"cell must be a bptt.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}")
+    try:
+        x = np.asarray(x, dtype=np.float64)
+        dh_last = np.asarray(dh_last, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"x and dh_last must be numeric arrays: {err}") from None
+    isz, hsz = cell.input_size, cell.hidden_size
+    if x.ndim != 3 or x.shape[2] != isz:
+        raise ValueError(f"x must have shape (T, B, input_size={isz}), got {x.shape}")
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"x must have T >= 1 steps and B >= 1 samples, got shape {x.shape}")
+    if dh_last.shape != (x.shape[1], hsz):
+        raise ValueError(f"dh_last must have shape (B={x.shape[1]}, hidden_size={hsz}), got {dh_last.shape}")
+    for name, a in (("x", x), ("dh_last", dh_last)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} must be finite (it holds NaN or inf)")
+    return x, dh_last
+
+
+def chunk_length(cell: cells.Cell, batch: int) -> int:
+    """Steps per chunk so that one chunk's trace stays within TRACE_BYTES."""
+    per_step = 8 * batch * cell.hidden_size * _ARRAYS_PER_STEP[cell.kind]
+    return max(1, TRACE_BYTES // per_step)
+
+
+def _first_nonfinite(cell: cells.Cell, tr: dict) -> int:
+    """First step (within the trace) whose state holds a non-finite value; -1 if none."""
+    ok = np.isfinite(tr["h"][1:]).all(axis=(1, 2))
+    if cell.kind == "lstm":
+        ok &= np.isfinite(tr["c"][1:]).all(axis=(1, 2))
+    return -1 if ok.all() else int(np.argmin(ok))
+
+
+def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
+    x, dh_last = check_inputs(cell, x, dh_last)
+    n_steps, batch, _ = x.shape
+    kind, hsz = cell.kind, cell.hidden_size
+    size = chunk_length(cell, batch)
+
+    # Pass 1: forward through all chunks, keeping each chunk's initial state.
+    starts, overflow_step, kept = [], -1, None
+    state = cells.zero_state(cell, batch)
+    for s in range(0, n_steps, size):
+        starts.append(state)
+        tr = cells.trace(cell, x[s : s + size], state)
+        bad = _first_nonfinite(cell, tr)
+        if bad >= 0:
+            overflow_step = s + bad
+            break
+        state, kept = cells.final_state(cell, tr), (s, tr)
+    n_ok = n_steps if overflow_step < 0 else overflow_step
+
+    nan = np.full((n_steps, batch), np.nan)
+    out = {
+        "log10_grad_h": nan.copy(),
+        "log10_grad_c": nan.copy() if kind == "lstm" else None,
+        "log10_dW_hh_contrib": nan.copy(),
+        "log10_jac": nan.copy() if jacobian else None,
+        "gamma_step": nan.copy() if jacobian else None,
+        "overflow_step": overflow_step,
+    }
+    mantissa = {k: np.zeros_like(v) for k, v in cell.params.items()}
+    scale = 0.0
+    if n_ok == 0:
+        mantissa = {k: np.full_like(v, np.nan) for k, v in cell.params.items()}
+    # Pass 2: backward, chunk by chunk from the last; the adjoint and its log10 scale carry over.
+    adj = (dh_last.copy(), np.zeros_like(dh_last)) if kind == "lstm" else (dh_last.copy(),)
+    log_scale = np.zeros(batch)
+    jac = (np.broadcast_to(np.eye(len(adj) * hsz), (batch, len(adj) * hsz, len(adj) * hsz)), np.zeros(batch))
+    for s in reversed(range(0, n_ok, size)):
+        e = min(s + size, n_ok)
+        tr = kept[1] if kept is not None and kept[0] == s and e == n_steps else cells.trace(cell, x[s:e], starts[s // size])
+        factors = backward.local(kind, activations.get(cell.activation), tr)
+        if jacobian:
+            jac = _jacobian_chunk(cell, factors, jac, out["log10_jac"][s:e], out["gamma_step"][s:e])
+        adj, log_scale, chunk_grads, chunk_scale = _backward_chunk(cell, factors, tr, x[s:e], adj, log_scale, out, s)
+        mantissa, scale = logscale.add(mantissa, scale, chunk_grads, chunk_scale)
+    out["param_grads"] = {k: logscale.to_linear(m, scale) for k, m in mantissa.items()}
+    with np.errstate(divide="ignore"):
+        out["log10_grad_norm"] = {k: float(np.log10(np.linalg.norm(m)) + scale) for k, m in mantissa.items()}
+    return out
+
+
+def _backward_chunk(cell, factors, tr, x, adj, log_scale, out, s):
+    """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`.
+
+    adj: the (renormalised) adjoint of the chunk's last state, log_scale (B,) its
+    log10 scale. Returns the adjoint of the state before the chunk and its scale,
+    and the chunk's param grads as (mantissas, log10 scale).
+    """
+    kind, u = cell.kind, cell.params["weight_hh"]
+    step = backward.STEP[kind]
+    da = factors["q"]  # (K, B, G', H): overwritten in place by dL/da_t, step by step
+    n = da.shape[0]
+    sq_h, norms = np.empty((n, da.shape[1])), np.empty((n, da.shape[1]))
+    sq_c = np.empty_like(sq_h) if kind == "lstm" else None
+    for t in reversed(range(n)):
+        lf = {k: v[t] for k, v in factors.items()}
+        sq_h[t] = np.einsum("bh,bh->b", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
+        sq = sq_h[t]
+        if sq_c is not None:
+            sq_c[t] = np.einsum("bh,bh->b", adj[1], adj[1])  # ||dL/dc_t||^2
+            sq = sq + sq_c[t]
+        norms[t] = logscale.safe_scale(np.sqrt(sq))
+        adj = tuple(a / norms[t][:, None] for a in adj)  # renormalise: the scale moves to log space
+        adj = step(u, lf, adj, da[t])  # dL/da_t into da[t]; returns the adjoint of s_{t-1}
+    with np.errstate(divide="ignore"):
+        scales = logscale.suffix_log_scales(np.log10(norms), log_scale)  # log10 scale of da[t]
+    after = np.concatenate([scales[1:], log_scale[None]])  # log10 scale of the adjoint entering step t
+    rows = slice(s, s + n)
+    out["log10_grad_h"][rows] = logscale.log10_norm(sq_h, after)
+    if sq_c is not None:
+        out["log10_grad_c"][rows] = logscale.log10_norm(sq_c, after)
+    hh, ih = backward.HH_BLOCKS[kind], backward.IH_BLOCKS[kind]
+    h_prev = tr["h"][:-1]
+    with np.errstate(divide="ignore"):
+        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(
+            np.einsum("kbgh,kbgh->kb", da[:, :, hh], da[:, :, hh]) * np.einsum("kbh,kbh->kb", h_prev, h_prev),
+            scales,
+        )
+    # Sum over steps and samples: one matrix product per parameter, in the chunk's largest scale.
+    top = float(scales.max())
+    da *= (10.0 ** (scales - top))[:, :, None, None]
+    rows2 = n * da.shape[1]
+    d_hh = da[:, :, hh].reshape(rows2, -1) if hh != list(range(da.shape[2])) else da.reshape(rows2, -1)
+    d_ih = da[:, :, ih].reshape(rows2, -1) if ih != list(range(da.shape[2])) else da.reshape(rows2, -1)
+    grads = {
+        "weight_ih": d_ih.T @ x.reshape(rows2, -1),  # dL/dW = sum_t dL/da_t^T x_t
+        "weight_hh": d_hh.T @ h_prev.reshape(rows2, -1),  # dL/dU = sum_t dL/da_t^T h_{t-1}
+        "bias_ih": d_ih.sum(axis=0),
+        "bias_hh": d_hh.sum(axis=0),
+    }
+    return adj, scales[0], grads, top
+
+
+def _spectral_norm(m: np.ndarray) -> np.ndarray:
+    """sigma_max of each matrix in a stack (B, n, n) -> (B,)."""
+    return np.linalg.svd(m, compute_uv=False)[:, 0]
+
+
+def _jacobian_chunk(cell, factors, jac, log10_jac, gamma_step):
+    """Fill log10 ||d s_{T-1}/d s_t||_2 and gamma_t = ||d s_t/d s_{t-1}||_2 for one chunk's steps.
+
+    jac = (P, scale): P (B, n, n) = d s_{T-1}/d s_t at the chunk's last step,
+    divided by 10**scale (B,). Rows of a Jacobian are adjoints, so one backward
+    step applied to the identity's rows gives J_t = d s_t/d s_{t-1}.
+    """
+    kind, u, hsz = cell.kind, cell.params["weight_hh"], cell.hidden_size
+    p, scale = jac
+    batch, n = p.shape[:2]
+    eye = np.eye(n)
+    rows = tuple(np.broadcast_to(eye[:, j : j + hsz], (batch, n, hsz)) for j in range(0, n, hsz))
+    buf = np.empty((batch, n, backward.N_OUT[kind], hsz))
+    for t in reversed(range(factors["q"].shape[0])):
+        sigma = _spectral_norm(p)
+        with np.errstate(divide="ignore"):
+            log10_jac[t] = np.log10(sigma) + scale  # log10 ||d s_{T-1}/d s_t||_2
+        sigma = logscale.safe_scale(sigma)
+        p = p / sigma[:, None, None]
+        scale = scale + np.log10(sigma)
+        lf = {k: v[t][:, None] for k, v in factors.items()}
+        j_rows = backward.STEP[kind](u, lf, rows, buf)
+        j_t = np.concatenate(j_rows, axis=-1)  # J_t = d s_t / d s_{t-1}, (B, n, n)
+        gamma_step[t] = _spectral_norm(j_t)
+        p = p @ j_t  # d s_{T-1}/d s_{t-1} = (d s_{T-1}/d s_t) J_t
+    return p, scale
