@@ -1,0 +1,49 @@
+# Small helpers shared by the rules: config validation, the grid, canonical
+# point names, and the code each rule depends on.
+import pathlib
+import sys
+
+import yaml
+
+from snakemake.utils import validate
+
+from bptt import configcheck, layout, provenance
+
+
+def check_config(config, schema_file):
+    """Validate `config` in place: defaults filled in, numbers normalised, or a clear error.
+
+    Every problem is listed (key, bad value, what is allowed) before any job is
+    planned, so an invalid config never writes or removes anything.
+    """
+    schema_path = pathlib.Path(workflow.basedir) / schema_file
+    found = configcheck.problems(config, yaml.safe_load(schema_path.read_text()))
+    if found:
+        raise WorkflowError(
+            "config is invalid (config.yaml, --configfile or --config):\n  "
+            + "\n  ".join(found)
+            + "\nFix the value(s) above and run again; nothing was run, written or removed."
+        )
+    # Fills in the schema's defaults; cannot fail after the check above.
+    validate(config, str(schema_path))
+    # Written 1 or 1.0, a number gives the same param, so the same rerun decision.
+    grid = config["grid"]
+    grid["radius"] = [float(r) for r in grid["radius"]]
+    grid["seq_len"] = [int(t) for t in grid["seq_len"]]
+    for key in ("input_scale", "forget_bias", "regime_tolerance"):
+        config[key] = float(config[key])
+
+
+# The interpreter running Snakemake runs the jobs too (the project's .venv),
+# whatever is first on PATH. Not a param: moving the checkout reruns nothing.
+PYTHON = sys.executable
+
+GRADIENTS = "results/gradients.parquet"
+SUMMARY = "results/summary.parquet"
+
+
+wildcard_constraints:
+    cell="rnn|lstm|gru",
+    activation="tanh|sigmoid|relu|linear",
+    radius=layout.RADIUS_PATTERN,
+    seq_len=layout.SEQ_LEN_PATTERN,

@@ -1,0 +1,34 @@
+# One job per grid point: all seeds of the point, vectorised over the batch.
+# Every value the job uses arrives through a wildcard or a param, and the code
+# it runs through the `code` param (a content hash, so an edit that is reverted
+# reruns nothing).
+
+
+rule experiment:
+    output:
+        layout.POINT,
+    log:
+        "logs/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.log",
+    benchmark:
+        "benchmarks/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.tsv"
+    params:
+        seeds=config["seeds"],
+        batch_size=config["batch_size"],
+        hidden_size=config["hidden_size"],
+        input_size=config["input_size"],
+        recurrent_init=config["recurrent_init"],
+        input_scale=config["input_scale"],
+        loss=config["loss"],
+        num_classes=config["num_classes"],
+        forget_bias=config["forget_bias"],
+        code=provenance.code_hash("bptt.experiment"),
+    shell:
+        "{PYTHON:q} -m bptt.experiment"
+        " --cell {wildcards.cell} --activation {wildcards.activation}"
+        " --radius {wildcards.radius} --seq-len {wildcards.seq_len}"
+        " --seeds {params.seeds} --batch-size {params.batch_size}"
+        " --hidden-size {params.hidden_size} --input-size {params.input_size}"
+        " --recurrent-init {params.recurrent_init} --input-scale {params.input_scale}"
+        " --loss {params.loss} --num-classes {params.num_classes}"
+        " --forget-bias {params.forget_bias}"
+        " --output {output:q} > {log:q} 2>&1"
