@@ -1,14 +1,15 @@
 """One backward step per cell: the adjoint of s_t -> the adjoint of s_{t-1}.
 
-This module mirrors `bptt.cells` line by line. `local(cell, tr)` turns a forward
-trace into the per-step factors of the chain rule (computed for all steps of a
-chunk at once, so the sequential loop is short); `step(...)` applies one step.
+This module mirrors `bptt.cells` line by line (read the two side by side): each
+line computes the quantity named in its comment from the forward trace of step t.
 
 Adjoints are arrays (..., H): (B, H) for the gradient, or (B, m, H) when m row
-vectors per sample are pushed through at once (the Jacobian products of
-`bptt.gradients.profile`). A step writes dL/da_t, the gradient with respect to
-the pre-activations that U multiplies, into `out` (..., G', H), and returns
-the adjoint of s_{t-1}.
+vectors per sample go through at once (the Jacobian products of
+`bptt.gradients.profile`; the trace values then come as (B, 1, H) by `at`). A
+step writes dL/da_t, the gradient with respect to the pre-activations, into
+`out` (..., N_OUT, H) and returns the adjoint of s_{t-1}. For the LSTM `out` may
+be the trace's own gates[t] (each block is written after its last use), which
+spares a buffer the size of the gates.
 
 Gradient blocks: out[..., HH_BLOCKS[kind], :] is dL/d(U h_{t-1} + b_hh) and
 out[..., IH_BLOCKS[kind], :] is dL/d(W x_t + b_ih); they differ only for the GRU,
@@ -17,72 +18,64 @@ whose n gate sees U_n h through r_t.
 
 import numpy as np
 
-from bptt import activations
+from bptt.activations import Activation
 
-# Blocks of the `out` buffer, per kind (see the module docstring).
 N_OUT = {"rnn": 1, "lstm": 4, "gru": 4}
 HH_BLOCKS = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [0, 1, 2]}
 IH_BLOCKS = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [0, 1, 3]}
 
 
-def local(kind: str, act: activations.Activation, tr: dict) -> dict[str, np.ndarray]:
-    """Per-step chain-rule factors of a trace (arrays with a leading step axis K).
-
-    rnn:  "q" (K, B, 1, H) = f'(z_t)
-    lstm: "q" (K, B, 4, H) = [g i(1-i), c_{t-1} f(1-f), i f'(a_g), f(c_t) o(1-o)],
-          "o_dfc" (K, B, H) = o_t f'(c_t), "f" (K, B, H) = f_t
-    gru:  "q" (K, B, 4, H) = [q_n (U_n h + b_hn) r(1-r), (h_{t-1} - n) z(1-z), q_n r, q_n]
-          with q_n = (1 - z) f'(a_n), and "z" (K, B, H) = z_t
-    The trace's gate arrays are reused (overwritten) where possible.
-    """
-    h = tr["h"]
+def at(kind: str, tr: dict, t: int) -> dict[str, np.ndarray]:
+    """The trace values step t's backward needs, each (B, ...)."""
     if kind == "rnn":
-        return {"q": act.df(h[1:])[:, :, None, :]}
-    gates = tr["gates"]
+        return {"h": tr["h"][t + 1]}
     if kind == "lstm":
-        i, f, g, o = (gates[:, :, j] for j in range(4))
-        fc = tr["fc"]
-        lf = {"o_dfc": o * act.df(fc), "f": f.copy()}
-        q_i = g * i * (1.0 - i)
-        g[...] = i * act.df(g)  # dc_t/da_g = i_t f'(a_g)
-        i[...] = q_i  # dc_t/da_i = g_t i_t (1 - i_t)
-        f *= (1.0 - f) * tr["c"][:-1]  # dc_t/da_f = c_{t-1} f_t (1 - f_t)
-        o *= (1.0 - o) * fc  # dh_t/da_o = f(c_t) o_t (1 - o_t)
-        lf["q"] = gates
-        return lf
-    r, z, n = (gates[:, :, j] for j in range(3))
-    q = np.empty((*n.shape[:2], 4, n.shape[2]))
-    np.multiply(1.0 - z, act.df(n), out=q[:, :, 3])  # dh_t/da_n = (1 - z_t) f'(a_n)
-    np.multiply(q[:, :, 3], r, out=q[:, :, 2])  # dh_t/d(U_n h + b_hn) = q_n r_t
-    q[:, :, 1] = (h[:-1] - n) * z * (1.0 - z)  # dh_t/da_z = (h_{t-1} - n_t) z_t (1 - z_t)
-    q[:, :, 0] = q[:, :, 3] * tr["un_h"] * r * (1.0 - r)  # dh_t/da_r = q_n (U_n h + b_hn) r_t (1 - r_t)
-    return {"q": q, "z": z}
+        return {"gates": tr["gates"][t], "c_prev": tr["c"][t], "fc": tr["fc"][t]}
+    return {"gates": tr["gates"][t], "h_prev": tr["h"][t], "un_h": tr["un_h"][t]}
 
 
-def _rnn_step(u, lf, adj, out):
+def grad_buffer(kind: str, tr: dict) -> np.ndarray:
+    """Where the sweep stores dL/da_t for all steps: (K, B, N_OUT, H)."""
+    if kind == "lstm":
+        return tr["gates"]  # overwritten step by step, from the last
+    k, b, hsz = tr["h"].shape[0] - 1, tr["h"].shape[1], tr["h"].shape[2]
+    return np.empty((k, b, N_OUT[kind], hsz))
+
+
+def _matmul(da, u, shape):
+    """dL/da_t U, da (..., G, H) -> (...) + shape[-1:]; G*H = U's rows."""
+    return (da.reshape(-1, u.shape[0]) @ u).reshape(shape)
+
+
+def _rnn_step(u: np.ndarray, act: Activation, s: dict, adj: tuple, out: np.ndarray) -> tuple:
     (dh,) = adj  # dL/dh_t
-    np.multiply(dh[..., None, :], lf["q"], out=out)  # dL/dz_t = dL/dh_t * f'(z_t)
-    dh_prev = (out.reshape(-1, u.shape[0]) @ u).reshape(dh.shape)  # dL/dh_{t-1} = dL/dz_t U
-    return (dh_prev,)
+    np.multiply(dh, act.df(s["h"]), out=out[..., 0, :])  # dL/dz_t = dL/dh_t * f'(z_t)
+    return (_matmul(out, u, dh.shape),)  # dL/dh_{t-1} = dL/dz_t U
 
 
-def _lstm_step(u, lf, adj, out):
-    dh, dc = adj  # dL/dh_t, dL/dc_t (adjoints of the state s_t = (h_t, c_t))
-    dc = dc + dh * lf["o_dfc"]  # dL/dc_t with h_t = o_t f(c_t) as a function of c_t
-    q = lf["q"]
-    np.multiply(q[..., :3, :], dc[..., None, :], out=out[..., :3, :])  # dL/da_i, dL/da_f, dL/da_g
-    np.multiply(q[..., 3, :], dh, out=out[..., 3, :])  # dL/da_o
-    dc_prev = dc * lf["f"]  # dL/dc_{t-1} = dL/dc_t * f_t
-    dh_prev = (out.reshape(-1, u.shape[0]) @ u).reshape(dh.shape)  # dL/dh_{t-1} = dL/da_t U
-    return dh_prev, dc_prev
+def _lstm_step(u: np.ndarray, act: Activation, s: dict, adj: tuple, out: np.ndarray) -> tuple:
+    dh, dc = adj  # dL/dh_t, dL/dc_t as adjoints of the state s_t = (h_t, c_t)
+    i, f, g, o = (s["gates"][..., j, :] for j in range(4))
+    fc, c_prev = s["fc"], s["c_prev"]
+    dc = dc + dh * o * act.df(fc)  # dL/dc_t, adding the path h_t = o_t f(c_t)
+    dc_prev = dc * f  # dL/dc_{t-1} = dL/dc_t f_t          (c_t = f_t c_{t-1} + i_t g_t)
+    np.multiply(dh * fc, o * (1.0 - o), out=out[..., 3, :])  # dL/da_o = dL/dh_t f(c_t) o_t (1 - o_t)
+    np.multiply(dc * c_prev, f * (1.0 - f), out=out[..., 1, :])  # dL/da_f = dL/dc_t c_{t-1} f_t (1 - f_t)
+    da_g = dc * i * act.df(g)  # dL/da_g = dL/dc_t i_t f'(a_g)
+    np.multiply(dc * g, i * (1.0 - i), out=out[..., 0, :])  # dL/da_i = dL/dc_t g_t i_t (1 - i_t)
+    out[..., 2, :] = da_g
+    return _matmul(out, u, dh.shape), dc_prev  # dL/dh_{t-1} = dL/da_t U
 
 
-def _gru_step(u, lf, adj, out):
-    (dh,) = adj  # dL/dh_t
-    np.multiply(dh[..., None, :], lf["q"], out=out)  # dL/da_r, dL/da_z, dL/d(U_n h + b_hn), dL/da_n
-    uh_grad = out[..., :3, :].reshape(-1, u.shape[0])  # dL/d(U h_{t-1} + b_hh)
-    dh_prev = dh * lf["z"] + (uh_grad @ u).reshape(dh.shape)  # dL/dh_{t-1}: direct path z_t, and through U
-    return (dh_prev,)
+def _gru_step(u: np.ndarray, act: Activation, s: dict, adj: tuple, out: np.ndarray) -> tuple:
+    (dh,) = adj  # dL/dh_t                 (h_t = n_t + z_t (h_{t-1} - n_t))
+    r, z, n = (s["gates"][..., j, :] for j in range(3))
+    np.multiply(dh, (1.0 - z) * act.df(n), out=out[..., 3, :])  # dL/da_n = dL/dh_t (1 - z_t) f'(a_n)
+    np.multiply(out[..., 3, :], r, out=out[..., 2, :])  # dL/d(U_n h_{t-1} + b_hn) = dL/da_n r_t
+    np.multiply(out[..., 3, :] * s["un_h"], r * (1.0 - r), out=out[..., 0, :])  # dL/da_r
+    np.multiply(dh * (s["h_prev"] - n), z * (1.0 - z), out=out[..., 1, :])  # dL/da_z
+    # dL/dh_{t-1}: the direct path z_t, and through U (blocks r, z, n of dL/d(U h + b_hh)).
+    return (dh * z + _matmul(out[..., :3, :], u, dh.shape),)
 
 
 STEP = {"rnn": _rnn_step, "lstm": _lstm_step, "gru": _gru_step}

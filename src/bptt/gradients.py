@@ -49,10 +49,11 @@ import numpy as np
 
 from bptt import activations, backward, cells, init, logscale
 
-# Largest trace (forward values and chain-rule factors) held at once, in bytes.
-TRACE_BYTES = 256 * 2**20
-# Stored (B, H) arrays per step while a chunk is processed (trace + factors + temporaries).
-_ARRAYS_PER_STEP = {"rnn": 3, "lstm": 12, "gru": 11}
+# Largest trace (forward values and gradient buffers) held at once, in bytes.
+TRACE_BYTES = 512 * 2**20
+# (B, H) arrays held per step while a chunk is processed: the trace, the dL/da_t
+# buffer and the two weighted copies (of h and x) of the final matrix products.
+_ARRAYS_PER_STEP = {"rnn": 4, "lstm": 9, "gru": 11}
 
 
 class Profile(NamedTuple):
@@ -176,26 +177,25 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     out = {
         "log10_grad_h": nan.copy(),
         "log10_grad_c": nan.copy() if kind == "lstm" else None,
-        "log10_dW_hh_contrib": nan.copy(),
-        "log10_jac": nan.copy() if jacobian else None,
-        "gamma_step": nan.copy() if jacobian else None,
         "overflow_step": overflow_step,
     }
+    if jacobian:
+        out.update(log10_dW_hh_contrib=nan.copy(), log10_jac=nan.copy(), gamma_step=nan.copy())
     mantissa = {k: np.zeros_like(v) for k, v in cell.params.items()}
     scale = 0.0
     if n_ok == 0:
         mantissa = {k: np.full_like(v, np.nan) for k, v in cell.params.items()}
     # Pass 2: backward, chunk by chunk from the last; the adjoint and its log10 scale carry over.
+    act = activations.get(cell.activation)
     adj = (dh_last.copy(), np.zeros_like(dh_last)) if kind == "lstm" else (dh_last.copy(),)
     log_scale = np.zeros(batch)
-    jac = (np.broadcast_to(np.eye(len(adj) * hsz), (batch, len(adj) * hsz, len(adj) * hsz)), np.zeros(batch))
+    n = len(adj) * hsz
+    jac = _Jacobian(np.repeat(np.eye(n)[None], batch, axis=0), np.zeros(batch)) if jacobian else None
     for s in reversed(range(0, n_ok, size)):
         e = min(s + size, n_ok)
-        tr = kept[1] if kept is not None and kept[0] == s and e == n_steps else cells.trace(cell, x[s:e], starts[s // size])
-        factors = backward.local(kind, activations.get(cell.activation), tr)
-        if jacobian:
-            jac = _jacobian_chunk(cell, factors, jac, out["log10_jac"][s:e], out["gamma_step"][s:e])
-        adj, log_scale, chunk_grads, chunk_scale = _backward_chunk(cell, factors, tr, x[s:e], adj, log_scale, out, s)
+        reuse = kept is not None and kept[0] == s and e == n_steps
+        tr = kept[1] if reuse else cells.trace(cell, x[s:e], starts[s // size])
+        adj, log_scale, chunk_grads, chunk_scale = _backward_chunk(cell, act, tr, x[s:e], adj, log_scale, jac, out, s)
         mantissa, scale = logscale.add(mantissa, scale, chunk_grads, chunk_scale)
     out["param_grads"] = {k: logscale.to_linear(m, scale) for k, m in mantissa.items()}
     with np.errstate(divide="ignore"):
@@ -203,21 +203,31 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     return out
 
 
-def _backward_chunk(cell, factors, tr, x, adj, log_scale, out, s):
+class _Jacobian(NamedTuple):
+    """d s_{T-1}/d s_t = p * 10**scale: p (B, n, n), scale (B,)."""
+
+    p: np.ndarray
+    scale: np.ndarray
+
+
+def _backward_chunk(cell, act, tr, x, adj, log_scale, jac, out, s):
     """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`.
 
-    adj: the (renormalised) adjoint of the chunk's last state, log_scale (B,) its
-    log10 scale. Returns the adjoint of the state before the chunk and its scale,
-    and the chunk's param grads as (mantissas, log10 scale).
+    adj: the renormalised adjoint of the chunk's last state, log_scale (B,) its
+    log10 scale; jac: the Jacobian product (profile only, else None), updated in
+    place. Returns the adjoint of the state before the chunk and its scale, and
+    the chunk's param grads as (mantissas, log10 scale).
     """
     kind, u = cell.kind, cell.params["weight_hh"]
     step = backward.STEP[kind]
-    da = factors["q"]  # (K, B, G', H): overwritten in place by dL/da_t, step by step
-    n = da.shape[0]
-    sq_h, norms = np.empty((n, da.shape[1])), np.empty((n, da.shape[1]))
+    da = backward.grad_buffer(kind, tr)  # (K, B, G', H): dL/da_t, in the scale of step t
+    n, batch = da.shape[:2]
+    sq_h, norms = np.empty((n, batch)), np.empty((n, batch))
     sq_c = np.empty_like(sq_h) if kind == "lstm" else None
     for t in reversed(range(n)):
-        lf = {k: v[t] for k, v in factors.items()}
+        at_t = backward.at(kind, tr, t)
+        if jac is not None:
+            _jacobian_step(cell, act, at_t, jac, out, s + t)
         sq_h[t] = np.einsum("bh,bh->b", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
         sq = sq_h[t]
         if sq_c is not None:
@@ -225,7 +235,7 @@ def _backward_chunk(cell, factors, tr, x, adj, log_scale, out, s):
             sq = sq + sq_c[t]
         norms[t] = logscale.safe_scale(np.sqrt(sq))
         adj = tuple(a / norms[t][:, None] for a in adj)  # renormalise: the scale moves to log space
-        adj = step(u, lf, adj, da[t])  # dL/da_t into da[t]; returns the adjoint of s_{t-1}
+        adj = step(u, act, at_t, adj, da[t])  # dL/da_t into da[t]; returns the adjoint of s_{t-1}
     with np.errstate(divide="ignore"):
         scales = logscale.suffix_log_scales(np.log10(norms), log_scale)  # log10 scale of da[t]
     after = np.concatenate([scales[1:], log_scale[None]])  # log10 scale of the adjoint entering step t
@@ -233,26 +243,30 @@ def _backward_chunk(cell, factors, tr, x, adj, log_scale, out, s):
     out["log10_grad_h"][rows] = logscale.log10_norm(sq_h, after)
     if sq_c is not None:
         out["log10_grad_c"][rows] = logscale.log10_norm(sq_c, after)
-    hh, ih = backward.HH_BLOCKS[kind], backward.IH_BLOCKS[kind]
+    hh, ih = (_blocks(da, b) for b in (backward.HH_BLOCKS[kind], backward.IH_BLOCKS[kind]))
     h_prev = tr["h"][:-1]
-    with np.errstate(divide="ignore"):
-        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(
-            np.einsum("kbgh,kbgh->kb", da[:, :, hh], da[:, :, hh]) * np.einsum("kbh,kbh->kb", h_prev, h_prev),
-            scales,
-        )
-    # Sum over steps and samples: one matrix product per parameter, in the chunk's largest scale.
+    if "log10_dW_hh_contrib" in out:
+        # ||outer(dL/da_t, h_{t-1})||_F = ||dL/da_t|| ||h_{t-1}|| per sample.
+        sq = np.einsum("kbgh,kbgh->kb", hh, hh) * np.einsum("kbh,kbh->kb", h_prev, h_prev)
+        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(sq, scales)
+    # Sum over steps and samples: one matrix product per parameter, in the chunk's largest
+    # scale; the per-(step, sample) weights go on the smaller factor (h or x).
     top = float(scales.max())
-    da *= (10.0 ** (scales - top))[:, :, None, None]
-    rows2 = n * da.shape[1]
-    d_hh = da[:, :, hh].reshape(rows2, -1) if hh != list(range(da.shape[2])) else da.reshape(rows2, -1)
-    d_ih = da[:, :, ih].reshape(rows2, -1) if ih != list(range(da.shape[2])) else da.reshape(rows2, -1)
+    w = 10.0 ** (scales - top)
+    flat = n * da.shape[1]
+    d_hh, d_ih, w = hh.reshape(flat, -1), ih.reshape(flat, -1), w.reshape(flat)
     grads = {
-        "weight_ih": d_ih.T @ x.reshape(rows2, -1),  # dL/dW = sum_t dL/da_t^T x_t
-        "weight_hh": d_hh.T @ h_prev.reshape(rows2, -1),  # dL/dU = sum_t dL/da_t^T h_{t-1}
-        "bias_ih": d_ih.sum(axis=0),
-        "bias_hh": d_hh.sum(axis=0),
+        "weight_ih": d_ih.T @ (x.reshape(flat, -1) * w[:, None]),  # dL/dW = sum_t dL/da_t^T x_t
+        "weight_hh": d_hh.T @ (h_prev.reshape(flat, -1) * w[:, None]),  # dL/dU = sum_t dL/da_t^T h_{t-1}
+        "bias_ih": w @ d_ih,  # dL/db = sum_t dL/da_t
+        "bias_hh": w @ d_hh,
     }
     return adj, scales[0], grads, top
+
+
+def _blocks(da: np.ndarray, blocks: list[int]) -> np.ndarray:
+    """da[:, :, blocks] (K, B, len(blocks), H), without a copy when that is all of them."""
+    return da if blocks == list(range(da.shape[2])) else da[:, :, blocks]
 
 
 def _spectral_norm(m: np.ndarray) -> np.ndarray:
@@ -260,29 +274,23 @@ def _spectral_norm(m: np.ndarray) -> np.ndarray:
     return np.linalg.svd(m, compute_uv=False)[:, 0]
 
 
-def _jacobian_chunk(cell, factors, jac, log10_jac, gamma_step):
-    """Fill log10 ||d s_{T-1}/d s_t||_2 and gamma_t = ||d s_t/d s_{t-1}||_2 for one chunk's steps.
+def _jacobian_step(cell, act, at_t, jac, out, k):
+    """Record log10 ||d s_{T-1}/d s_k||_2 and gamma_k = ||d s_k/d s_{k-1}||_2; advance jac to k-1.
 
-    jac = (P, scale): P (B, n, n) = d s_{T-1}/d s_t at the chunk's last step,
-    divided by 10**scale (B,). Rows of a Jacobian are adjoints, so one backward
-    step applied to the identity's rows gives J_t = d s_t/d s_{t-1}.
+    Rows of a Jacobian are adjoints, so one backward step applied to the
+    identity's rows gives J_k = d s_k/d s_{k-1}.
     """
-    kind, u, hsz = cell.kind, cell.params["weight_hh"], cell.hidden_size
-    p, scale = jac
-    batch, n = p.shape[:2]
+    hsz = cell.hidden_size
+    batch, n = jac.p.shape[:2]
+    sigma = _spectral_norm(jac.p)
+    with np.errstate(divide="ignore"):
+        out["log10_jac"][k] = np.log10(sigma) + jac.scale  # log10 ||d s_{T-1}/d s_k||_2
+    sigma = logscale.safe_scale(sigma)
+    jac.scale[:] += np.log10(sigma)
     eye = np.eye(n)
     rows = tuple(np.broadcast_to(eye[:, j : j + hsz], (batch, n, hsz)) for j in range(0, n, hsz))
-    buf = np.empty((batch, n, backward.N_OUT[kind], hsz))
-    for t in reversed(range(factors["q"].shape[0])):
-        sigma = _spectral_norm(p)
-        with np.errstate(divide="ignore"):
-            log10_jac[t] = np.log10(sigma) + scale  # log10 ||d s_{T-1}/d s_t||_2
-        sigma = logscale.safe_scale(sigma)
-        p = p / sigma[:, None, None]
-        scale = scale + np.log10(sigma)
-        lf = {k: v[t][:, None] for k, v in factors.items()}
-        j_rows = backward.STEP[kind](u, lf, rows, buf)
-        j_t = np.concatenate(j_rows, axis=-1)  # J_t = d s_t / d s_{t-1}, (B, n, n)
-        gamma_step[t] = _spectral_norm(j_t)
-        p = p @ j_t  # d s_{T-1}/d s_{t-1} = (d s_{T-1}/d s_t) J_t
-    return p, scale
+    buf = np.empty((batch, n, backward.N_OUT[cell.kind], hsz))
+    at_b = {key: v[:, None] for key, v in at_t.items()}
+    j_k = np.concatenate(backward.STEP[cell.kind](cell.params["weight_hh"], act, at_b, rows, buf), axis=-1)
+    out["gamma_step"][k] = _spectral_norm(j_k)  # gamma_k = ||J_k||_2
+    jac.p[...] = (jac.p / sigma[:, None, None]) @ j_k  # d s_{T-1}/d s_{k-1} = (d s_{T-1}/d s_k) J_k
