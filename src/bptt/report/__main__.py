@@ -1,7 +1,7 @@
 """Command line: render results/report.html and results/figures/*.svg from the collected Parquet.
 
     python -m bptt.report --gradients results/gradients.parquet --summary results/summary.parquet \\
-        --eigenvalues results/eigenvalues.parquet --config-json '{...}' --benchmarks benchmarks \\
+        --eigenvalues results/eigenvalues.parquet --config-json '{...}' --benchmarks benchmarks/*/*.tsv \\
         --report-dir report --figures results/figures --output results/report.html
 """
 
@@ -19,7 +19,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--summary", type=pathlib.Path, required=True, help="collected per-run table")
     parser.add_argument("--eigenvalues", type=pathlib.Path, required=True, help="rule spectrum's table")
     parser.add_argument("--config-json", required=True, help="the pipeline's config as JSON")
-    parser.add_argument("--benchmarks", type=pathlib.Path, required=True, help="Snakemake benchmark folder")
+    parser.add_argument("--benchmarks", type=pathlib.Path, nargs="*", default=[], help="benchmark files")
+    parser.add_argument("--benchmark-root", type=pathlib.Path, default=pathlib.Path("benchmarks"),
+                        help="the folder holding them (benchmarks/<rule>/...)")
     parser.add_argument("--report-dir", type=pathlib.Path, required=True, help="templates, CSS, equations")
     parser.add_argument("--figures", type=pathlib.Path, required=True, help="folder for the SVG files")
     parser.add_argument("--output", type=pathlib.Path, required=True, help="the HTML file to write")
@@ -39,7 +41,7 @@ def main(argv: list[str]) -> int:
     svgs = render.make_figures(gradients, summary, eigenvalues)
     html = render.render(
         gradients, summary, eigenvalues, config=config, report_dir=args.report_dir,
-        benchmark_dir=args.benchmarks, repo_root=args.repo, svgs=svgs,
+        benchmarks=args.benchmarks, benchmark_root=args.benchmark_root, repo_root=args.repo, svgs=svgs,
     )
     args.figures.mkdir(parents=True, exist_ok=True)
     for letter, svg in svgs.items():

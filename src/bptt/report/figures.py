@@ -106,8 +106,7 @@ def phase_diagram(summary: pd.DataFrame) -> Figure:
     finite = values[np.isfinite(values)]
     span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 0.05)
     norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
-    cmap = _cmap("RdBu_r")
-    cmap.set_bad("0.8")
+    cmap = colormaps["RdBu_r"].with_extremes(bad="0.8")
     figure = Figure(figsize=(3.4 * len(cells) + 1.2, 0.55 * len(activations) + 1.6), layout="constrained")
     axes = figure.subplots(1, len(cells), sharey=True, squeeze=False)[0]
     for ax, cell in zip(axes, cells):
@@ -120,8 +119,9 @@ def phase_diagram(summary: pd.DataFrame) -> Figure:
                 ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
             line = np.log10([bounds.get((cell, activation, r), np.nan) for r in radii])
             position = _index_position(radii, line)
-            if np.isfinite(position):
-                ax.plot([position, position], [i - 0.5, i + 0.5], color="black", lw=2.5)
+            if np.isfinite(position):  # two stubs, leaving the printed rate readable
+                for ends in ([i - 0.5, i - 0.22], [i + 0.22, i + 0.5]):
+                    ax.plot([position, position], ends, color="black", lw=2.5)
         ax.set_title(CELL_NAMES.get(cell, cell))
         ax.set_xticks(range(len(radii)), [f"{r:g}" for r in radii], rotation=90)
         ax.set_yticks(range(len(activations)), activations)
@@ -180,7 +180,7 @@ def gamma_against_bound(gradients: pd.DataFrame, summary: pd.DataFrame) -> Figur
     positive = positive[np.isfinite(positive) & (positive > 0)]
     low, high = positive.min() / 1.5, positive.max() * 1.5
     activations = ordered(points["activation"], ACTIVATION_ORDER)
-    palette = dict(zip(activations, _cmap("tab10").colors))
+    palette = dict(zip(activations, colormaps["tab10"].colors))
     for ax, cell in zip(axes, cells):
         ax.plot([low, high], [low, high], color="0.3", lw=0.8, label="γ_k = bound")
         ax.axhline(1.0, color="0.3", lw=0.6, ls=":")
@@ -198,11 +198,6 @@ def gamma_against_bound(gradients: pd.DataFrame, summary: pd.DataFrame) -> Figur
     axes[0].set_ylabel("measured γ_k (median over steps)")
     axes[-1].legend(fontsize=7, loc="upper left")
     return figure
-
-
-def _cmap(name: str) -> colors.Colormap:
-    """A private copy of a registered colormap, safe to modify."""
-    return colormaps[name].copy()
 
 
 def _seed_median(table: pd.DataFrame, column: str, by: list[str]) -> pd.Series:

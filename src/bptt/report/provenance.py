@@ -1,8 +1,8 @@
 """Provenance: how the report's numbers were made (commit, versions, date, run times).
 
-Run times come from the Snakemake benchmark files (tab-separated, column `s` = wall seconds).
-A file's rule is the first directory under the benchmark folder (benchmarks/<rule>/...), or its
-stem for a file directly inside it.
+Run times come from Snakemake benchmark files (tab-separated, column `s` = wall seconds).
+A file's rule is its first directory under the benchmark folder (benchmarks/<rule>/...), or its
+stem for a file directly inside it (benchmarks/<rule>.tsv).
 """
 
 import datetime
@@ -37,21 +37,22 @@ def package_versions(names=PACKAGES) -> dict[str, str]:
     return versions
 
 
-def run_times(benchmark_dir: pathlib.Path) -> pd.DataFrame:
-    """Per rule: jobs, summed and longest wall seconds, from every *.tsv under benchmark_dir.
+def run_times(paths, root: pathlib.Path) -> pd.DataFrame:
+    """Per rule: jobs, summed and longest wall seconds, from the benchmark files `paths`.
 
-    Returns columns rule, jobs, total_s, max_s (sorted by total_s, largest first); empty if the
-    folder has no benchmark files. A file without an `s` column raises ValueError naming it.
+    The files are the current run's (listed by the workflow, so stale files of an older grid are
+    not counted), inside the benchmark folder `root`. Returns columns rule, jobs, total_s, max_s
+    (largest total first); empty for no files. A file that is not a benchmark raises ValueError.
     """
     rows = []
-    for path in sorted(pathlib.Path(benchmark_dir).rglob("*.tsv")):
+    for path in map(pathlib.Path, paths):
         table = pd.read_csv(path, sep="\t")
         if "s" not in table.columns or table.empty:
             raise ValueError(
                 f"{path} is not a Snakemake benchmark file (no 's' column or no rows); "
                 "remove it or rerun the rule that writes it"
             )
-        relative = path.relative_to(benchmark_dir)
+        relative = path.relative_to(root)
         rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
         rows.append((rule, float(table["s"].iloc[0])))
     runs = pd.DataFrame(rows, columns=["rule", "s"])

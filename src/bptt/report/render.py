@@ -100,12 +100,14 @@ def render(
     *,
     config: dict,
     report_dir: pathlib.Path,
-    benchmark_dir: pathlib.Path,
+    benchmarks: list[pathlib.Path],
+    benchmark_root: pathlib.Path,
     repo_root: pathlib.Path,
     svgs: dict[str, str] | None = None,
     now: datetime.datetime | None = None,
 ) -> str:
-    """The report's HTML. report_dir holds templates/, style.css, equations.yaml, references.yaml."""
+    """The report's HTML. report_dir holds templates/, style.css, equations.yaml, references.yaml;
+    benchmarks are the run's Snakemake benchmark files inside the folder benchmark_root."""
     report_dir = pathlib.Path(report_dir)
     svgs = svgs if svgs is not None else make_figures(gradients, summary, eigenvalues)
     equations = yaml.safe_load((report_dir / "equations.yaml").read_text())
@@ -131,7 +133,7 @@ def render(
         commit=provenance.git_commit(repo_root),
         versions=provenance.package_versions(),
         date=provenance.build_date(now),
-        run_times=provenance.run_times(benchmark_dir).to_dict("records"),
+        run_times=provenance.run_times(benchmarks, benchmark_root).to_dict("records"),
     )
 
 

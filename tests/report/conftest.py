@@ -1,0 +1,28 @@
+"""Fixtures for the report's tests: small synthetic collected tables (see synthetic.py)."""
+
+import pathlib
+import sys
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import synthetic  # noqa: E402
+
+ROOT = pathlib.Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="session")
+def tables():
+    """(gradients, summary) of a small grid, no jitter: the findings are known exactly."""
+    return synthetic.tables()
+
+
+@pytest.fixture(scope="session")
+def eigenvalues():
+    return synthetic.eigenvalues()
+
+
+@pytest.fixture(scope="session")
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())

@@ -1,0 +1,73 @@
+# The report: eigenvalues of the recurrent matrices (rule spectrum), then one
+# self-contained HTML page and its SVG figures (rule report). As in the other
+# rules, code arrives as a content hash param; for the report it also covers
+# the templates, CSS and text in report/, so editing a template reruns only
+# the report.
+import json
+
+EIGENVALUES = "results/eigenvalues.parquet"
+REPORT = "results/report.html"
+FIGURES = [f"results/figures/figure_{letter}.svg" for letter in "abcdef"]
+
+
+def report_files():
+    """Templates, CSS, equations and references of the report, relative to the workdir."""
+    return sorted(str(p) for p in pathlib.Path("report").rglob("*") if p.is_file())
+
+
+def experiment_benchmarks(grid):
+    """Benchmark file of every experiment job (named as in experiment.smk)."""
+    return [
+        f"benchmarks/experiment/{c}/{a}/rho{layout.canonical_number(r)}_T{t}.tsv"
+        for c, a, r, t in layout.points(grid)
+    ]
+
+
+rule spectrum:
+    output:
+        EIGENVALUES,
+    log:
+        "logs/spectrum.log",
+    benchmark:
+        "benchmarks/spectrum.tsv"
+    params:
+        radius=[layout.canonical_number(r) for r in config["grid"]["radius"]],
+        seeds=config["seeds"],
+        hidden_size=config["hidden_size"],
+        input_size=config["input_size"],
+        code=provenance.code_hash("bptt.report.spectrum"),
+    shell:
+        "{PYTHON:q} -m bptt.report.spectrum"
+        " --radius {params.radius} --seeds {params.seeds}"
+        " --hidden-size {params.hidden_size} --input-size {params.input_size}"
+        " --output {output:q} > {log:q} 2>&1"
+
+
+rule report:
+    input:
+        gradients=GRADIENTS,
+        summary=SUMMARY,
+        eigenvalues=EIGENVALUES,
+        benchmarks=experiment_benchmarks(config["grid"]) + ["benchmarks/spectrum.tsv"],
+    output:
+        html=report(
+            REPORT,
+            caption="../../report/snakemake_caption.rst",
+            category="Report",
+        ),
+        figures=FIGURES,
+    log:
+        "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
+    params:
+        config_json=json.dumps(config, sort_keys=True),
+        figure_dir="results/figures",
+        code=provenance.code_hash("bptt.report.__main__", files=report_files()),
+    shell:
+        "{PYTHON:q} -m bptt.report"
+        " --gradients {input.gradients:q} --summary {input.summary:q}"
+        " --eigenvalues {input.eigenvalues:q} --config-json {params.config_json:q}"
+        " --benchmarks {input.benchmarks:q} --benchmark-root benchmarks"
+        " --report-dir report --figures {params.figure_dir:q}"
+        " --output {output.html:q} > {log:q} 2>&1"
