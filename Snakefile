@@ -17,6 +17,7 @@ check_config(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -24,6 +25,7 @@ rule all:
     input:
         GRADIENTS,
         SUMMARY,
+        REPORT,
 
 
 onsuccess:
