@@ -1,0 +1,80 @@
+"""The rendered report in Debian's real Chromium, headless and with networking off.
+
+Checks what a reader would notice: console errors, any request beyond the file itself, figures
+that fail to decode, equations missing, an incomplete reference list. A full-page screenshot is
+kept in test-artifacts/ for a human to look at.
+"""
+
+import datetime
+import importlib.util
+import pathlib
+import shutil
+
+import pytest
+
+from bptt.report import render
+
+pytestmark = pytest.mark.browser
+ROOT = pathlib.Path(__file__).parents[2]
+# tests/conftest.py's require(); imported by path since this folder's conftest shadows the name.
+_spec = importlib.util.spec_from_file_location("tests_root_conftest", ROOT / "tests" / "conftest.py")
+_root_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_root_conftest)
+require = _root_conftest.require
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory, tables, eigenvalues, config):
+    gradients, summary = tables
+    html = render.render(gradients, summary, eigenvalues, config=config, report_dir=ROOT / "report",
+                         benchmarks=[], benchmark_root=ROOT, repo_root=ROOT,
+                         now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(html)
+    return path
+
+
+def test_report_in_headless_chromium(report_file, tmp_path):
+    require(CHROMIUM.exists() and shutil.which("chromium") is not None, "Debian's /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url = report_file.as_uri()
+    console_errors, requests = [], []
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            offline=True, viewport={"width": 1100, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            page.on("request", lambda r: r.url != url and requests.append(r.url))
+            page.goto(url, wait_until="load")
+            images = page.eval_on_selector_all(
+                "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight, e.alt])"
+            )
+            math_count = page.locator("math").count()
+            math_height = page.eval_on_selector("math[display=block]", "e => e.getBoundingClientRect().height")
+            references = page.eval_on_selector_all("#references li", "els => els.map(e => e.id)")
+            cited = page.eval_on_selector_all("a[href^='#ref-']", "els => els.map(e => e.getAttribute('href'))")
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            page.screenshot(path=str(artifacts / "report-phone.png"))
+        finally:
+            context.close()
+    assert console_errors == []
+    assert requests == []
+    assert len(images) == 6
+    assert all(done and width > 0 and height > 0 for done, width, height, _ in images), images
+    assert math_count > 20 and math_height > 0
+    assert sorted(references) == sorted({c.replace("#", "") for c in cited})
+    for key in ("brown2017", "d2l-bptt", "qiu2020", "elman1990", "bengio1994", "hochreiter1997",
+                "cho2014", "pascanu2013"):
+        assert f"ref-{key}" in references
+    assert overflow <= 1, "the page scrolls sideways on a phone"
