@@ -11,9 +11,12 @@ Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last (B, H). Step k is
 
 Log space: the backward sweep divides the adjoint by its norm at every step and
 adds log10 of that norm to a per-sample running scale, so no lag underflows or
-overflows; param grads are summed from the rescaled per-step gradients with one
-matrix product per chunk of steps and are exact float64 values (+-inf only where
-a gradient itself exceeds float64's range). Memory: long sequences are cut into
+overflows. Param grads are summed from the rescaled per-step gradients with one
+matrix product per chunk of steps, also in log space, and are exact float64
+values; where a gradient itself exceeds float64's range (exploding gradients
+over a long sequence) its entries are +-inf, Profile.param_grads_overflow says
+so, Profile.log10_grad_norm still holds its exact log10 norm, and
+param_grads() warns. Memory: long sequences are cut into
 chunks of at most TRACE_BYTES of stored trace; only each chunk's initial state is
 kept from the first forward pass, and a chunk's trace is recomputed when the
 backward sweep reaches it (the last chunk's is kept). Cost is linear in T.
@@ -34,6 +37,7 @@ Profile fields (per-step arrays are (T, B): row k = step k, one column per sampl
                         (-inf at k = 0: h_{-1} = 0)
   gamma_step            gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear scale
   param_grads           dict like cell.params: dL/dtheta summed over the batch
+  param_grads_overflow  True if some entry of param_grads exceeds float64 (it is then +-inf)
   log10_grad_norm       dict name -> log10 of the Frobenius norm of param_grads[name]
                         (computed in log space: finite even where param_grads overflow)
   gamma_bound           sup |f'| of the activation
@@ -63,6 +67,7 @@ class Profile(NamedTuple):
     log10_dW_hh_contrib: np.ndarray
     gamma_step: np.ndarray | None
     param_grads: dict[str, np.ndarray]
+    param_grads_overflow: bool
     log10_grad_norm: dict[str, float]
     gamma_bound: float
     spectral_radius: float
@@ -82,6 +87,13 @@ def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> dict[st
     """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
     out = _sweep(cell, x, dh_last, jacobian=False)
     _warn_overflow(out)
+    if out["param_grads_overflow"]:
+        warnings.warn(
+            "some parameter gradients exceed float64's range and are +-inf; "
+            "bptt.gradients.profile gives their exact log10 norms (log10_grad_norm)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return out["param_grads"]
 
 
@@ -99,6 +111,7 @@ def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
         log10_dW_hh_contrib=out["log10_dW_hh_contrib"],
         gamma_step=out["gamma_step"],
         param_grads=out["param_grads"],
+        param_grads_overflow=out["param_grads_overflow"],
         log10_grad_norm=out["log10_grad_norm"],
         gamma_bound=activations.get(cell.activation).gamma_bound,
         spectral_radius=init.spectral_radius(u),
@@ -181,10 +194,8 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     }
     if jacobian:
         out.update(log10_dW_hh_contrib=nan.copy(), log10_jac=nan.copy(), gamma_step=nan.copy())
-    mantissa = {k: np.zeros_like(v) for k, v in cell.params.items()}
-    scale = 0.0
-    if n_ok == 0:
-        mantissa = {k: np.full_like(v, np.nan) for k, v in cell.params.items()}
+    # dL/dtheta as (mantissa, log10 scale) per parameter; NaN when no step is finite.
+    grads = {k: (np.zeros_like(v) if n_ok else np.full_like(v, np.nan), -np.inf) for k, v in cell.params.items()}
     # Pass 2: backward, chunk by chunk from the last; the adjoint and its log10 scale carry over.
     act = activations.get(cell.activation)
     adj = (dh_last.copy(), np.zeros_like(dh_last)) if kind == "lstm" else (dh_last.copy(),)
@@ -195,11 +206,12 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
         e = min(s + size, n_ok)
         reuse = kept is not None and kept[0] == s and e == n_steps
         tr = kept[1] if reuse else cells.trace(cell, x[s:e], starts[s // size])
-        adj, log_scale, chunk_grads, chunk_scale = _backward_chunk(cell, act, tr, x[s:e], adj, log_scale, jac, out, s)
-        mantissa, scale = logscale.add(mantissa, scale, chunk_grads, chunk_scale)
-    out["param_grads"] = {k: logscale.to_linear(m, scale) for k, m in mantissa.items()}
+        adj, log_scale, chunk_grads = _backward_chunk(cell, act, tr, x[s:e], adj, log_scale, jac, out, s)
+        grads = {k: logscale.add(*grads[k], *chunk_grads[k]) for k in grads}
+    out["param_grads"] = {k: logscale.to_linear(m, sc) for k, (m, sc) in grads.items()}
+    out["param_grads_overflow"] = any(np.isinf(g).any() for g in out["param_grads"].values())
     with np.errstate(divide="ignore"):
-        out["log10_grad_norm"] = {k: float(np.log10(np.linalg.norm(m)) + scale) for k, m in mantissa.items()}
+        out["log10_grad_norm"] = {k: float(np.log10(np.linalg.norm(m)) + sc) for k, (m, sc) in grads.items()}
     return out
 
 
@@ -247,21 +259,19 @@ def _backward_chunk(cell, act, tr, x, adj, log_scale, jac, out, s):
     h_prev = tr["h"][:-1]
     if "log10_dW_hh_contrib" in out:
         # ||outer(dL/da_t, h_{t-1})||_F = ||dL/da_t|| ||h_{t-1}|| per sample.
-        sq = np.einsum("kbgh,kbgh->kb", hh, hh) * np.einsum("kbh,kbh->kb", h_prev, h_prev)
-        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(sq, scales)
-    # Sum over steps and samples: one matrix product per parameter, in the chunk's largest
-    # scale; the per-(step, sample) weights go on the smaller factor (h or x).
-    top = float(scales.max())
-    w = 10.0 ** (scales - top)
-    flat = n * da.shape[1]
-    d_hh, d_ih, w = hh.reshape(flat, -1), ih.reshape(flat, -1), w.reshape(flat)
+        with np.errstate(divide="ignore"):
+            log_h = np.log10(logscale.row_norms(h_prev.reshape(n * batch, -1))).reshape(n, batch)
+        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(np.einsum("kbgh,kbgh->kb", hh, hh), scales + log_h)
+    # Sum over steps and samples: one matrix product per parameter, in log space.
+    flat = n * batch
+    d_hh, d_ih, log_w = hh.reshape(flat, -1), ih.reshape(flat, -1), scales.reshape(flat)
     grads = {
-        "weight_ih": d_ih.T @ (x.reshape(flat, -1) * w[:, None]),  # dL/dW = sum_t dL/da_t^T x_t
-        "weight_hh": d_hh.T @ (h_prev.reshape(flat, -1) * w[:, None]),  # dL/dU = sum_t dL/da_t^T h_{t-1}
-        "bias_ih": w @ d_ih,  # dL/db = sum_t dL/da_t
-        "bias_hh": w @ d_hh,
+        "weight_ih": logscale.weighted_outer_sum(d_ih, x.reshape(flat, -1), log_w),  # sum_t dL/da_t^T x_t
+        "weight_hh": logscale.weighted_outer_sum(d_hh, h_prev.reshape(flat, -1), log_w),  # sum_t dL/da_t^T h_{t-1}
+        "bias_ih": logscale.weighted_sum(d_ih, log_w),  # sum_t dL/da_t
+        "bias_hh": logscale.weighted_sum(d_hh, log_w),
     }
-    return adj, scales[0], grads, top
+    return adj, scales[0], grads
 
 
 def _blocks(da: np.ndarray, blocks: list[int]) -> np.ndarray:
