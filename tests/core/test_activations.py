@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from bptt import activations
+
+Z = np.concatenate([np.linspace(-6, -1e-3, 200), np.linspace(1e-3, 6, 200)])
+
+
+def test_registry_names():
+    assert activations.NAMES == ("tanh", "sigmoid", "relu", "linear")
+    for name in activations.NAMES:
+        assert activations.get(name).name == name
+
+
+@pytest.mark.parametrize("name", activations.NAMES)
+def test_derivative_from_output_matches_central_differences(name):
+    a = activations.get(name)
+    eps = 1e-6
+    fd = (a.f(Z + eps) - a.f(Z - eps)) / (2 * eps)
+    np.testing.assert_allclose(a.df(a.f(Z)), fd, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", activations.NAMES)
+def test_gamma_bound_is_the_supremum_of_the_derivative(name):
+    a = activations.get(name)
+    z = np.linspace(-20, 20, 400_001)  # contains 0, where tanh' and sigmoid' peak
+    sup = a.df(a.f(z)).max()
+    assert sup == pytest.approx(a.gamma_bound, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", activations.NAMES)
+def test_out_argument_writes_in_place_and_matches(name):
+    a = activations.get(name)
+    z = np.random.default_rng(0).standard_normal((3, 4))
+    want = a.f(z.copy())
+    buf = z.copy()
+    assert a.f(buf, out=buf) is buf
+    np.testing.assert_array_equal(buf, want)
+
+
+def test_sigmoid_saturates_without_warnings():
+    with np.errstate(all="raise"):
+        y = activations.get("sigmoid").f(np.array([-1e4, 0.0, 1e4]))
+    np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("bad", ["Tanh", "softplus", "", None, 3])
+def test_unknown_activation_names_the_allowed_ones(bad):
+    with pytest.raises(ValueError, match=r"activation must be one of \('tanh', 'sigmoid', 'relu', 'linear'\)"):
+        activations.get(bad)
