@@ -7,6 +7,7 @@ Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last (B, H). Step k is
       dL/dh_k is the full adjoint of h_k (for the LSTM, through c as well)
   param_grads(cell, x, dh_last) -> dict    dL/dtheta, same keys/shapes as cell.params,
       summed over the batch
+  lag_profile_and_grads(cell, x, dh_last)  both of the above from one pass
   profile(cell, x, dh_last) -> Profile     everything the experiment records (below)
 
 Log space: the backward sweep divides the adjoint by its norm at every step and
@@ -78,23 +79,39 @@ class Profile(NamedTuple):
 
 def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> np.ndarray:
     """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B)."""
-    out = _sweep(cell, x, dh_last, jacobian=False)
-    _warn_overflow(out)
-    return out["log10_grad_h"]
+    return _warned(_sweep(cell, x, dh_last, jacobian=False), grads=False)["log10_grad_h"]
 
 
 def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> dict[str, np.ndarray]:
     """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
-    out = _sweep(cell, x, dh_last, jacobian=False)
-    _warn_overflow(out)
-    if out["param_grads_overflow"]:
+    return _warned(_sweep(cell, x, dh_last, jacobian=False), grads=True)["param_grads"]
+
+
+def lag_profile_and_grads(
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(lag_profile, param_grads) from one forward and one backward pass."""
+    out = _warned(_sweep(cell, x, dh_last, jacobian=False), grads=True)
+    return out["log10_grad_h"], out["param_grads"]
+
+
+def _warned(out: dict, *, grads: bool) -> dict:
+    """Warn about what a result without flags hides: forward overflow, and (if grads) inf grads."""
+    if out["overflow_step"] >= 0:
+        warnings.warn(
+            f"forward pass overflowed at step {out['overflow_step']}: results cover the steps before it "
+            "(later rows are NaN); use bptt.gradients.profile for the flag",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    if grads and out["param_grads_overflow"]:
         warnings.warn(
             "some parameter gradients exceed float64's range and are +-inf; "
             "bptt.gradients.profile gives their exact log10 norms (log10_grad_norm)",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return out["param_grads"]
+    return out
 
 
 def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
@@ -119,16 +136,6 @@ def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
         overflow=out["overflow_step"] >= 0,
         overflow_step=out["overflow_step"],
     )
-
-
-def _warn_overflow(out: dict) -> None:
-    if out["overflow_step"] >= 0:
-        warnings.warn(
-            f"forward pass overflowed at step {out['overflow_step']}: results cover the steps before it "
-            "(later rows are NaN); use bptt.gradients.profile for the flag",
-            RuntimeWarning,
-            stacklevel=3,
-        )
 
 
 def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
