@@ -144,6 +144,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.forget_bias != 0 and args.cell != "lstm":
+        sys.exit(f"--forget-bias applies to --cell lstm only; got {args.forget_bias} for --cell {args.cell}")
     write(run(args), args.output)
     return 0
 

@@ -19,7 +19,7 @@ rule collect:
         regime_tolerance=config["regime_tolerance"],
         code=provenance.code_hash("bptt.collect"),
     shell:
-        "{PYTHON:q} -m bptt.collect"
+        "python -m bptt.collect"
         " --cell {params.cell} --activation {params.activation}"
         " --radius {params.radius} --seq-len {params.seq_len}"
         " --regime-tolerance {params.regime_tolerance}"

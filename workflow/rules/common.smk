@@ -1,5 +1,6 @@
 # Small helpers shared by the rules: config validation, the grid, canonical
 # point names, and the code each rule depends on.
+import os
 import pathlib
 import sys
 
@@ -34,9 +35,18 @@ def check_config(config, schema_file):
         config[key] = float(config[key])
 
 
-# The interpreter running Snakemake runs the jobs too (the project's .venv),
-# whatever is first on PATH. Not a param: moving the checkout reruns nothing.
-PYTHON = sys.executable
+# Jobs run `python` from the environment running Snakemake (the project's
+# .venv), as if it were activated, whatever the caller's PATH. Not a param:
+# moving the checkout reruns nothing.
+envvars:
+    "PATH",
+
+
+os.environ["PATH"] = os.pathsep.join(
+    [str(pathlib.Path(sys.executable).parent), os.environ["PATH"]]
+)
+# The same interpreter by name, for shell commands that spell it {PYTHON}.
+PYTHON = "python"
 
 GRADIENTS = "results/gradients.parquet"
 SUMMARY = "results/summary.parquet"

@@ -20,10 +20,13 @@ rule experiment:
         input_scale=config["input_scale"],
         loss=config["loss"],
         num_classes=config["num_classes"],
-        forget_bias=config["forget_bias"],
+        # The LSTM's alone: editing it reruns the lstm points only.
+        forget_bias=lambda wildcards: (
+            config["forget_bias"] if wildcards.cell == "lstm" else 0.0
+        ),
         code=provenance.code_hash("bptt.experiment"),
     shell:
-        "{PYTHON:q} -m bptt.experiment"
+        "python -m bptt.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"
         " --radius {wildcards.radius} --seq-len {wildcards.seq_len}"
         " --seeds {params.seeds} --batch-size {params.batch_size}"

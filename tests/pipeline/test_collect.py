@@ -1,0 +1,77 @@
+"""collect: the decay fit, the regime thresholds and the shape of both tables."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bptt import collect, tables
+
+LOG10_E = math.log10(math.e)
+
+
+def _record(log10_grad_h, overflow=(False,), with_c=False):
+    grad = np.atleast_2d(np.asarray(log10_grad_h, float))
+    seeds, steps = grad.shape
+    record = {name: grad.copy() for name in ("log10_grad_h", "log10_jac", "log10_dW_hh_contrib", "gamma_step")}
+    if with_c:
+        record["log10_grad_c"] = grad - 1
+    return record | {
+        "seed": np.arange(seeds),
+        **{f"log10_grad_norm_{p}": np.zeros(seeds) for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")},
+        "spectral_radius": np.full(seeds, 0.9),
+        "spectral_norm": np.full(seeds, 0.9),
+        "gamma_bound": np.full(seeds, 0.25),
+        "overflow": np.array(overflow * seeds if len(overflow) == 1 else overflow),
+        "overflow_step": np.where(np.array(overflow * seeds if len(overflow) == 1 else overflow), 2, -1),
+        "loss": np.ones(seeds),
+    }
+
+
+def test_exact_geometric_decay_is_recovered():
+    lag = np.arange(9, -1, -1)
+    gradients, summary = collect.point_tables(("rnn", "tanh", 0.9, 10), _record(lag * math.log10(0.7)), 0.01)
+    row = summary.to_pylist()[0]
+    assert row["decay_rate"] == pytest.approx(0.7, rel=1e-12)
+    assert row["timescale"] == pytest.approx(-1 / math.log(0.7), rel=1e-12)
+    assert row["log10_end_to_end"] == pytest.approx(9 * math.log10(0.7), rel=1e-12)
+    assert row["regime"] == "vanishing" and row["overflow_step"] is None
+    assert row["pascanu_bound"] == pytest.approx(0.225)
+    assert gradients.column("lag").to_pylist() == list(lag)
+    np.testing.assert_allclose(gradients.column("log10_pascanu_bound"), lag * math.log10(0.225))
+    assert gradients.column("log10_grad_c").null_count == 10
+
+
+@pytest.mark.parametrize(
+    "slope, overflow, expected",
+    [(-0.011, False, "vanishing"), (-0.009, False, "stable"), (0.009, False, "stable"), (0.011, False, "exploding"), (-0.5, True, "exploding")],
+)
+def test_regime_thresholds(slope, overflow, expected):
+    lag = np.arange(19, -1, -1)
+    _, summary = collect.point_tables(("rnn", "relu", 1.0, 20), _record(slope * lag, (overflow,)), 0.01)
+    assert summary.column("regime").to_pylist() == [expected]
+
+
+def test_growth_has_infinite_timescale_and_non_finite_lags_are_skipped():
+    grad = np.arange(5, -1, -1) * 0.1
+    grad[0] = np.nan  # e.g. a step cut off by an overflow
+    _, summary = collect.point_tables(("rnn", "linear", 1.5, 6), _record(grad), 0.01)
+    row = summary.to_pylist()[0]
+    assert row["decay_rate"] == pytest.approx(10**0.1, rel=1e-12)
+    assert row["timescale"] == math.inf
+
+
+def test_single_step_has_no_fit_and_no_regime():
+    _, summary = collect.point_tables(("gru", "tanh", 1.0, 1), _record([[0.3]]), 0.01)
+    row = summary.to_pylist()[0]
+    assert math.isnan(row["decay_rate"]) and row["regime"] is None
+
+
+def test_tables_have_the_declared_schema_and_one_row_per_seed_and_step():
+    grad = np.array([[0.0, -1.0, -2.0], [0.0, -2.0, -4.0]])
+    gradients, summary = collect.point_tables(("lstm", "tanh", 1.0, 3), _record(grad, (False, True), with_c=True), 0.01)
+    assert gradients.schema.equals(tables.GRADIENTS) and summary.schema.equals(tables.SUMMARY)
+    assert gradients.column("seed").to_pylist() == [0, 0, 0, 1, 1, 1]
+    assert gradients.column("step").to_pylist() == [0, 1, 2, 0, 1, 2]
+    assert gradients.column("log10_grad_c").null_count == 0
+    assert summary.column("overflow_step").to_pylist() == [None, 2]

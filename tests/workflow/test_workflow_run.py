@@ -1,0 +1,91 @@
+"""End to end: the collected tables, their readers, determinism and recovery after kill -9."""
+
+import os
+import signal
+import subprocess
+import time
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from bptt import tables
+
+from conftest import COLLECTED, SNAKEMAKE, TINY, pristine_copy, snakemake
+
+pytestmark = pytest.mark.workflow
+
+POINTS = 12  # the tiny grid
+
+
+def test_collected_tables_have_the_contract_columns_and_rows(baseline):
+    gradients = pq.read_table(baseline / COLLECTED[0])
+    summary = pq.read_table(baseline / COLLECTED[1])
+    assert gradients.schema.equals(tables.GRADIENTS) and summary.schema.equals(tables.SUMMARY)
+    rows_per_point = TINY["seeds"] * sum(TINY["grid"]["seq_len"]) / len(TINY["grid"]["seq_len"])
+    assert len(gradients) == POINTS * rows_per_point
+    assert len(summary) == POINTS * TINY["seeds"]
+    lstm = pc_equal(gradients, "cell", "lstm")
+    assert gradients.filter(lstm)["log10_grad_c"].null_count == 0
+    assert gradients.filter(~lstm)["log10_grad_c"].null_count == len(gradients.filter(~lstm))
+    assert set(summary["regime"].to_pylist()) <= {"vanishing", "stable", "exploding"}
+    assert sorted(set(summary["radius"].to_pylist())) == [0.9, 1.0, 1.1]
+
+
+def pc_equal(table, column, value):
+    import pyarrow.compute as pc
+
+    return pc.equal(table[column], value).to_numpy(zero_copy_only=False)
+
+
+@pytest.mark.parametrize("name", COLLECTED)
+def test_pandas_polars_and_duckdb_read_the_same_table(baseline, name):
+    path = baseline / name
+    reference = pq.read_table(path).to_pandas()
+    pd.testing.assert_frame_equal(pd.read_parquet(path), reference)
+    pd.testing.assert_frame_equal(pl.read_parquet(path).to_pandas(), reference, check_dtype=False)
+    pd.testing.assert_frame_equal(duckdb.sql(f"select * from read_parquet('{path}')").df(), reference, check_dtype=False)
+    assert pl.read_parquet(path).columns == duckdb.sql(f"select * from '{path}'").columns == list(reference.columns)
+
+
+def _assert_same_collected(first, second):
+    for name in COLLECTED:
+        assert pq.read_table(first / name).equals(pq.read_table(second / name), check_metadata=True), name
+
+
+def test_one_core_gives_the_same_data_as_two(baseline, tmp_path):
+    serial = pristine_copy(tmp_path / "repo")
+    snakemake(serial, "--cores", "1", *COLLECTED)
+    _assert_same_collected(serial, baseline)
+
+
+def test_kill_9_mid_run_then_plain_snakemake_recovers_the_same_data(baseline, tmp_path):
+    path = pristine_copy(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(path / "src")}
+    # Its own session, so kill -9 takes Snakemake and its running jobs at once.
+    run = subprocess.Popen(
+        [str(SNAKEMAKE), "--cores", "2", *COLLECTED], cwd=path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    runs = path / "results" / "runs"
+    deadline = time.monotonic() + 120
+    while not list(runs.rglob("*.npz")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    done = list(runs.rglob("*.npz"))
+    assert 0 < len(done) < POINTS, f"the kill came too late or too early: {len(done)} of {POINTS} points"
+    assert not (path / COLLECTED[0]).exists()
+    for record in done:  # written atomically: every file there is whole
+        with np.load(record) as arrays:
+            assert "log10_grad_h" in arrays
+    # The README's recovery commands: kill -9 leaves Snakemake's lock behind;
+    # the profile's rerun-incomplete redoes the jobs that were running.
+    assert "LockException" in snakemake(path, *COLLECTED, check=False).stderr
+    snakemake(path, "--unlock")
+    snakemake(path, *COLLECTED)
+    _assert_same_collected(path, baseline)
+    assert "Nothing to be done" in snakemake(path, "-n", *COLLECTED).stdout
