@@ -48,6 +48,22 @@ os.environ["PATH"] = os.pathsep.join(
 # The same interpreter by name, for shell commands that spell it {PYTHON}.
 PYTHON = "python"
 
+
+def cli(**settings):
+    """Command-line flags "--name value ..." for `settings` (a list gives its values in turn).
+
+    Rules pass their settings as one such string param, never as one param
+    per value: Snakemake compares the *set* of a job's param values, so with
+    batch_size=2, hidden_size=3, changing batch_size to 3 would go unseen;
+    a string that names every value cannot hide a change.
+    """
+    flags = []
+    for name, value in settings.items():
+        values = value if isinstance(value, list) else [value]
+        flags.append(" ".join([f"--{name.replace('_', '-')}", *map(str, values)]))
+    return " ".join(flags)
+
+
 GRADIENTS = "results/gradients.parquet"
 SUMMARY = "results/summary.parquet"
 

@@ -1,7 +1,7 @@
 # One job per grid point: all seeds of the point, vectorised over the batch.
-# Every value the job uses arrives through a wildcard or a param, and the code
-# it runs through the `code` param (a content hash, so an edit that is reverted
-# reruns nothing).
+# Every value the job uses arrives through a wildcard or the `settings` param,
+# and the code it runs through the `code` param (a content hash, so an edit
+# that is reverted reruns nothing).
 
 
 rule experiment:
@@ -12,26 +12,21 @@ rule experiment:
     benchmark:
         "benchmarks/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.tsv"
     params:
-        seeds=config["seeds"],
-        batch_size=config["batch_size"],
-        hidden_size=config["hidden_size"],
-        input_size=config["input_size"],
-        recurrent_init=config["recurrent_init"],
-        input_scale=config["input_scale"],
-        loss=config["loss"],
-        num_classes=config["num_classes"],
-        # The LSTM's alone: editing it reruns the lstm points only.
-        forget_bias=lambda wildcards: (
-            config["forget_bias"] if wildcards.cell == "lstm" else 0.0
+        settings=lambda wildcards: cli(
+            seeds=config["seeds"],
+            batch_size=config["batch_size"],
+            hidden_size=config["hidden_size"],
+            input_size=config["input_size"],
+            recurrent_init=config["recurrent_init"],
+            input_scale=config["input_scale"],
+            loss=config["loss"],
+            num_classes=config["num_classes"],
+            # The LSTM's alone: editing it reruns the lstm points only.
+            forget_bias=config["forget_bias"] if wildcards.cell == "lstm" else 0.0,
         ),
         code=provenance.code_hash("bptt.experiment"),
     shell:
         "python -m bptt.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"
         " --radius {wildcards.radius} --seq-len {wildcards.seq_len}"
-        " --seeds {params.seeds} --batch-size {params.batch_size}"
-        " --hidden-size {params.hidden_size} --input-size {params.input_size}"
-        " --recurrent-init {params.recurrent_init} --input-scale {params.input_scale}"
-        " --loss {params.loss} --num-classes {params.num_classes}"
-        " --forget-bias {params.forget_bias}"
-        " --output {output:q} > {log:q} 2>&1"
+        " {params.settings} --output {output:q} > {log:q} 2>&1"
