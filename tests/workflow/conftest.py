@@ -1,79 +1,11 @@
-"""Run the real workflow through Snakemake's command line, in temporary copies.
+"""Fixtures of the workflow tests: one shared baseline run, private copies of it."""
 
-Each copy holds the Snakefile, workflow/, profiles/, report/ and src/ of this
-checkout and a tiny config; PYTHONPATH points at the copy's src/, so editing
-code in a copy changes what its jobs run and what its code hashes see. One
-baseline run per session is shared: tests copy it (results, logs and
-.snakemake metadata, mtimes kept) and change the copy.
-"""
-
-import os
 import pathlib
-import re
 import shutil
-import subprocess
-import sys
 
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).parents[2]
-SNAKEMAKE = pathlib.Path(sys.executable).parent / "snakemake"
-COPIED = ("Snakefile", "config.yaml", "workflow", "profiles", "report", "src")
-
-# 2 cells x 1 activation x 3 radii x 2 lengths = 12 points of a few ms each.
-TINY = {
-    "grid": {"cell": ["rnn", "lstm"], "activation": ["tanh"], "radius": [0.9, 1, 1.1], "seq_len": [4, 6]},
-    "seeds": 2,
-    "batch_size": 2,
-    "hidden_size": 3,
-    "input_size": 2,
-    "recurrent_init": "orthogonal",
-    "input_scale": 1.0,
-    "loss": "cross_entropy",
-    "num_classes": 3,
-    "forget_bias": 0.5,
-    "regime_tolerance": 0.01,
-}
-COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
-
-
-def pristine_copy(path: pathlib.Path, config: dict = TINY) -> pathlib.Path:
-    """A copy of the workflow at `path` with `config` and nothing run."""
-    path.mkdir(parents=True)
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif source.exists():
-            shutil.copy2(source, path / name)
-    write_config(path, config)
-    return path
-
-
-def write_config(path: pathlib.Path, config: dict) -> None:
-    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def snakemake(path: pathlib.Path, *args: str, check: bool = True, **popen) -> subprocess.CompletedProcess:
-    """Run Snakemake (with the copy's profile) in `path`; output captured as text."""
-    env = {**os.environ, "PYTHONPATH": str(path / "src")}
-    result = subprocess.run(
-        [str(SNAKEMAKE), *args], cwd=path, env=env, capture_output=True, text=True, timeout=300, **popen
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def planned(path: pathlib.Path) -> dict[str, int]:
-    """Jobs per rule that `snakemake -n` plans in `path` ({} for "Nothing to be done")."""
-    result = snakemake(path, "-n")
-    text = result.stdout + result.stderr
-    if "Nothing to be done" in text:
-        return {}
-    table = text.split("Job stats:")[1].split("total")[0]
-    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+from workflow_helpers import pristine_copy, snakemake
 
 
 @pytest.fixture(scope="session")

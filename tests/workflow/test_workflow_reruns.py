@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from conftest import TINY, planned, write_config
+from workflow_helpers import TINY, planned, write_config
 
 pytestmark = pytest.mark.workflow
 

@@ -14,7 +14,7 @@ import pytest
 
 from bptt import tables
 
-from conftest import COLLECTED, SNAKEMAKE, TINY, pristine_copy, snakemake
+from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, pristine_copy, snakemake
 
 pytestmark = pytest.mark.workflow
 

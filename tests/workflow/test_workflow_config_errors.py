@@ -1,0 +1,45 @@
+"""An invalid config stops Snakemake before anything runs, with the problem named.
+
+Each case of config_cases runs the real command (`snakemake`, not a dry run)
+on a copy of the finished baseline: it must exit non-zero, print the line that
+names the key, the bad value and what is allowed, and leave results/ exactly
+as it was (no file written, changed or removed).
+"""
+
+import pytest
+import yaml
+
+from config_cases import CASES, edited
+from workflow_helpers import TINY, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def finished_copy(baseline, tmp_path_factory):
+    import shutil
+
+    copy = tmp_path_factory.mktemp("invalid") / "repo"
+    shutil.copytree(baseline, copy, symlinks=True)
+    return copy
+
+
+def _snapshot(path):
+    return {
+        str(p.relative_to(path)): (p.stat().st_mtime_ns, p.stat().st_size)
+        for p in sorted((path / "results").rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_invalid_config_is_refused_before_anything_runs(finished_copy, tmp_path, case):
+    edit, start, allowed = CASES[case]
+    config_file = tmp_path / "bad.yaml"
+    config_file.write_text(yaml.safe_dump(edited(TINY, edit)))
+    before = _snapshot(finished_copy)
+    result = snakemake(finished_copy, "--configfile", str(config_file), check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "config is invalid" in message
+    assert start in message and allowed in message, message
+    assert _snapshot(finished_copy) == before
