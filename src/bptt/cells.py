@@ -221,8 +221,8 @@ def trace(cell: Cell, x: np.ndarray, state: tuple[np.ndarray, ...]) -> dict[str,
 
 
 def final_state(cell: Cell, tr: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-    """s_{K-1} of a trace: (h,) or (h, c)."""
-    return (tr["h"][-1], tr["c"][-1]) if cell.kind == "lstm" else (tr["h"][-1],)
+    """s_{K-1} of a trace: (h,) or (h, c), copied (a view would keep the whole trace alive)."""
+    return (tr["h"][-1].copy(), tr["c"][-1].copy()) if cell.kind == "lstm" else (tr["h"][-1].copy(),)
 
 
 def forward(cell: Cell, x: np.ndarray, state: tuple[np.ndarray, ...] | None = None) -> np.ndarray:

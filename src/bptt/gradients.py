@@ -160,17 +160,24 @@ def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
     return x, dh_last
 
 
-def chunk_length(cell: cells.Cell, batch: int) -> int:
-    """Steps per chunk so that one chunk's trace stays within TRACE_BYTES."""
+def chunk_length(cell: cells.Cell, batch: int, n_steps: int | None = None) -> int:
+    """Steps per chunk so that one chunk's trace stays within TRACE_BYTES; given n_steps,
+    the chunks are made equal (T = 2000 in chunks of 1820 would become 1000 + 1000)."""
     per_step = 8 * batch * cell.hidden_size * _ARRAYS_PER_STEP[cell.kind]
-    return max(1, TRACE_BYTES // per_step)
+    size = max(1, TRACE_BYTES // per_step)
+    if n_steps is None:
+        return size
+    n_chunks = -(-n_steps // size)
+    return -(-n_steps // n_chunks)
 
 
 def _first_nonfinite(cell: cells.Cell, tr: dict) -> int:
     """First step (within the trace) whose state holds a non-finite value; -1 if none."""
-    ok = np.isfinite(tr["h"][1:]).all(axis=(1, 2))
-    if cell.kind == "lstm":
-        ok &= np.isfinite(tr["c"][1:]).all(axis=(1, 2))
+    states = [tr["h"][1:]] + ([tr["c"][1:]] if cell.kind == "lstm" else [])
+    with np.errstate(over="ignore", invalid="ignore"):
+        if all(np.isfinite(a.sum()) for a in states):  # one cheap pass; a huge finite sum only costs the exact check
+            return -1
+    ok = np.logical_and.reduce([np.isfinite(a).all(axis=(1, 2)) for a in states])
     return -1 if ok.all() else int(np.argmin(ok))
 
 
@@ -178,19 +185,23 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     x, dh_last = check_inputs(cell, x, dh_last)
     n_steps, batch, _ = x.shape
     kind, hsz = cell.kind, cell.hidden_size
-    size = chunk_length(cell, batch)
+    size = chunk_length(cell, batch, n_steps)
 
-    # Pass 1: forward through all chunks, keeping each chunk's initial state.
-    starts, overflow_step, kept = [], -1, None
+    # Pass 1: forward through all chunks, keeping each chunk's initial state (and the
+    # last chunk's trace). At most one trace is alive at a time: `del` frees it.
+    starts, overflow_step, kept = [], -1, {}
     state = cells.zero_state(cell, batch)
     for s in range(0, n_steps, size):
         starts.append(state)
+        kept.clear()
         tr = cells.trace(cell, x[s : s + size], state)
         bad = _first_nonfinite(cell, tr)
         if bad >= 0:
             overflow_step = s + bad
+            del tr
             break
-        state, kept = cells.final_state(cell, tr), (s, tr)
+        state, kept[s] = cells.final_state(cell, tr), tr
+        del tr
     n_ok = n_steps if overflow_step < 0 else overflow_step
 
     nan = np.full((n_steps, batch), np.nan)
@@ -211,9 +222,9 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     jac = _Jacobian(np.repeat(np.eye(n)[None], batch, axis=0), np.zeros(batch)) if jacobian else None
     for s in reversed(range(0, n_ok, size)):
         e = min(s + size, n_ok)
-        reuse = kept is not None and kept[0] == s and e == n_steps
-        tr = kept[1] if reuse else cells.trace(cell, x[s:e], starts[s // size])
+        tr = kept.pop(s) if s in kept and e == n_steps else cells.trace(cell, x[s:e], starts[s // size])
         adj, log_scale, chunk_grads = _backward_chunk(cell, act, tr, x[s:e], adj, log_scale, jac, out, s)
+        del tr
         grads = {k: logscale.add(*grads[k], *chunk_grads[k]) for k in grads}
     out["param_grads"] = {k: logscale.to_linear(m, sc) for k, (m, sc) in grads.items()}
     out["param_grads_overflow"] = any(np.isinf(g).any() for g in out["param_grads"].values())

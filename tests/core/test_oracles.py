@@ -89,7 +89,9 @@ def test_chunked_sweep_equals_single_sweep(kind, monkeypatch):
     x, dh = rng.standard_normal((T, B, 2)), rng.standard_normal((B, 4))
     whole = gradients.profile(cell, x, dh)
     monkeypatch.setattr(gradients, "TRACE_BYTES", 8 * B * 4 * gradients._ARRAYS_PER_STEP[kind] * 5)
-    assert gradients.chunk_length(cell, B) == 5  # 5 chunks, the last one shorter
+    assert gradients.chunk_length(cell, B) == 5
+    assert gradients.chunk_length(cell, B, 16) == 4  # 4 equal chunks, not 5 + 5 + 5 + 1
+    assert gradients.chunk_length(cell, B, T) == 5  # 23 steps: 5 + 5 + 5 + 5 + 3
     parts = gradients.profile(cell, x, dh)
     for field in ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step"):
         a, b = getattr(whole, field), getattr(parts, field)

@@ -1,0 +1,189 @@
+"""Benchmark of the numerical core (run by `make bench`; prints its figures).
+
+1. Forward + lag_profile + param_grads of an LSTM (T=1000, B=32, H=128, I=128,
+   float64) in one pass (`gradients.lag_profile_and_grads`): median ms per call,
+   and the ratio to the time of its matrix products alone, timed in the same run.
+2. Cost against T (median ms per call and per step at several T).
+3. Peak memory at T=10 000 (same B, H, I), measured in a fresh subprocess with
+   tracemalloc (numpy reports its buffers to it) and ru_maxrss.
+4. PyTorch CPU autograd on the same computation (LSTMCell loop, retain_grad on
+   every h_t, backward), if torch is importable here or in the interpreter named
+   by BPTT_TORCH_PYTHON; otherwise the comparison is skipped, and says so.
+5. profile() (with Jacobian products) at an experiment-sized LSTM.
+Everything runs in one BLAS thread, like the PyTorch comparison.
+"""
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+T, B, H, I = 1000, 32, 128, 128
+REPEATS = 7
+
+
+def median_seconds(fn, repeats=REPEATS):
+    fn()  # warm-up: first-touch page faults, BLAS initialisation
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def problem(n_steps, seed=0):
+    from bptt import cells
+
+    rng = np.random.default_rng(seed)
+    cell = cells.make("lstm", input_size=I, hidden_size=H, activation="tanh", radius=1.0, rng=rng)
+    return cell, rng.standard_normal((n_steps, B, I)), rng.standard_normal((B, H))
+
+
+def matmuls_only(cell, x):
+    """The matrix products of forward + backward with the shapes the core uses."""
+    W, U = cell.params["weight_ih"], cell.params["weight_hh"]
+    u_t = U.T
+    h = np.ones((B, H))
+    da = np.ones((B, 4 * H))
+    xs = x.reshape(-1, I)
+    hs = np.ones((xs.shape[0], H))
+    das = np.ones((xs.shape[0], 4 * H))
+
+    def run():
+        xs @ W.T
+        for _ in range(x.shape[0]):
+            h @ u_t
+        for _ in range(x.shape[0]):
+            da @ U
+        das.T @ xs
+        das.T @ hs
+
+    return run
+
+
+def bench_main():
+    from bptt import gradients
+
+    cell, x, dh = problem(T)
+    full = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh))
+    mm = median_seconds(matmuls_only(cell, x))
+    print(f"LSTM T={T} B={B} H={H} I={I}, forward + lag_profile + param_grads (one pass):")
+    print(f"  {full * 1e3:.0f} ms per call (median of {REPEATS})")
+    print(f"  its matrix products alone: {mm * 1e3:.0f} ms; ratio {full / mm:.2f}")
+    return full
+
+
+def bench_linear_in_t():
+    from bptt import gradients
+
+    print("cost against T (same B, H, I; median of 3):")
+    per_step = []
+    for n in (250, 500, 1000, 2000, 4000):
+        cell, x, dh = problem(n)
+        t = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3)
+        per_step.append(t / n)
+        print(f"  T={n:5d}: {t * 1e3:7.0f} ms, {t / n * 1e6:6.0f} us per step")
+    slope = np.polyfit(np.log([250, 500, 1000, 2000, 4000]), np.log(np.array(per_step) * [250, 500, 1000, 2000, 4000]), 1)[0]
+    print(f"  log-log slope of time against T: {slope:.3f} (1 = linear)")
+
+
+def child_memory():
+    """Runs in a subprocess: peak memory of one call at T=10 000."""
+    import resource
+    import tracemalloc
+
+    from bptt import gradients
+
+    tracemalloc.start()
+    cell, x, dh = problem(10_000)
+    x_bytes = x.nbytes
+    gradients.lag_profile_and_grads(cell, x, dh)
+    peak = tracemalloc.get_traced_memory()[1]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak": peak, "rss": rss, "x": x_bytes, "chunk": gradients.chunk_length(cell, B)}))
+
+
+def bench_memory():
+    res = subprocess.run([sys.executable, __file__, "--memory"], capture_output=True, text=True, check=True)
+    m = json.loads(res.stdout.strip().splitlines()[-1])
+    mib = 2**20
+    print("peak memory, LSTM T=10000 B=32 H=128 I=128 (fresh process):")
+    print(f"  tracemalloc peak {m['peak'] / mib:.0f} MiB (of which the input x: {m['x'] / mib:.0f} MiB); "
+          f"max RSS {m['rss'] / mib:.0f} MiB; chunks of {m['chunk']} steps")
+
+
+def child_torch():
+    """Runs where torch imports: the same computation with PyTorch autograd, one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(I, H).double()
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal((T, B, I)))
+    dh = torch.from_numpy(rng.standard_normal((B, H)))
+
+    def run():
+        cell.zero_grad()
+        h = torch.zeros(B, H, dtype=torch.float64)
+        c = torch.zeros(B, H, dtype=torch.float64)
+        hs = []
+        for t in range(T):
+            h, c = cell(x[t], (h, c))
+            h.retain_grad()
+            hs.append(h)
+        (hs[-1] * dh).sum().backward()
+        return torch.log10(torch.stack([g.grad.norm(dim=1) for g in hs]))
+
+    print(json.dumps({"seconds": median_seconds(run), "version": torch.__version__}))
+
+
+def bench_torch(ours):
+    try:
+        import torch  # noqa: F401
+
+        cmd = [sys.executable, __file__, "--torch"]
+    except ImportError:
+        other = os.environ.get("BPTT_TORCH_PYTHON")
+        if not other:
+            print("PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
+                  "interpreter that has torch to run it)")
+            return
+        cmd = [other, __file__, "--torch"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    m = json.loads(res.stdout.strip().splitlines()[-1])
+    print(f"PyTorch {m['version']} CPU autograd, 1 thread, LSTMCell loop with retain_grad on every h_t:")
+    print(f"  {m['seconds'] * 1e3:.0f} ms per call (median of {REPEATS}); bptt is {m['seconds'] / ours:.2f}x as fast")
+
+
+def bench_profile():
+    from bptt import cells, gradients
+
+    rng = np.random.default_rng(0)
+    for kind, hsz in (("rnn", 64), ("lstm", 32), ("lstm", 64)):
+        cell = cells.make(kind, input_size=8, hidden_size=hsz, activation="tanh", radius=1.0, rng=rng)
+        x, dh = rng.standard_normal((200, 16, 8)), rng.standard_normal((16, hsz))
+        t = median_seconds(lambda: gradients.profile(cell, x, dh), repeats=3)
+        print(f"profile() with Jacobian products, {kind} T=200 B=16 H={hsz}: {t * 1e3:.0f} ms per call")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--memory"]:
+        child_memory()
+    elif sys.argv[1:] == ["--torch"]:
+        child_torch()
+    else:
+        ours = bench_main()
+        bench_linear_in_t()
+        bench_memory()
+        bench_torch(ours)
+        bench_profile()
