@@ -92,7 +92,9 @@ def bench_linear_in_t():
         t = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3)
         per_step.append(t / n)
         print(f"  T={n:5d}: {t * 1e3:7.0f} ms, {t / n * 1e6:6.0f} us per step")
-    slope = np.polyfit(np.log([250, 500, 1000, 2000, 4000]), np.log(np.array(per_step) * [250, 500, 1000, 2000, 4000]), 1)[0]
+    slope = np.polyfit(
+        np.log([250, 500, 1000, 2000, 4000]), np.log(np.array(per_step) * [250, 500, 1000, 2000, 4000]), 1
+    )[0]
     print(f"  log-log slope of time against T: {slope:.3f} (1 = linear)")
 
 
@@ -117,8 +119,10 @@ def bench_memory():
     m = json.loads(res.stdout.strip().splitlines()[-1])
     mib = 2**20
     print("peak memory, LSTM T=10000 B=32 H=128 I=128 (fresh process):")
-    print(f"  tracemalloc peak {m['peak'] / mib:.0f} MiB (of which the input x: {m['x'] / mib:.0f} MiB); "
-          f"max RSS {m['rss'] / mib:.0f} MiB; chunks of {m['chunk']} steps")
+    print(
+        f"  tracemalloc peak {m['peak'] / mib:.0f} MiB (of which the input x: {m['x'] / mib:.0f} MiB); "
+        f"max RSS {m['rss'] / mib:.0f} MiB; chunks of {m['chunk']} steps"
+    )
 
 
 def child_torch():
@@ -155,8 +159,10 @@ def bench_torch(ours):
     except ImportError:
         other = os.environ.get("BPTT_TORCH_PYTHON")
         if not other:
-            print("PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
-                  "interpreter that has torch to run it)")
+            print(
+                "PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
+                "interpreter that has torch to run it)"
+            )
             return
         cmd = [other, __file__, "--torch"]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)

@@ -80,7 +80,9 @@ def make(
     init.check_radius(radius)
     init.check_method(recurrent_init)
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+        raise ValueError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
     if not isinstance(forget_bias, (int, float, np.integer, np.floating)) or not math.isfinite(forget_bias):
         raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
     if kind != "lstm" and forget_bias != 0:

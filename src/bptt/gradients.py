@@ -141,7 +141,9 @@ def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
 def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
     """x (T, B, I) and dh_last (B, H) as float64; ValueError naming what is wrong."""
     if not isinstance(cell, cells.Cell):
-        raise ValueError(f"cell must be a bptt.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}")
+        raise ValueError(
+            f"cell must be a bptt.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}"
+        )
     try:
         x = np.asarray(x, dtype=np.float64)
         dh_last = np.asarray(dh_last, dtype=np.float64)

@@ -65,9 +65,7 @@ def params(
     recurrent_init: str,
 ) -> dict[str, np.ndarray]:
     """weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) zeros; G = n_blocks."""
-    weight_hh = np.concatenate(
-        [recurrent_block(rng, hidden_size, radius, recurrent_init) for _ in range(n_blocks)]
-    )
+    weight_hh = np.concatenate([recurrent_block(rng, hidden_size, radius, recurrent_init) for _ in range(n_blocks)])
     weight_ih = rng.standard_normal((n_blocks * hidden_size, input_size)) / math.sqrt(input_size)
     zeros = np.zeros(n_blocks * hidden_size)
     return {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": zeros, "bias_hh": zeros.copy()}

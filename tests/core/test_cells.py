@@ -11,7 +11,9 @@ import core_reference as ref
 def test_forward_matches_the_naive_pytorch_equations(kind, activation):
     rng = np.random.default_rng(0)
     cell = cells.make(kind, input_size=3, hidden_size=5, activation=activation, radius=1.1, rng=rng, forget_bias=0.0)
-    params = {k: v + (0.2 * rng.standard_normal(v.shape) if k.startswith("bias") else 0) for k, v in cell.params.items()}
+    params = {
+        k: v + (0.2 * rng.standard_normal(v.shape) if k.startswith("bias") else 0) for k, v in cell.params.items()
+    }
     cell = cells.from_params(kind, params, activation=activation)
     x = rng.standard_normal((7, 4, 3))
     states, _ = ref.run(kind, params, activation, x)
@@ -34,8 +36,12 @@ def test_forward_matches_torch_when_available(kind):
 
 
 def test_from_params_copies_to_float64_and_keeps_layout():
-    p = {k: v.astype(np.float32) for k, v in cells.make(
-        "gru", input_size=2, hidden_size=3, activation="tanh", radius=1.0, rng=np.random.default_rng(0)).params.items()}
+    p = {
+        k: v.astype(np.float32)
+        for k, v in cells.make(
+            "gru", input_size=2, hidden_size=3, activation="tanh", radius=1.0, rng=np.random.default_rng(0)
+        ).params.items()
+    }
     cell = cells.from_params("gru", p, activation="sigmoid")
     assert (cell.kind, cell.activation, cell.input_size, cell.hidden_size) == ("gru", "sigmoid", 2, 3)
     for name in cells.PARAM_NAMES:

@@ -45,9 +45,15 @@ def test_init_functions_reject_bad_arguments():
 @pytest.mark.parametrize(
     "mutate,message",
     [
-        (lambda p: p.pop("bias_hh"), r"params must be a dict with keys \('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'\)"),
+        (
+            lambda p: p.pop("bias_hh"),
+            r"params must be a dict with keys \('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'\)",
+        ),
         (lambda p: p.update(extra=np.zeros(1)), r"params must be a dict with keys"),
-        (lambda p: p.update(weight_hh=np.zeros((4, 3))), r"params\['weight_hh'\] must have shape \(4\*H, H\) for kind 'lstm'"),
+        (
+            lambda p: p.update(weight_hh=np.zeros((4, 3))),
+            r"params\['weight_hh'\] must have shape \(4\*H, H\) for kind 'lstm'",
+        ),
         (lambda p: p.update(weight_ih=np.zeros((12,))), r"params\['weight_ih'\] must have shape \(12, I\)"),
         (lambda p: p.update(bias_ih=np.zeros(11)), r"params\['bias_ih'\] must have shape \(12,\)"),
         (lambda p: p["bias_hh"].__setitem__(0, np.nan), r"params\['bias_hh'\] must be finite"),

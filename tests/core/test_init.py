@@ -11,7 +11,12 @@ H = 16
 @pytest.mark.parametrize("radius", [0.25, 1.0, 1.7])
 def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
     cell = cells.make(
-        kind, input_size=3, hidden_size=H, activation="tanh", radius=radius, rng=np.random.default_rng(0),
+        kind,
+        input_size=3,
+        hidden_size=H,
+        activation="tanh",
+        radius=radius,
+        rng=np.random.default_rng(0),
         recurrent_init=method,
     )
     U = cell.params["weight_hh"]
@@ -38,7 +43,12 @@ def test_orthogonal_blocks_look_haar():
 def test_common_random_numbers_across_radii(kind, method):
     def make(radius):
         return cells.make(
-            kind, input_size=3, hidden_size=H, activation="tanh", radius=radius, rng=np.random.default_rng(7),
+            kind,
+            input_size=3,
+            hidden_size=H,
+            activation="tanh",
+            radius=radius,
+            rng=np.random.default_rng(7),
             recurrent_init=method,
         )
 
@@ -50,7 +60,9 @@ def test_common_random_numbers_across_radii(kind, method):
 @pytest.mark.parametrize("kind", cells.KINDS)
 def test_same_seed_gives_bit_identical_arrays_and_other_seeds_do_not(kind):
     def make(seed):
-        return cells.make(kind, input_size=3, hidden_size=H, activation="relu", radius=0.9, rng=np.random.default_rng(seed))
+        return cells.make(
+            kind, input_size=3, hidden_size=H, activation="relu", radius=0.9, rng=np.random.default_rng(seed)
+        )
 
     a, b, c = make(11), make(11), make(12)
     for name in cells.PARAM_NAMES:
@@ -64,17 +76,33 @@ def test_draw_order_is_as_documented():
     rng = np.random.default_rng(3)
     blocks = [rng.standard_normal((H, H)) for _ in range(4)]
     w_in = rng.standard_normal((4 * H, 5)) / np.sqrt(5)
-    cell = cells.make("lstm", input_size=5, hidden_size=H, activation="tanh", radius=1.0, rng=np.random.default_rng(3),
-                      recurrent_init="gaussian")
+    cell = cells.make(
+        "lstm",
+        input_size=5,
+        hidden_size=H,
+        activation="tanh",
+        radius=1.0,
+        rng=np.random.default_rng(3),
+        recurrent_init="gaussian",
+    )
     np.testing.assert_array_equal(cell.params["weight_ih"], w_in)
     for j, g in enumerate(blocks):
         g = g / np.sqrt(H)
-        np.testing.assert_allclose(cell.params["weight_hh"][j * H : (j + 1) * H], g / init.spectral_radius(g), rtol=1e-14)
+        np.testing.assert_allclose(
+            cell.params["weight_hh"][j * H : (j + 1) * H], g / init.spectral_radius(g), rtol=1e-14
+        )
 
 
 def test_biases_are_zero_except_the_lstm_forget_gate():
-    cell = cells.make("lstm", input_size=2, hidden_size=H, activation="tanh", radius=1.0, rng=np.random.default_rng(0),
-                      forget_bias=1.5)
+    cell = cells.make(
+        "lstm",
+        input_size=2,
+        hidden_size=H,
+        activation="tanh",
+        radius=1.0,
+        rng=np.random.default_rng(0),
+        forget_bias=1.5,
+    )
     want = np.zeros(4 * H)
     want[H : 2 * H] = 1.5
     np.testing.assert_array_equal(cell.params["bias_ih"], want)
@@ -82,5 +110,7 @@ def test_biases_are_zero_except_the_lstm_forget_gate():
 
 
 def test_input_weights_have_variance_one_over_input_size():
-    cell = cells.make("rnn", input_size=400, hidden_size=200, activation="tanh", radius=1.0, rng=np.random.default_rng(0))
+    cell = cells.make(
+        "rnn", input_size=400, hidden_size=200, activation="tanh", radius=1.0, rng=np.random.default_rng(0)
+    )
     assert cell.params["weight_ih"].var() == pytest.approx(1 / 400, rel=0.02)

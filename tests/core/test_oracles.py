@@ -12,7 +12,12 @@ from bptt import activations, cells, gradients, init
 
 def linear_rnn(radius, hidden=6, inputs=3, activation="linear", seed=0):
     return cells.make(
-        "rnn", input_size=inputs, hidden_size=hidden, activation=activation, radius=radius, rng=np.random.default_rng(seed)
+        "rnn",
+        input_size=inputs,
+        hidden_size=hidden,
+        activation=activation,
+        radius=radius,
+        rng=np.random.default_rng(seed),
     )
 
 
