@@ -17,10 +17,12 @@ matrix product per chunk of steps, also in log space, and are exact float64
 values; where a gradient itself exceeds float64's range (exploding gradients
 over a long sequence) its entries are +-inf, Profile.param_grads_overflow says
 so, Profile.log10_grad_norm still holds its exact log10 norm, and
-param_grads() warns. Memory: long sequences are cut into
-chunks of at most TRACE_BYTES of stored trace; only each chunk's initial state is
-kept from the first forward pass, and a chunk's trace is recomputed when the
-backward sweep reaches it (the last chunk's is kept). Cost is linear in T.
+param_grads() warns.
+
+Memory: long sequences are cut into equal chunks of at most TRACE_BYTES of
+stored trace; only each chunk's initial state is kept from the first forward
+pass, and a chunk's trace is recomputed when the backward sweep reaches it (the
+last chunk's is kept). Cost is linear in T.
 
 Overflow: if the forward pass produces a non-finite state (a linear or ReLU
 network with rho > 1 over a long sequence), let s be the first such step. The
@@ -28,6 +30,7 @@ result is flagged (Profile.overflow, Profile.overflow_step = s), the sequence is
 cut before s (gradients are those of L = sum(dh_last * h_{s-1}) over steps
 0..s-1), rows s..T-1 of the per-step arrays are NaN (no finite state exists
 there), and lag_profile / param_grads, which carry no flag, warn (RuntimeWarning).
+If s = 0 nothing is finite: every row and every param grad is NaN.
 
 Profile fields (per-step arrays are (T, B): row k = step k, one column per sample):
   log10_grad_h          log10 ||dL/dh_k||
@@ -64,9 +67,9 @@ _ARRAYS_PER_STEP = {"rnn": 4, "lstm": 9, "gru": 11}
 class Profile(NamedTuple):
     log10_grad_h: np.ndarray
     log10_grad_c: np.ndarray | None
-    log10_jac: np.ndarray | None
+    log10_jac: np.ndarray
     log10_dW_hh_contrib: np.ndarray
-    gamma_step: np.ndarray | None
+    gamma_step: np.ndarray
     param_grads: dict[str, np.ndarray]
     param_grads_overflow: bool
     log10_grad_norm: dict[str, float]

@@ -162,3 +162,11 @@ def test_exploding_param_grads_keep_exact_log10_norms():
     assert p.param_grads_overflow and not p.overflow
     # sum_k dh U^lag with U = 2Q: the last term dominates, norm ~ sqrt(3) 2^(T-1) up to a factor < 2.
     assert abs(p.log10_grad_norm["bias_hh"] - ((T - 1) * np.log10(2.0) + 0.5 * np.log10(3))) < np.log10(2.0)
+
+
+def test_overflow_at_the_first_step_leaves_nothing_finite_and_says_so():
+    cell = linear_rnn(1.0, hidden=3, inputs=4)
+    x = np.full((5, 1, 4), 1.7e308)  # W x_0 overflows already
+    p = gradients.profile(cell, x, np.ones((1, 3)))
+    assert p.overflow and p.overflow_step == 0
+    assert np.isnan(p.log10_grad_h).all() and all(np.isnan(g).all() for g in p.param_grads.values())
