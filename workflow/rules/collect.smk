@@ -11,6 +11,8 @@ rule collect:
         summary=SUMMARY,
     log:
         "logs/collect.log",
+    benchmark:
+        "benchmarks/collect.tsv"
     params:
         settings=cli(
             cell=config["grid"]["cell"],
