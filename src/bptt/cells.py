@@ -171,9 +171,9 @@ def _lstm_forward(cell, act, x, state):
     for t in range(k):
         a = gates[t]
         a += (h[t] @ u_t).reshape(a.shape)  # a_t = W x_t + b + U h_{t-1}
-        sigmoid(a[:, :2], out=a[:, :2])  # i_t, f_t = sigma(a_i), sigma(a_f)
-        sigmoid(a[:, 3], out=a[:, 3])  # o_t = sigma(a_o)
-        act.f(a[:, 2], out=a[:, 2])  # g_t = f(a_g)
+        act.f(a[:, 2], out=fc[t])  # g_t = f(a_g), parked in fc[t] (free until f(c_t))
+        sigmoid(a, out=a)  # i_t, f_t, o_t = sigma(a_i), sigma(a_f), sigma(a_o): one call on all
+        a[:, 2] = fc[t]  # blocks is cheaper than two on strided ones; block g then gets g_t back
         np.multiply(a[:, 1], c[t], out=c[t + 1])
         c[t + 1] += a[:, 0] * a[:, 2]  # c_t = f_t * c_{t-1} + i_t * g_t
         act.f(c[t + 1], out=fc[t])  # f(c_t)
