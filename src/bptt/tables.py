@@ -28,11 +28,11 @@ KEYS = _fields(
 STEP = _fields(
     ("step", pa.int64(), "time step k, 0-based; T-1 is the last step"),
     ("lag", pa.int64(), "T-1-k, steps between k and the loss"),
-    ("log10_grad_h", pa.float64(), "median over the batch of log10 ||dL/dh_k||"),
+    ("log10_grad_h", pa.float64(), "median over the batch of log10 ‖dL/dh_k‖"),
     ("log10_grad_c", pa.float64(), "the same for the LSTM cell state c_k; null for rnn and gru"),
-    ("log10_jac", pa.float64(), "median over the batch of log10 ||d s_{T-1} / d s_k||_2 (s the state)"),
+    ("log10_jac", pa.float64(), "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"),
     ("log10_dW_hh_contrib", pa.float64(), "median over the batch of log10 of the norm of step k's term of dL/dU"),
-    ("gamma_step", pa.float64(), "median over the batch of gamma_k = ||diag f'(z_k) U||_2 (one-step state Jacobian for gated cells); linear scale"),
+    ("gamma_step", pa.float64(), "median over the batch of gamma_k = ‖diag f'(z_k) U‖₂ (for gated cells the norm of the one-step state Jacobian); linear scale"),
     ("log10_pascanu_bound", pa.float64(), "lag * log10(gamma_bound * spectral_norm): the Pascanu et al. bound on log10 of the gradient ratio"),
 )
 
@@ -43,10 +43,10 @@ SEED = _fields(
     ("log10_grad_norm_bias_hh", pa.float64(), "log10 norm of dL/d bias_hh, summed over the batch"),
     ("spectral_radius", pa.float64(), "measured spectral radius of U (candidate-path block for gated cells)"),
     ("spectral_norm", pa.float64(), "largest singular value sigma_max of the same block"),
-    ("gamma_bound", pa.float64(), "sup |f'| of the activation"),
+    ("gamma_bound", pa.float64(), "sup of abs(f') over the activation's domain"),
     ("pascanu_bound", pa.float64(), "gamma_bound * spectral_norm, the per-step bound factor"),
-    ("overflow", pa.bool_(), "true if a norm overflowed float64 in this seed's backward pass"),
-    ("overflow_step", pa.int64(), "step k where the overflow happened; null if none"),
+    ("overflow", pa.bool_(), "true if this seed's forward pass overflowed float64; the norms then cover the steps before it"),
+    ("overflow_step", pa.int64(), "first step k with a non-finite state; null if none"),
     ("loss", pa.float64(), "mean over the batch of the per-sequence loss"),
 )
 
