@@ -1,0 +1,108 @@
+"""The slurm profile on a real SLURM: the same collected tables as a local run.
+
+Needs a running cluster (`scripts/slurm-cluster up`, which .ci/run does): skips
+on a machine without one, fails in CI.
+"""
+
+import importlib.util
+import math
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+TESTS = pathlib.Path(__file__).parents[1]
+
+
+def _load(name, path):
+    """Import a module of tests/ by path: other folders' conftest.py shadow the name."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+require = _load("tests_root_conftest", TESTS / "conftest.py").require
+_helpers = _load("workflow_helpers", TESTS / "workflow" / "workflow_helpers.py")
+COLLECTED, ROOT, SNAKEMAKE, TINY = _helpers.COLLECTED, _helpers.ROOT, _helpers.SNAKEMAKE, _helpers.TINY
+pristine_copy, snakemake = _helpers.pristine_copy, _helpers.snakemake
+
+pytestmark = pytest.mark.slurm
+
+# 2 cells x 1 activation x 2 radii x 1 length = 4 grid points.
+GRID = {"cell": ["rnn", "lstm"], "activation": ["tanh"], "radius": [0.9, 1.1], "seq_len": [5]}
+POINTS = math.prod(len(values) for values in GRID.values())
+KEYS = ["cell", "activation", "radius", "seq_len", "seed"]
+# Upper bound for the SLURM run; SIGINT (not SIGTERM, which waits for running
+# jobs) makes Snakemake cancel its SLURM jobs before it exits.
+SLURM_RUN_SECONDS = 150
+
+
+def _cluster_is_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    states = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
+    return states.returncode == 0 and bool({"idle", "mix", "alloc"} & set(states.stdout.split()))
+
+
+def _submitted_job_ids(log: str) -> list[str]:
+    return re.findall(r"submitted with SLURM jobid (\d+)", log)
+
+
+def _slurm_states(job_ids: list[str]) -> list[str]:
+    """States of finished jobs, from squeue (they stay listed for MinJobAge)."""
+    result = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%T"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=20,
+    )
+    return result.stdout.split()
+
+
+def _sorted_table(path):
+    table = pq.read_table(path)
+    keys = [key for key in KEYS + ["step"] if key in table.column_names]
+    return table.schema, table.to_pandas().sort_values(keys).reset_index(drop=True)
+
+
+def test_slurm_profile_collects_the_same_tables_as_a_local_run(tmp_path):
+    require(_cluster_is_up(), "a running SLURM cluster (scripts/slurm-cluster up)")
+    config = {**TINY, "grid": GRID}
+    local = pristine_copy(tmp_path / "local", config)
+    snakemake(local, "--cores", "2", *COLLECTED)
+
+    cluster = pristine_copy(tmp_path / "cluster", config)
+    run = subprocess.run(
+        ["timeout", "-s", "INT", str(SLURM_RUN_SECONDS), str(SNAKEMAKE)]
+        + ["--workflow-profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2"]
+        + list(COLLECTED),
+        cwd=cluster,
+        env={**os.environ, "PYTHONPATH": str(cluster / "src")},
+        capture_output=True,
+        text=True,
+    )
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, f"slurm run failed (124: timed out after {SLURM_RUN_SECONDS}s):\n{log}"
+
+    # Every job went through SLURM and completed there: the grid points as
+    # groups of up to group-components per submission, then collect.
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    per_submission = profile["group-components"][profile["groups"]["experiment"]]
+    job_ids = _submitted_job_ids(log)
+    assert len(job_ids) == math.ceil(POINTS / per_submission) + 1, log
+    assert _slurm_states(job_ids) == ["COMPLETED"] * len(job_ids)
+
+    for name in COLLECTED:
+        local_schema, local_rows = _sorted_table(local / name)
+        cluster_schema, cluster_rows = _sorted_table(cluster / name)
+        assert cluster_schema.equals(local_schema), name
+        assert len(local_rows) > 0, name
+        pd.testing.assert_frame_equal(cluster_rows, local_rows, check_exact=True)
