@@ -47,10 +47,21 @@ def add(a: np.ndarray, a_scale: float, b: np.ndarray, b_scale: float) -> tuple[n
     return a * 10.0 ** (a_scale - scale) + b * 10.0 ** (b_scale - scale), scale
 
 
+# Terms weighted below 10**-200 of the largest are dropped (set to zero): they are far
+# below float64's resolution of the sum, and as subnormal numbers they would slow the
+# matrix products down several-fold.
+_DROP = -200.0
+
+
+def _weights(log_w: np.ndarray, top: float) -> np.ndarray:
+    rel = log_w - top
+    return np.where(rel > _DROP, 10.0 ** np.maximum(rel, _DROP), 0.0)
+
+
 def weighted_sum(d: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, float]:
     """sum_r 10**log_w[r] d[r] for d (R, G), log_w (R,): (mantissa (G,), log10 scale)."""
     top = float(log_w.max())
-    return 10.0 ** (log_w - top) @ d, top
+    return _weights(log_w, top) @ d, top
 
 
 def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -65,7 +76,7 @@ def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple
     top = float(log_w.max())
     if top == -np.inf:  # every v[r] is zero
         return np.zeros((d.shape[1], v.shape[1])), top
-    w = 10.0 ** (log_w - top) / safe_scale(norm_v)
+    w = _weights(log_w, top) / safe_scale(norm_v)
     return d.T @ (v * w[:, None]), top
 
 
