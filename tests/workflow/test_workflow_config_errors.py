@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from config_cases import CASES, edited
-from workflow_helpers import TINY, snakemake
+from workflow_helpers import TINY, planned, pristine_copy, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -43,3 +43,14 @@ def test_invalid_config_is_refused_before_anything_runs(finished_copy, tmp_path,
     assert "config is invalid" in message
     assert start in message and allowed in message, message
     assert _snapshot(finished_copy) == before
+
+
+def test_keys_left_out_take_the_schemas_defaults(tmp_path):
+    path = pristine_copy(tmp_path / "repo")
+    (path / "config.yaml").write_text("grid:\n  cell: [gru]\nseeds: 2\n")
+    schema = yaml.safe_load((path / "workflow/schemas/config.schema.yaml").read_text())["properties"]
+    grid = {key: spec["default"] for key, spec in schema["grid"]["properties"].items()}
+    assert planned(path)["experiment"] == len(grid["activation"]) * len(grid["radius"]) * len(grid["seq_len"])
+    shell = snakemake(path, "-n", "-p", "results/runs/gru/tanh/rho1_T25.npz").stdout
+    expected = f"--seeds 2 --batch-size {schema['batch_size']['default']} --hidden-size {schema['hidden_size']['default']}"
+    assert expected in shell

@@ -8,7 +8,7 @@ import yaml
 
 from snakemake.utils import validate
 
-from bptt import configcheck, layout, provenance
+from bptt import activations, cells, configcheck, layout, provenance
 
 
 def check_config(config, schema_file):
@@ -69,7 +69,7 @@ SUMMARY = "results/summary.parquet"
 
 
 wildcard_constraints:
-    cell="rnn|lstm|gru",
-    activation="tanh|sigmoid|relu|linear",
+    cell="|".join(cells.KINDS),
+    activation="|".join(activations.NAMES),
     radius=layout.RADIUS_PATTERN,
     seq_len=layout.SEQ_LEN_PATTERN,
