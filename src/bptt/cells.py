@@ -147,6 +147,7 @@ def _input_part(cell: Cell, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 
 def _rnn_forward(cell, act, x, state):
+    """RNN forward over x (K, B, I) from state; the trace `trace` describes."""
     h = np.empty((x.shape[0] + 1, *state[0].shape))
     h[0] = state[0]
     h[1:] = _input_part(cell, x, cell.params["bias_ih"] + cell.params["bias_hh"])[:, :, 0]
@@ -159,6 +160,7 @@ def _rnn_forward(cell, act, x, state):
 
 
 def _lstm_forward(cell, act, x, state):
+    """LSTM forward over x (K, B, I) from state; the trace `trace` describes."""
     k = x.shape[0]
     h = np.empty((k + 1, *state[0].shape))
     c = np.empty_like(h)
@@ -182,6 +184,7 @@ def _lstm_forward(cell, act, x, state):
 
 
 def _gru_forward(cell, act, x, state):
+    """GRU forward over x (K, B, I) from state; the trace `trace` describes."""
     hsz = cell.hidden_size
     k = x.shape[0]
     h = np.empty((k + 1, *state[0].shape))
