@@ -223,8 +223,7 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     act = activations.get(cell.activation)
     adj = (dh_last.copy(), np.zeros_like(dh_last)) if kind == "lstm" else (dh_last.copy(),)
     log_scale = np.zeros(batch)
-    n = len(adj) * hsz
-    jac = _Jacobian(np.repeat(np.eye(n)[None], batch, axis=0), np.zeros(batch)) if jacobian else None
+    jac = _jacobian_start(cell, batch) if jacobian else None
     for s in reversed(range(0, n_ok, size)):
         e = min(s + size, n_ok)
         tr = kept.pop(s) if s in kept and e == n_steps else cells.trace(cell, x[s:e], starts[s // size])
@@ -239,10 +238,23 @@ def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
 
 
 class _Jacobian(NamedTuple):
-    """d s_{T-1}/d s_t = p * 10**scale: p (B, n, n), scale (B,)."""
+    """d s_{T-1}/d s_t = p * 10**scale: p (B, n, n), scale (B,); plus the identity's rows split
+    like the state ((B, n, H) per part) and a (B, n, N_OUT, H) buffer, for one backward step."""
 
     p: np.ndarray
     scale: np.ndarray
+    rows: tuple[np.ndarray, ...]
+    buf: np.ndarray
+
+
+def _jacobian_start(cell: cells.Cell, batch: int) -> _Jacobian:
+    """d s_{T-1}/d s_{T-1} = I, n = H or 2H."""
+    hsz = cell.hidden_size
+    n = (2 if cell.kind == "lstm" else 1) * hsz
+    eye = np.eye(n)
+    rows = tuple(np.broadcast_to(eye[:, j : j + hsz], (batch, n, hsz)) for j in range(0, n, hsz))
+    buf = np.empty((batch, n, backward.N_OUT[cell.kind], hsz))
+    return _Jacobian(np.repeat(eye[None], batch, axis=0), np.zeros(batch), rows, buf)
 
 
 def _backward_chunk(cell, act, tr, x, adj, log_scale, jac, out, s):
@@ -303,7 +315,7 @@ def _blocks(da: np.ndarray, blocks: list[int]) -> np.ndarray:
 
 
 def _spectral_norm(m: np.ndarray) -> np.ndarray:
-    """sigma_max of each matrix in a stack (B, n, n) -> (B,)."""
+    """sigma_max of each matrix in a stack (N, n, n) -> (N,)."""
     return np.linalg.svd(m, compute_uv=False)[:, 0]
 
 
@@ -313,17 +325,13 @@ def _jacobian_step(cell, act, at_t, jac, out, k):
     Rows of a Jacobian are adjoints, so one backward step applied to the
     identity's rows gives J_k = d s_k/d s_{k-1}.
     """
-    hsz = cell.hidden_size
-    batch, n = jac.p.shape[:2]
-    sigma = _spectral_norm(jac.p)
-    with np.errstate(divide="ignore"):
-        out["log10_jac"][k] = np.log10(sigma) + jac.scale  # log10 ||d s_{T-1}/d s_k||_2
-    sigma = logscale.safe_scale(sigma)
-    jac.scale[:] += np.log10(sigma)
-    eye = np.eye(n)
-    rows = tuple(np.broadcast_to(eye[:, j : j + hsz], (batch, n, hsz)) for j in range(0, n, hsz))
-    buf = np.empty((batch, n, backward.N_OUT[cell.kind], hsz))
+    batch = jac.p.shape[0]
     at_b = {key: v[:, None] for key, v in at_t.items()}
-    j_k = np.concatenate(backward.STEP[cell.kind](cell.params["weight_hh"], act, at_b, rows, buf), axis=-1)
-    out["gamma_step"][k] = _spectral_norm(j_k)  # gamma_k = ||J_k||_2
-    jac.p[...] = (jac.p / sigma[:, None, None]) @ j_k  # d s_{T-1}/d s_{k-1} = (d s_{T-1}/d s_k) J_k
+    j_k = np.concatenate(backward.STEP[cell.kind](cell.params["weight_hh"], act, at_b, jac.rows, jac.buf), axis=-1)
+    sigma = _spectral_norm(np.concatenate([jac.p, j_k]))  # both norms in one batched call
+    out["gamma_step"][k] = sigma[batch:]  # gamma_k = ||J_k||_2
+    with np.errstate(divide="ignore"):
+        out["log10_jac"][k] = np.log10(sigma[:batch]) + jac.scale  # log10 ||d s_{T-1}/d s_k||_2
+    norm = logscale.safe_scale(sigma[:batch])
+    jac.scale[:] += np.log10(norm)
+    jac.p[...] = (jac.p / norm[:, None, None]) @ j_k  # d s_{T-1}/d s_{k-1} = (d s_{T-1}/d s_k) J_k
