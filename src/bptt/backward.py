@@ -5,7 +5,7 @@ line computes the quantity named in its comment from the forward trace of step t
 
 Adjoints are arrays (..., H): (B, H) for the gradient, or (B, m, H) when m row
 vectors per sample go through at once (the Jacobian products of
-`bptt.gradients.profile`; the trace values then come as (B, 1, H) by `at`). A
+`bptt.gradients.profile`, which passes the trace values of `at` as (B, 1, H)). A
 step writes dL/da_t, the gradient with respect to the pre-activations, into
 `out` (..., N_OUT, H) and returns the adjoint of s_{t-1}. For the LSTM `out` may
 be the trace's own gates[t] (each block is written after its last use), which
