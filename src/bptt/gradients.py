@@ -189,7 +189,7 @@ def _first_nonfinite(cell: cells.Cell, tr: dict) -> int:
 def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
     x, dh_last = check_inputs(cell, x, dh_last)
     n_steps, batch, _ = x.shape
-    kind, hsz = cell.kind, cell.hidden_size
+    kind = cell.kind
     size = chunk_length(cell, batch, n_steps)
 
     # Pass 1: forward through all chunks, keeping each chunk's initial state (and the
@@ -260,8 +260,8 @@ def _jacobian_start(cell: cells.Cell, batch: int) -> _Jacobian:
 def _backward_chunk(cell, act, tr, x, adj, log_scale, jac, out, s):
     """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`.
 
-    adj: the renormalised adjoint of the chunk's last state, log_scale (B,) its
-    log10 scale; jac: the Jacobian product (profile only, else None), updated in
+    adj: the adjoint of the chunk's last state divided by 10**log_scale (B,);
+    jac: the Jacobian product (profile only, else None), updated in
     place. Returns the adjoint of the state before the chunk and its scale, and
     the chunk's param grads as (mantissas, log10 scale).
     """
