@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from config_cases import CASES, edited
-from workflow_helpers import TINY, planned, pristine_copy, snakemake
+from workflow_helpers import TINY, planned, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -45,8 +45,8 @@ def test_invalid_config_is_refused_before_anything_runs(finished_copy, tmp_path,
     assert _snapshot(finished_copy) == before
 
 
-def test_keys_left_out_take_the_schemas_defaults(tmp_path):
-    path = pristine_copy(tmp_path / "repo")
+def test_keys_left_out_take_the_schemas_defaults(fresh):
+    path = fresh
     (path / "config.yaml").write_text("grid:\n  cell: [gru]\nseeds: 2\n")
     schema = yaml.safe_load((path / "workflow/schemas/config.schema.yaml").read_text())["properties"]
     grid = {key: spec["default"] for key, spec in schema["grid"]["properties"].items()}

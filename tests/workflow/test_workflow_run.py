@@ -9,12 +9,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from bptt import tables
 
-from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, pristine_copy, snakemake
+from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -28,17 +29,11 @@ def test_collected_tables_have_the_contract_columns_and_rows(baseline):
     rows_per_point = TINY["seeds"] * sum(TINY["grid"]["seq_len"]) / len(TINY["grid"]["seq_len"])
     assert len(gradients) == POINTS * rows_per_point
     assert len(summary) == POINTS * TINY["seeds"]
-    lstm = pc_equal(gradients, "cell", "lstm")
+    lstm = pc.equal(gradients["cell"], "lstm").to_numpy(zero_copy_only=False)
     assert gradients.filter(lstm)["log10_grad_c"].null_count == 0
     assert gradients.filter(~lstm)["log10_grad_c"].null_count == len(gradients.filter(~lstm))
     assert set(summary["regime"].to_pylist()) <= {"vanishing", "stable", "exploding"}
     assert sorted(set(summary["radius"].to_pylist())) == [0.9, 1.0, 1.1]
-
-
-def pc_equal(table, column, value):
-    import pyarrow.compute as pc
-
-    return pc.equal(table[column], value).to_numpy(zero_copy_only=False)
 
 
 @pytest.mark.parametrize("name", COLLECTED)
@@ -56,15 +51,15 @@ def _assert_same_collected(first, second):
         assert pq.read_table(first / name).equals(pq.read_table(second / name), check_metadata=True), name
 
 
-def test_one_core_gives_the_same_data_as_two(baseline, tmp_path):
-    serial = pristine_copy(tmp_path / "repo")
+def test_one_core_gives_the_same_data_as_two(baseline, fresh):
+    serial = fresh
     snakemake(serial, "--cores", "1", *COLLECTED)
     _assert_same_collected(serial, baseline)
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
-def test_a_run_killed_mid_way_recovers_the_same_data(baseline, tmp_path, signal_number):
-    path = pristine_copy(tmp_path / "repo")
+def test_a_run_killed_mid_way_recovers_the_same_data(baseline, fresh, signal_number):
+    path = fresh
     env = {**os.environ, "PYTHONPATH": str(path / "src")}
     # Its own process group, as in a terminal: the signal reaches Snakemake and its jobs at once.
     run = subprocess.Popen(
