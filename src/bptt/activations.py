@@ -23,12 +23,14 @@ class Activation(NamedTuple):
 
 
 def _sigmoid(z, out=None):
-    # 1/2 + tanh(z/2)/2: no exp, so no overflow warning for large |z|.
-    out = np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    # 1 / (1 + e^-z): full relative precision down to sigma(z) ~ 1e-308 (the form
+    # 1/2 + tanh(z/2)/2 would round everything below ~1e-17 to 0); e^-z overflows to
+    # inf for z < -709 and underflows to 0 for z > 745, giving the correct 0 and 1.
+    out = np.negative(z, out=out)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def _relu(z, out=None):

@@ -38,10 +38,16 @@ def test_out_argument_writes_in_place_and_matches(name):
     np.testing.assert_array_equal(buf, want)
 
 
-def test_sigmoid_saturates_without_warnings():
+def test_sigmoid_saturates_without_warnings_and_keeps_small_values_exact():
+    sigmoid = activations.get("sigmoid")
     with np.errstate(all="raise"):
-        y = activations.get("sigmoid").f(np.array([-1e4, 0.0, 1e4]))
-    np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+        y = sigmoid.f(np.array([-1e4, 0.0, 1e4]))
+        np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+        z = np.array([-40.0, -300.0, -700.0])
+        y, dy = sigmoid.f(z), sigmoid.df(sigmoid.f(z))
+    # sigma(z) = e^z / (1 + e^z); its derivative, from the output, keeps the same precision.
+    np.testing.assert_allclose(y, np.exp(z) / (1 + np.exp(z)), rtol=1e-13)
+    np.testing.assert_allclose(dy, np.exp(z) / (1 + np.exp(z)) ** 2, rtol=1e-13)
 
 
 @pytest.mark.parametrize("bad", ["Tanh", "softplus", "", None, 3])
