@@ -45,8 +45,6 @@ envvars:
 os.environ["PATH"] = os.pathsep.join(
     [str(pathlib.Path(sys.executable).parent), os.environ["PATH"]]
 )
-# The same interpreter by name, for shell commands that spell it {PYTHON}.
-PYTHON = "python"
 
 
 def cli(**settings):
@@ -73,3 +71,16 @@ wildcard_constraints:
     activation="|".join(activations.NAMES),
     radius=layout.RADIUS_PATTERN,
     seq_len=layout.SEQ_LEN_PATTERN,
+
+
+def report_files():
+    """Templates, CSS, equations and references of the report, relative to the workdir."""
+    return sorted(str(p) for p in pathlib.Path("report").rglob("*") if p.is_file())
+
+
+def experiment_benchmarks(grid):
+    """Benchmark file of every experiment job (named as in experiment.smk)."""
+    return [
+        f"benchmarks/experiment/{c}/{a}/rho{layout.canonical_number(r)}_T{t}.tsv"
+        for c, a, r, t in layout.points(grid)
+    ]

@@ -10,19 +10,6 @@ REPORT = "results/report.html"
 FIGURES = [f"results/figures/figure_{letter}.svg" for letter in "abcdef"]
 
 
-def report_files():
-    """Templates, CSS, equations and references of the report, relative to the workdir."""
-    return sorted(str(p) for p in pathlib.Path("report").rglob("*") if p.is_file())
-
-
-def experiment_benchmarks(grid):
-    """Benchmark file of every experiment job (named as in experiment.smk)."""
-    return [
-        f"benchmarks/experiment/{c}/{a}/rho{layout.canonical_number(r)}_T{t}.tsv"
-        for c, a, r, t in layout.points(grid)
-    ]
-
-
 rule spectrum:
     output:
         EIGENVALUES,
@@ -31,15 +18,15 @@ rule spectrum:
     benchmark:
         "benchmarks/spectrum.tsv"
     params:
-        radius=[layout.canonical_number(r) for r in config["grid"]["radius"]],
-        seeds=config["seeds"],
-        hidden_size=config["hidden_size"],
-        input_size=config["input_size"],
+        settings=cli(
+            radius=[layout.canonical_number(r) for r in config["grid"]["radius"]],
+            seeds=config["seeds"],
+            hidden_size=config["hidden_size"],
+            input_size=config["input_size"],
+        ),
         code=provenance.code_hash("bptt.report.spectrum"),
     shell:
-        "{PYTHON:q} -m bptt.report.spectrum"
-        " --radius {params.radius} --seeds {params.seeds}"
-        " --hidden-size {params.hidden_size} --input-size {params.input_size}"
+        "python -m bptt.report.spectrum {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
 
 
@@ -62,10 +49,10 @@ rule report:
         "benchmarks/report.tsv"
     params:
         config_json=json.dumps(config, sort_keys=True),
-        figure_dir="results/figures",
+        figure_dir=lambda wildcards, output: os.path.dirname(output.figures[0]),
         code=provenance.code_hash("bptt.report.__main__", files=report_files()),
     shell:
-        "{PYTHON:q} -m bptt.report"
+        "python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"
         " --eigenvalues {input.eigenvalues:q} --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root benchmarks"
