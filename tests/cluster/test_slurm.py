@@ -55,16 +55,23 @@ def _submitted_job_ids(log: str) -> list[str]:
     return re.findall(r"submitted with SLURM jobid (\d+)", log)
 
 
-def _slurm_states(job_ids: list[str]) -> list[str]:
-    """States of finished jobs, from squeue (they stay listed for MinJobAge)."""
+def _chosen_partition() -> str:
+    """A partition that is not the default one if the cluster has it (scripts/slurm-cluster's has)."""
+    names = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, check=True).stdout.split()
+    others = [name for name in names if not name.endswith("*")]
+    return others[0] if others else names[0].rstrip("*")
+
+
+def _slurm_jobs(job_ids: list[str]) -> list[str]:
+    """'STATE PARTITION' of finished jobs, from squeue (they stay listed for MinJobAge)."""
     result = subprocess.run(
-        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%T"],
+        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%T %P"],
         capture_output=True,
         text=True,
         check=True,
         timeout=20,
     )
-    return result.stdout.split()
+    return result.stdout.splitlines()
 
 
 def _sorted_table(path):
@@ -80,25 +87,27 @@ def test_slurm_profile_collects_the_same_tables_as_a_local_run(tmp_path):
     snakemake(local, "--cores", "2", *COLLECTED)
 
     cluster = pristine_copy(tmp_path / "cluster", config)
+    partition = _chosen_partition()
     run = subprocess.run(
         ["timeout", "-s", "INT", str(SLURM_RUN_SECONDS), str(SNAKEMAKE)]
         + ["--workflow-profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2"]
         + list(COLLECTED),
         cwd=cluster,
-        env={**os.environ, "PYTHONPATH": str(cluster / "src")},
+        env={**os.environ, "PYTHONPATH": str(cluster / "src"), "BPTT_SLURM_PARTITION": partition},
         capture_output=True,
         text=True,
     )
     log = run.stdout + run.stderr
     assert run.returncode == 0, f"slurm run failed (124: timed out after {SLURM_RUN_SECONDS}s):\n{log}"
 
-    # Every job went through SLURM and completed there: the grid points as
-    # groups of up to group-components per submission, then collect.
+    # Every job went through SLURM, in the partition asked for, and completed
+    # there: the grid points as groups of up to group-components per
+    # submission, then collect.
     profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
     per_submission = profile["group-components"][profile["groups"]["experiment"]]
     job_ids = _submitted_job_ids(log)
     assert len(job_ids) == math.ceil(POINTS / per_submission) + 1, log
-    assert _slurm_states(job_ids) == ["COMPLETED"] * len(job_ids)
+    assert _slurm_jobs(job_ids) == [f"COMPLETED {partition}"] * len(job_ids)
 
     for name in COLLECTED:
         local_schema, local_rows = _sorted_table(local / name)
