@@ -1,14 +1,16 @@
 """Benchmark of the numerical core (run by `make bench`; prints its figures).
 
 1. Forward + lag_profile + param_grads of an LSTM (T=1000, B=32, H=128, I=128,
-   float64) in one pass (`gradients.lag_profile_and_grads`): median ms per call,
-   and the ratio to the time of its matrix products alone, timed in the same run.
+   float64) in one pass (`gradients.lag_profile_and_grads`): ms per call, the
+   ratio to the time of its matrix products alone, and (4.) PyTorch's time, in
+   rounds that each time all three (median of 3 calls each), so that all three
+   see the same load on a shared machine.
 2. Cost against T (median ms per call and per step at several T).
 3. Peak memory at T=10 000 (same B, H, I), measured in a fresh subprocess with
    tracemalloc (numpy reports its buffers to it) and ru_maxrss.
 4. PyTorch CPU autograd on the same computation (LSTMCell loop, retain_grad on
    every h_t, backward), if torch is importable here or in the interpreter named
-   by BPTT_TORCH_PYTHON; otherwise the comparison is skipped, and says so.
+   by BPTT_TORCH_PYTHON (a subprocess per round); otherwise skipped, and says so.
 5. profile() (with Jacobian products) at an experiment-sized LSTM.
 Everything runs in one BLAS thread, like the PyTorch comparison.
 """
@@ -27,10 +29,10 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 T, B, H, I = 1000, 32, 128, 128
-REPEATS = 7
+ROUNDS = 3
 
 
-def median_seconds(fn, repeats=REPEATS):
+def median_seconds(fn, repeats):
     fn()  # warm-up: first-touch page faults, BLAS initialisation
     times = []
     for _ in range(repeats):
@@ -64,22 +66,59 @@ def matmuls_only(cell, x):
             h @ u_t
         for _ in range(x.shape[0]):
             da @ U
-        das.T @ xs
-        das.T @ hs
+        (xs.T @ das).T  # the orientation gradients uses (the faster one)
+        (hs.T @ das).T
 
     return run
 
 
+def torch_command():
+    """How to run child_torch: here if torch imports, else in BPTT_TORCH_PYTHON; None if neither."""
+    try:
+        import torch  # noqa: F401
+
+        return [sys.executable, __file__, "--torch"]
+    except ImportError:
+        other = os.environ.get("BPTT_TORCH_PYTHON")
+        return [other, __file__, "--torch"] if other else None
+
+
 def bench_main():
+    """Rounds of (bptt, its matrix products, PyTorch), so that all three see the same load."""
     from bptt import gradients
 
     cell, x, dh = problem(T)
-    full = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh))
-    mm = median_seconds(matmuls_only(cell, x))
-    print(f"LSTM T={T} B={B} H={H} I={I}, forward + lag_profile + param_grads (one pass):")
-    print(f"  {full * 1e3:.0f} ms per call (median of {REPEATS})")
-    print(f"  its matrix products alone: {mm * 1e3:.0f} ms; ratio {full / mm:.2f}")
-    return full
+    cmd = torch_command()
+    rounds = []
+    for _ in range(ROUNDS):
+        full = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3)
+        mm = median_seconds(matmuls_only(cell, x), repeats=3)
+        if cmd is None:
+            rounds.append((full, mm, None, None))
+            continue
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        m = json.loads(res.stdout.strip().splitlines()[-1])
+        rounds.append((full, mm, m["seconds"], m["version"]))
+    print(f"LSTM T={T} B={B} H={H} I={I}, forward + lag_profile + param_grads (one pass), {ROUNDS} rounds:")
+    for i, (full, mm, tt, _) in enumerate(rounds):
+        line = f"  round {i + 1}: bptt {full * 1e3:.0f} ms, its matrix products alone {mm * 1e3:.0f} ms (ratio {full / mm:.2f})"
+        print(line + (f", PyTorch {tt * 1e3:.0f} ms (bptt {tt / full:.2f}x as fast)" if tt else ""))
+    full = statistics.median(r[0] for r in rounds)
+    print(
+        f"  median: bptt {full * 1e3:.0f} ms per call; ratio to its matrix products "
+        f"{statistics.median(r[0] / r[1] for r in rounds):.2f}"
+    )
+    if cmd is None:
+        print(
+            "  PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
+            "interpreter that has torch to run it)"
+        )
+    else:
+        print(
+            f"  PyTorch {rounds[0][3]} CPU autograd, 1 thread (LSTMCell loop, retain_grad on every h_t): "
+            f"median {statistics.median(r[2] for r in rounds) * 1e3:.0f} ms; bptt "
+            f"{statistics.median(r[2] / r[0] for r in rounds):.2f}x as fast (median of the rounds' ratios)"
+        )
 
 
 def bench_linear_in_t():
@@ -148,27 +187,7 @@ def child_torch():
         (hs[-1] * dh).sum().backward()
         return torch.log10(torch.stack([g.grad.norm(dim=1) for g in hs]))
 
-    print(json.dumps({"seconds": median_seconds(run), "version": torch.__version__}))
-
-
-def bench_torch(ours):
-    try:
-        import torch  # noqa: F401
-
-        cmd = [sys.executable, __file__, "--torch"]
-    except ImportError:
-        other = os.environ.get("BPTT_TORCH_PYTHON")
-        if not other:
-            print(
-                "PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
-                "interpreter that has torch to run it)"
-            )
-            return
-        cmd = [other, __file__, "--torch"]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    m = json.loads(res.stdout.strip().splitlines()[-1])
-    print(f"PyTorch {m['version']} CPU autograd, 1 thread, LSTMCell loop with retain_grad on every h_t:")
-    print(f"  {m['seconds'] * 1e3:.0f} ms per call (median of {REPEATS}); bptt is {m['seconds'] / ours:.2f}x as fast")
+    print(json.dumps({"seconds": median_seconds(run, repeats=3), "version": torch.__version__}))
 
 
 def bench_profile():
@@ -188,8 +207,7 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--torch"]:
         child_torch()
     else:
-        ours = bench_main()
+        bench_main()
         bench_linear_in_t()
         bench_memory()
-        bench_torch(ours)
         bench_profile()
