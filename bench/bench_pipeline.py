@@ -15,10 +15,8 @@ overhead < 25 %, planning < 15 s.
 """
 
 import csv
-import os
 import pathlib
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,29 +26,23 @@ import time
 import yaml
 
 ROOT = pathlib.Path(__file__).parents[1]
+# The tests' way of copying the workflow and running it locally, reused as is.
+sys.path.insert(0, str(ROOT / "tests" / "workflow"))
+import workflow_helpers  # noqa: E402
+
 BIN = pathlib.Path(sys.executable).parent
-COPIED = ("Snakefile", "config.yaml", "workflow", "profiles", "report", "src")
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
 CORES = 2
 
 
 def fresh_copy(parent: pathlib.Path, config: dict | None = None) -> pathlib.Path:
-    path = pathlib.Path(tempfile.mkdtemp(dir=parent))
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif source.exists():
-            shutil.copy2(source, path / name)
-    if config is not None:
-        (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    path = pathlib.Path(tempfile.mkdtemp(dir=parent)) / "copy"
+    return workflow_helpers.pristine_copy(path, config or yaml.safe_load((ROOT / "config.yaml").read_text()))
 
 
 def timed(command: list[str], cwd: pathlib.Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, env=workflow_helpers.local_env(cwd), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 

@@ -37,6 +37,17 @@ TINY = {
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
 
 
+def local_env(path: pathlib.Path) -> dict[str, str]:
+    """Environment for a local Snakemake run of the copy at `path`.
+
+    SLURM_CONF=/dev/null: the SLURM executor plugin, imported by every
+    Snakemake start, runs `scontrol show config`; where SLURM's client is
+    installed but no controller runs (this machine between cluster tests), that
+    waits out MessageTimeout (~9 s) each time. An empty config fails at once.
+    """
+    return {**os.environ, "PYTHONPATH": str(path / "src"), "SLURM_CONF": os.devnull}
+
+
 def pristine_copy(path: pathlib.Path, config: dict = TINY) -> pathlib.Path:
     """A copy of the workflow at `path` with `config` and nothing run."""
     path.mkdir(parents=True)
@@ -56,9 +67,8 @@ def write_config(path: pathlib.Path, config: dict) -> None:
 
 def snakemake(path: pathlib.Path, *args: str, check: bool = True, **popen) -> subprocess.CompletedProcess:
     """Run Snakemake (with the copy's profile) in `path`; output captured as text."""
-    env = {**os.environ, "PYTHONPATH": str(path / "src")}
     result = subprocess.run(
-        [str(SNAKEMAKE), *args], cwd=path, env=env, capture_output=True, text=True, timeout=300, **popen
+        [str(SNAKEMAKE), *args], cwd=path, env=local_env(path), capture_output=True, text=True, timeout=300, **popen
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
