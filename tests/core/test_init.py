@@ -6,20 +6,24 @@ from bptt import cells, init
 H = 16
 
 
-@pytest.mark.parametrize("kind", cells.KINDS)
-@pytest.mark.parametrize("method", init.METHODS)
-@pytest.mark.parametrize("radius", [0.25, 1.0, 1.7])
-def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
-    cell = cells.make(
+def make(kind, method, radius, seed):
+    """A cell of hidden size H whose base draws come from `seed`."""
+    return cells.make(
         kind,
         input_size=3,
         hidden_size=H,
         activation="tanh",
         radius=radius,
-        rng=np.random.default_rng(0),
+        rng=np.random.default_rng(seed),
         recurrent_init=method,
     )
-    U = cell.params["weight_hh"]
+
+
+@pytest.mark.parametrize("kind", cells.KINDS)
+@pytest.mark.parametrize("method", init.METHODS)
+@pytest.mark.parametrize("radius", [0.25, 1.0, 1.7])
+def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
+    U = make(kind, method, radius, seed=0).params["weight_hh"]
     assert U.shape == (cells.N_BLOCKS[kind] * H, H)
     for j in range(cells.N_BLOCKS[kind]):
         block = U[j * H : (j + 1) * H]
@@ -41,30 +45,14 @@ def test_orthogonal_blocks_look_haar():
 @pytest.mark.parametrize("kind", cells.KINDS)
 @pytest.mark.parametrize("method", init.METHODS)
 def test_common_random_numbers_across_radii(kind, method):
-    def make(radius):
-        return cells.make(
-            kind,
-            input_size=3,
-            hidden_size=H,
-            activation="tanh",
-            radius=radius,
-            rng=np.random.default_rng(7),
-            recurrent_init=method,
-        )
-
-    a, b = make(0.5), make(1.5)
+    a, b = make(kind, method, 0.5, seed=7), make(kind, method, 1.5, seed=7)
     np.testing.assert_array_equal(a.params["weight_ih"], b.params["weight_ih"])
     np.testing.assert_allclose(b.params["weight_hh"], 3.0 * a.params["weight_hh"], rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize("kind", cells.KINDS)
 def test_same_seed_gives_bit_identical_arrays_and_other_seeds_do_not(kind):
-    def make(seed):
-        return cells.make(
-            kind, input_size=3, hidden_size=H, activation="relu", radius=0.9, rng=np.random.default_rng(seed)
-        )
-
-    a, b, c = make(11), make(11), make(12)
+    a, b, c = (make(kind, "orthogonal", 0.9, seed) for seed in (11, 11, 12))
     for name in cells.PARAM_NAMES:
         assert a.params[name].dtype == np.float64
         assert a.params[name].tobytes() == b.params[name].tobytes()
