@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+import zipfile
 
 import duckdb
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 
 from bptt import tables
 
-from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, snakemake
+from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -60,10 +61,9 @@ def test_one_core_gives_the_same_data_as_two(baseline, fresh):
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
 def test_a_run_killed_mid_way_recovers_the_same_data(baseline, fresh, signal_number):
     path = fresh
-    env = {**os.environ, "PYTHONPATH": str(path / "src")}
     # Its own process group, as in a terminal: the signal reaches Snakemake and its jobs at once.
     run = subprocess.Popen(
-        [str(SNAKEMAKE), "--cores", "2", *COLLECTED], cwd=path, env=env,
+        [str(SNAKEMAKE), "--cores", "2", *COLLECTED], cwd=path, env=local_env(path),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     runs = path / "results" / "runs"
@@ -87,3 +87,13 @@ def test_a_run_killed_mid_way_recovers_the_same_data(baseline, fresh, signal_num
     snakemake(path, *COLLECTED)
     _assert_same_collected(path, baseline)
     assert "Nothing to be done" in snakemake(path, "-n", *COLLECTED).stdout
+
+
+def test_snakemake_report_zip_carries_the_html_report(after_baseline):
+    path = after_baseline
+    snakemake(path, "--report", "report.zip")
+    with zipfile.ZipFile(path / "report.zip") as archive:
+        # Snakemake stores registered outputs under report/data/raw/<hash>/.
+        ours = [name for name in archive.namelist() if "/data/raw/" in name and name.endswith("/report.html")]
+        assert len(ours) == 1, f"results/report.html is not in the zip: {archive.namelist()[:20]}"
+        assert archive.read(ours[0]) == (path / "results" / "report.html").read_bytes()
