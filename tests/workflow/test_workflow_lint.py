@@ -1,11 +1,10 @@
 """The Snakemake files are snakefmt-clean, and `snakemake --lint` has no advice beyond conda/container."""
 
 import subprocess
-import sys
 
 import pytest
 
-from workflow_helpers import ROOT, SNAKEMAKE
+from workflow_helpers import ROOT, SNAKEMAKE, local_env
 
 pytestmark = pytest.mark.workflow
 
@@ -19,7 +18,7 @@ def test_snakefmt_check_is_clean():
 
 
 def test_lint_gives_no_advice_but_conda_or_container():
-    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=ROOT, env=local_env(ROOT), capture_output=True, text=True)
     advice, where = [], None
     for line in (result.stdout + result.stderr).splitlines():
         if line.startswith("Lints for "):
