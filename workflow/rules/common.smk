@@ -62,6 +62,10 @@ def cli(**settings):
     return " ".join(flags)
 
 
+# Timings of one grid point's job: written by rule experiment, read by the report.
+EXPERIMENT_BENCHMARK = (
+    "benchmarks/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.tsv"
+)
 GRADIENTS = "results/gradients.parquet"
 SUMMARY = "results/summary.parquet"
 
@@ -79,8 +83,10 @@ def report_files():
 
 
 def experiment_benchmarks(grid):
-    """Benchmark file of every experiment job (named as in experiment.smk)."""
+    """Benchmark file of every experiment job."""
     return [
-        f"benchmarks/experiment/{c}/{a}/rho{layout.canonical_number(r)}_T{t}.tsv"
+        EXPERIMENT_BENCHMARK.format(
+            cell=c, activation=a, radius=layout.canonical_number(r), seq_len=t
+        )
         for c, a, r, t in layout.points(grid)
     ]

@@ -10,7 +10,7 @@ rule experiment:
     log:
         "logs/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.log",
     benchmark:
-        "benchmarks/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.tsv"
+        EXPERIMENT_BENCHMARK
     params:
         settings=lambda wildcards: cli(
             seeds=config["seeds"],
