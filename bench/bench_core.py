@@ -43,7 +43,7 @@ def median_seconds(fn, repeats):
 
 
 def problem(n_steps, seed=0):
-    from bptt import cells
+    from bptt.core import cells
 
     rng = np.random.default_rng(seed)
     cell = cells.make("lstm", input_size=I, hidden_size=H, activation="tanh", radius=1.0, rng=rng)
@@ -85,7 +85,7 @@ def torch_command():
 
 def bench_main():
     """Rounds of (bptt, its matrix products, PyTorch), so that all three see the same load."""
-    from bptt import gradients
+    from bptt.core import gradients
 
     cell, x, dh = problem(T)
     cmd = torch_command()
@@ -122,7 +122,7 @@ def bench_main():
 
 
 def bench_linear_in_t():
-    from bptt import gradients
+    from bptt.core import gradients
 
     lengths = (250, 500, 1000, 2000, 4000, 8000)
     print("cost against T (same B, H, I; median of 3):")
@@ -142,7 +142,7 @@ def child_memory():
     import resource
     import tracemalloc
 
-    from bptt import gradients
+    from bptt.core import gradients
 
     tracemalloc.start()
     cell, x, dh = problem(10_000)
@@ -191,7 +191,7 @@ def child_torch():
 
 
 def bench_profile():
-    from bptt import cells, gradients
+    from bptt.core import cells, gradients
 
     rng = np.random.default_rng(0)
     for kind, hsz in (("rnn", 64), ("lstm", 32), ("lstm", 64)):

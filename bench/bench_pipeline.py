@@ -8,8 +8,8 @@ Prints, for runs in a temporary copy of this checkout on 2 cores:
   waiting); the jobs' own process start-up counts as job time, so it is
   measured separately below;
 - the planning time of a 10 080-point grid (`snakemake -n`);
-- the start-up of the job entry: `python -X importtime -m bptt.experiment --help`
-  (total import time) and the wall time of `python -m bptt.experiment --help`.
+- the start-up of the job entry: `python -X importtime -m bptt.pipeline.experiment --help`
+  (total import time) and the wall time of `python -m bptt.pipeline.experiment --help`.
 Medians over REPEATS runs (argument 1, default 3). Targets (issue 3): wall < 30 s,
 overhead < 25 %, planning < 15 s.
 """
@@ -73,7 +73,7 @@ def planning_time(parent: pathlib.Path) -> tuple[float, int]:
 
 def import_time_ms() -> float:
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "bptt.experiment", "--help"],
+        [sys.executable, "-X", "importtime", "-m", "bptt.pipeline.experiment", "--help"],
         capture_output=True, text=True, check=True,
     )
     # Top-level imports only (two spaces after the bar), cumulative microseconds.
@@ -95,9 +95,9 @@ def main(repeats: int) -> None:
         print(f"  overhead share 1 - sum/(cores*wall): median {100 * statistics.median(overheads):.1f} %  (target < 25 %)")
         plans = [planning_time(parent) for _ in range(repeats)]
         print(f"  planning a {plans[0][1]}-point grid (snakemake -n): median {statistics.median(p for p, _ in plans):.1f} s  (target < 15 s)")
-    starts = [timed([sys.executable, "-m", "bptt.experiment", "--help"], ROOT) for _ in range(5)]
+    starts = [timed([sys.executable, "-m", "bptt.pipeline.experiment", "--help"], ROOT) for _ in range(5)]
     bare = [timed([sys.executable, "-c", "pass"], ROOT) for _ in range(5)]
-    print(f"  job entry start-up: python -m bptt.experiment --help median {1000 * statistics.median(starts):.0f} ms"
+    print(f"  job entry start-up: python -m bptt.pipeline.experiment --help median {1000 * statistics.median(starts):.0f} ms"
           f" (bare python {1000 * statistics.median(bare):.0f} ms); imports {import_time_ms():.0f} ms (python -X importtime)")
 
 

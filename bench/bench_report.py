@@ -16,7 +16,7 @@ import time
 import yaml
 
 from bptt.report import render
-from bptt.report.spectrum import eigenvalue_table, few_radii
+from bptt.pipeline.spectrum import eigenvalue_table, few_radii
 
 ROOT = pathlib.Path(__file__).parents[1]
 

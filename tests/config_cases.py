@@ -1,4 +1,4 @@
-"""Invalid configs, shared by the unit tests of bptt.configcheck and the workflow tests."""
+"""Invalid configs, shared by the unit tests of bptt.pipeline.configcheck and the workflow tests."""
 
 import copy
 import pathlib

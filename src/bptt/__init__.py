@@ -1,7 +1,9 @@
 """Exact backpropagation-through-time gradient norms for recurrent cells.
 
-The numerical core (`activations`, `init`, `cells`, `gradients`) depends on
-numpy alone; the rest of the package turns its output into tables and a report.
+The package has wings, and imports point one way (downwards in this list):
+  bptt.report    reads the collected Parquet, writes figures and the HTML report
+  bptt.pipeline  job entry points, collect, table schemas, paths, seeding, config checks
+  bptt.core      cells, activations, initialisation, gradients: numpy only
 """
 
 __version__ = "0.1.0"

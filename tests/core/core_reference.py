@@ -1,5 +1,5 @@
 """Independent references for the core tests: a naive forward pass written from
-PyTorch's documented cell equations (sharing no code with bptt.cells), and
+PyTorch's documented cell equations (sharing no code with bptt.core.cells), and
 central finite differences of L = sum(dh_last * h_{T-1}) through it."""
 
 import numpy as np

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bptt import activations
+from bptt.core import activations
 
 Z = np.concatenate([np.linspace(-6, -1e-3, 200), np.linspace(1e-3, 6, 200)])
 

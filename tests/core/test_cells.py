@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bptt import activations, cells
+from bptt.core import activations, cells
 
 import core_reference as ref
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bptt import cells, gradients, init
+from bptt.core import cells, gradients, initialisation
 
 
 def make(**overrides):
@@ -37,9 +37,9 @@ def test_make_rejects_bad_arguments(overrides, message):
 
 def test_init_functions_reject_bad_arguments():
     with pytest.raises(ValueError, match="radius must be"):
-        init.recurrent_block(np.random.default_rng(0), 3, -1.0, "orthogonal")
+        initialisation.recurrent_block(np.random.default_rng(0), 3, -1.0, "orthogonal")
     with pytest.raises(ValueError, match="recurrent_init must be one of"):
-        init.recurrent_block(np.random.default_rng(0), 3, 1.0, "uniform")
+        initialisation.recurrent_block(np.random.default_rng(0), 3, 1.0, "uniform")
 
 
 @pytest.mark.parametrize(
@@ -93,5 +93,5 @@ def test_gradients_reject_bad_inputs(fn, x, dh, message):
 
 
 def test_gradients_reject_a_non_cell():
-    with pytest.raises(ValueError, match="cell must be a bptt.cells.Cell"):
+    with pytest.raises(ValueError, match="cell must be a bptt.core.cells.Cell"):
         gradients.lag_profile({"kind": "rnn"}, np.zeros((2, 1, 2)), np.zeros((1, 3)))

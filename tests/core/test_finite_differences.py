@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bptt import activations, cells, gradients
+from bptt.core import activations, cells, gradients
 
 import core_reference as ref
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bptt import cells, init
+from bptt.core import cells, initialisation
 
 H = 16
 
@@ -20,7 +20,7 @@ def make(kind, method, radius, seed):
 
 
 @pytest.mark.parametrize("kind", cells.KINDS)
-@pytest.mark.parametrize("method", init.METHODS)
+@pytest.mark.parametrize("method", initialisation.METHODS)
 @pytest.mark.parametrize("radius", [0.25, 1.0, 1.7])
 def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
     U = make(kind, method, radius, seed=0).params["weight_hh"]
@@ -38,12 +38,12 @@ def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
 def test_orthogonal_blocks_look_haar():
     # Sign correction: the mean of Q's diagonal is 0 for Haar Q (plain QR gives a positive bias).
     rng = np.random.default_rng(1)
-    diag = np.concatenate([np.diag(init.recurrent_block(rng, 4, 1.0, "orthogonal")) for _ in range(2000)])
+    diag = np.concatenate([np.diag(initialisation.recurrent_block(rng, 4, 1.0, "orthogonal")) for _ in range(2000)])
     assert abs(diag.mean()) < 0.03
 
 
 @pytest.mark.parametrize("kind", cells.KINDS)
-@pytest.mark.parametrize("method", init.METHODS)
+@pytest.mark.parametrize("method", initialisation.METHODS)
 def test_common_random_numbers_across_radii(kind, method):
     a, b = make(kind, method, 0.5, seed=7), make(kind, method, 1.5, seed=7)
     np.testing.assert_array_equal(a.params["weight_ih"], b.params["weight_ih"])
@@ -77,7 +77,7 @@ def test_draw_order_is_as_documented():
     for j, g in enumerate(blocks):
         g = g / np.sqrt(H)
         np.testing.assert_allclose(
-            cell.params["weight_hh"][j * H : (j + 1) * H], g / init.spectral_radius(g), rtol=1e-14
+            cell.params["weight_hh"][j * H : (j + 1) * H], g / initialisation.spectral_radius(g), rtol=1e-14
         )
 
 

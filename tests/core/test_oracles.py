@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bptt import activations, cells, gradients, init
+from bptt.core import activations, cells, gradients, initialisation
 
 
 def linear_rnn(radius, hidden=6, inputs=3, activation="linear", seed=0):
@@ -67,7 +67,7 @@ def test_ten_thousand_steps_stay_exact_far_below_float64s_smallest_number():
 @given(
     activation=st.sampled_from(activations.NAMES),
     radius=st.floats(0.1, 3.0),
-    method=st.sampled_from(init.METHODS),
+    method=st.sampled_from(initialisation.METHODS),
     seed=st.integers(0, 2**32 - 1),
     input_scale=st.floats(0.0, 3.0),
 )

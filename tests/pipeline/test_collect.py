@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bptt import collect, tables
+from bptt.pipeline import collect, tables
 
 LOG10_E = math.log10(math.e)
 

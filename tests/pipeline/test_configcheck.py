@@ -5,7 +5,7 @@ import pathlib
 import pytest
 import yaml
 
-from bptt import configcheck
+from bptt.pipeline import configcheck
 
 from config_cases import CASES, CONFIG, edited
 
@@ -39,10 +39,10 @@ def test_schema_defaults_equal_the_shipped_config():
 
 
 def test_schema_enums_match_the_code():
-    from bptt import activations, cells, init, loss
+    from bptt.core import activations, cells, initialisation, loss
 
     grid = SCHEMA["properties"]["grid"]["properties"]
     assert tuple(grid["cell"]["items"]["enum"]) == cells.KINDS
     assert tuple(grid["activation"]["items"]["enum"]) == activations.NAMES
-    assert tuple(SCHEMA["properties"]["recurrent_init"]["enum"]) == init.METHODS
+    assert tuple(SCHEMA["properties"]["recurrent_init"]["enum"]) == initialisation.METHODS
     assert tuple(SCHEMA["properties"]["loss"]["enum"]) == loss.NAMES

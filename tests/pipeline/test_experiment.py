@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from bptt import experiment
+from bptt.pipeline import experiment
 
 ARGS = (
     "--cell {cell} --activation tanh --radius {radius} --seq-len {seq_len} --seeds 2 --batch-size 3"
@@ -82,7 +82,7 @@ def test_bad_arguments_exit_with_a_message_and_write_nothing(tmp_path, capsys, f
 
 
 def test_entry_imports_numpy_and_the_core_only():
-    code = "import sys, bptt.experiment; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    code = "import sys, bptt.pipeline.experiment; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert "numpy" in loaded
     assert not {"pyarrow", "pandas", "matplotlib", "snakemake", "scipy"} & set(loaded)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bptt import loss
+from bptt.core import loss
 
 
 def _finite_difference(name, h, readout, target, eps=1e-6):

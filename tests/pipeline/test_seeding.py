@@ -1,9 +1,10 @@
-"""The documented stream layout of bptt.seeding, and the controls it promises."""
+"""The documented stream layout of bptt.pipeline.seeding, and the controls it promises."""
 
 import numpy as np
 import pytest
 
-from bptt import cells, seeding
+from bptt.core import cells
+from bptt.pipeline import seeding
 
 
 def test_streams_are_the_documented_spawned_children():

@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from bptt import tables
+from bptt.pipeline import tables
 
 README = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
 

@@ -11,7 +11,7 @@ import yaml
 
 from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
-from bptt.report.spectrum import few_radii
+from bptt.pipeline.spectrum import few_radii
 
 ROOT = pathlib.Path(__file__).parents[2]
 SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in "abcdef"}

@@ -74,12 +74,12 @@ def test_numerical_code_reruns_the_experiments(after_baseline, module):
 
 
 def test_collect_code_reruns_only_collect(after_baseline):
-    _append(after_baseline / "src/bptt/collect.py", "\nEDITED = True\n")
+    _append(after_baseline / "src/bptt/pipeline/collect.py", "\nEDITED = True\n")
     assert _pipeline(planned(after_baseline)) == {"experiment": 0, "collect": 1}
 
 
 def test_a_comment_in_the_code_reruns_nothing(after_baseline):
-    _append(after_baseline / "src/bptt/gradients.py", "\n# a remark\n")
+    _append(after_baseline / "src/bptt/core/gradients.py", "\n# a remark\n")
     assert planned(after_baseline) == {}
 
 
@@ -96,7 +96,7 @@ def test_report_code_and_templates_rerun_only_the_report(after_baseline):
 
 
 def test_reverting_an_edit_brings_back_nothing_to_be_done(after_baseline):
-    edited = [after_baseline / "src/bptt/cells.py", after_baseline / "src/bptt/collect.py", after_baseline / "config.yaml"]
+    edited = [after_baseline / "src/bptt/core/cells.py", after_baseline / "src/bptt/pipeline/collect.py", after_baseline / "config.yaml"]
     originals = [p.read_text() for p in edited]
     for path in edited:
         _append(path, "\nEDITED = 1\n" if path.suffix == ".py" else "seeds: 5\n")

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from bptt import tables
+from bptt.pipeline import tables
 
 from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake
 

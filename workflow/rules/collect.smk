@@ -1,11 +1,11 @@
 # Concatenate the grid points' records and summarise each (point, seed).
 # The grid reaches the job as a param (the list of inputs could outgrow a
-# command line); bptt.layout names the files the same way on both sides.
+# command line); bptt.pipeline.paths names the files the same way on both sides.
 
 
 rule collect:
     input:
-        layout.point_paths(config["grid"]),
+        paths.point_paths(config["grid"]),
     output:
         gradients=GRADIENTS,
         summary=SUMMARY,
@@ -17,11 +17,11 @@ rule collect:
         settings=cli(
             cell=config["grid"]["cell"],
             activation=config["grid"]["activation"],
-            radius=[layout.canonical_number(r) for r in config["grid"]["radius"]],
+            radius=[paths.canonical_number(r) for r in config["grid"]["radius"]],
             seq_len=config["grid"]["seq_len"],
             regime_tolerance=config["regime_tolerance"],
         ),
-        code=provenance.code_hash("bptt.collect"),
+        code=codehash.code_hash("bptt.pipeline.collect"),
     shell:
-        "python -m bptt.collect {params.settings}"
+        "python -m bptt.pipeline.collect {params.settings}"
         " --gradients {output.gradients:q} --summary {output.summary:q} > {log:q} 2>&1"

@@ -8,7 +8,8 @@ import yaml
 
 from snakemake.utils import validate
 
-from bptt import activations, cells, configcheck, layout, provenance
+from bptt.core import activations, cells
+from bptt.pipeline import codehash, configcheck, paths
 
 
 def check_config(config, schema_file):
@@ -73,8 +74,8 @@ SUMMARY = "results/summary.parquet"
 wildcard_constraints:
     cell="|".join(cells.KINDS),
     activation="|".join(activations.NAMES),
-    radius=layout.RADIUS_PATTERN,
-    seq_len=layout.SEQ_LEN_PATTERN,
+    radius=paths.RADIUS_PATTERN,
+    seq_len=paths.SEQ_LEN_PATTERN,
 
 
 def report_files():
@@ -86,7 +87,7 @@ def experiment_benchmarks(grid):
     """Benchmark file of every experiment job."""
     return [
         EXPERIMENT_BENCHMARK.format(
-            cell=c, activation=a, radius=layout.canonical_number(r), seq_len=t
+            cell=c, activation=a, radius=paths.canonical_number(r), seq_len=t
         )
-        for c, a, r, t in layout.points(grid)
+        for c, a, r, t in paths.points(grid)
     ]

@@ -6,7 +6,7 @@
 
 rule experiment:
     output:
-        layout.POINT,
+        paths.POINT,
     log:
         "logs/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.log",
     benchmark:
@@ -24,9 +24,9 @@ rule experiment:
             # The LSTM's alone: editing it reruns the lstm points only.
             forget_bias=config["forget_bias"] if wildcards.cell == "lstm" else 0.0,
         ),
-        code=provenance.code_hash("bptt.experiment"),
+        code=codehash.code_hash("bptt.pipeline.experiment"),
     shell:
-        "python -m bptt.experiment"
+        "python -m bptt.pipeline.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"
         " --radius {wildcards.radius} --seq-len {wildcards.seq_len}"
         " {params.settings} --output {output:q} > {log:q} 2>&1"

@@ -19,14 +19,14 @@ rule spectrum:
         "benchmarks/spectrum.tsv"
     params:
         settings=cli(
-            radius=[layout.canonical_number(r) for r in config["grid"]["radius"]],
+            radius=[paths.canonical_number(r) for r in config["grid"]["radius"]],
             seeds=config["seeds"],
             hidden_size=config["hidden_size"],
             input_size=config["input_size"],
         ),
-        code=provenance.code_hash("bptt.report.spectrum"),
+        code=codehash.code_hash("bptt.pipeline.spectrum"),
     shell:
-        "python -m bptt.report.spectrum {params.settings}"
+        "python -m bptt.pipeline.spectrum {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
 
 
@@ -50,7 +50,7 @@ rule report:
     params:
         config_json=json.dumps(config, sort_keys=True),
         figure_dir=lambda wildcards, output: os.path.dirname(output.figures[0]),
-        code=provenance.code_hash("bptt.report.__main__", files=report_files()),
+        code=codehash.code_hash("bptt.report.__main__", files=report_files()),
     shell:
         "python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"

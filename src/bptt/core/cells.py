@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptt import activations, init
+from bptt.core import activations, initialisation
 
 KINDS = ("rnn", "lstm", "gru")
 N_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -69,7 +69,7 @@ def make(
     recurrent_init: str = "orthogonal",
     forget_bias: float = 0.0,
 ) -> Cell:
-    """A freshly initialised cell (see bptt.init for the draws and their order).
+    """A freshly initialised cell (see bptt.core.initialisation for the draws and their order).
 
     forget_bias (LSTM only) is added to the forget-gate block of bias_ih.
     """
@@ -77,8 +77,8 @@ def make(
     activations.get(activation)
     input_size = _check_size("input_size", input_size)
     hidden_size = _check_size("hidden_size", hidden_size)
-    init.check_radius(radius)
-    init.check_method(recurrent_init)
+    initialisation.check_radius(radius)
+    initialisation.check_method(recurrent_init)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(
             f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
@@ -87,7 +87,7 @@ def make(
         raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
     if kind != "lstm" and forget_bias != 0:
         raise ValueError(f"forget_bias applies to kind 'lstm' only; got forget_bias={forget_bias!r} for kind {kind!r}")
-    params = init.params(
+    params = initialisation.params(
         rng,
         n_blocks=N_BLOCKS[kind],
         input_size=input_size,

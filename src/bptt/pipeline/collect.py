@@ -1,11 +1,11 @@
 """Concatenate the grid points' records and summarise every (grid point, seed).
 
-    python -m bptt.collect --cell rnn lstm --activation tanh --radius 0.9 1.1 \
+    python -m bptt.pipeline.collect --cell rnn lstm --activation tanh --radius 0.9 1.1 \
         --seq-len 25 50 --regime-tolerance 0.01 \
         --gradients results/gradients.parquet --summary results/summary.parquet
 
-reads the record (.npz of `bptt.experiment`) of every point of that grid, at
-the paths `bptt.layout` gives, and writes the two tables of `bptt.tables`:
+reads the record (.npz of `bptt.pipeline.experiment`) of every point of that grid, at
+the paths `bptt.pipeline.paths` gives, and writes the two tables of `bptt.pipeline.tables`:
 gradients (one row per point, seed and step) and summary (one row per point
 and seed: the fitted decay, the end-to-end ratio, the seed's constants and the
 regime). Rows follow the grid order, then seed, then step. numpy and pyarrow only.
@@ -21,7 +21,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt import layout, tables
+from bptt.pipeline import paths, tables
 
 
 def decay_slope(lag: np.ndarray, log10_grad: np.ndarray) -> np.ndarray:
@@ -53,7 +53,7 @@ def point_tables(point: tuple, record: dict[str, np.ndarray], tolerance: float) 
     """(gradients, summary) rows of one grid point from its record.
 
     point = (cell, activation, radius, seq_len); record as written by
-    bptt.experiment: step arrays (S, T), seed arrays (S,).
+    bptt.pipeline.experiment: step arrays (S, T), seed arrays (S,).
     """
     cell, activation, radius, seq_len = point
     seeds = len(record["seed"])
@@ -93,17 +93,17 @@ def point_tables(point: tuple, record: dict[str, np.ndarray], tolerance: float) 
 
 
 def collect(grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
-    """(gradients, summary) of every point of `grid`, read from the paths of bptt.layout."""
+    """(gradients, summary) of every point of `grid`, read from the paths of bptt.pipeline.paths."""
     parts = []
-    for point in layout.points(grid):
-        with np.load(layout.point_path(*point)) as record:
+    for point in paths.points(grid):
+        with np.load(paths.point_path(*point)) as record:
             parts.append(point_tables(point, dict(record), tolerance))
     gradients, summaries = zip(*parts)
     return pa.concat_tables(gradients), pa.concat_tables(summaries)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bptt.collect", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.collect", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", nargs="+", required=True)
     parser.add_argument("--activation", nargs="+", required=True)
     parser.add_argument("--radius", nargs="+", type=float, required=True)

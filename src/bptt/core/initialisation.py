@@ -7,7 +7,7 @@ recurrent_init="gaussian": each block is G / sqrt(H), G standard Gaussian,
 rescaled so that its largest |eigenvalue| is rho (its norm is then larger).
 Gated cells (LSTM, GRU) scale each gate's block on its own.
 
-Order of draws from `rng` in `params` (and so in `bptt.cells.make`):
+Order of draws from `rng` in `params` (and so in `bptt.core.cells.make`):
   1. the recurrent blocks, in gate order, each one `rng.standard_normal((H, H))`;
   2. the input weights, one `rng.standard_normal((n_blocks * H, I))`, times 1/sqrt(I).
 Biases are zero and drawn from nothing. The draws never depend on rho (common

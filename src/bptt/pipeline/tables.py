@@ -1,6 +1,6 @@
 """Column names, types and meanings of the pipeline's Parquet tables, in one place.
 
-`bptt.collect` writes results/gradients.parquet (KEYS + STEP: one row per
+`bptt.pipeline.collect` writes results/gradients.parquet (KEYS + STEP: one row per
 grid point, seed and step) and results/summary.parquet (KEYS + FIT + SEED +
 REGIME: one row per grid point and seed). Each field carries its meaning as
 Parquet field metadata ("description"); the README's tables list the same
@@ -10,7 +10,7 @@ columns (tests/test_tables.py checks that).
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bptt import atomic
+from bptt.pipeline import atomic
 
 
 def _fields(*columns: tuple[str, pa.DataType, str]) -> list[pa.Field]:

@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptt import activations, backward, cells, init, logscale
+from bptt.core import activations, backward, cells, initialisation, logscale
 
 # Largest trace (forward values and gradient buffers) held at once, in bytes.
 TRACE_BYTES = 512 * 2**20
@@ -103,14 +103,14 @@ def _warned(out: dict, *, grads: bool) -> dict:
     if out["overflow_step"] >= 0:
         warnings.warn(
             f"forward pass overflowed at step {out['overflow_step']}: results cover the steps before it "
-            "(later rows are NaN); use bptt.gradients.profile for the flag",
+            "(later rows are NaN); use bptt.core.gradients.profile for the flag",
             RuntimeWarning,
             stacklevel=3,
         )
     if grads and out["param_grads_overflow"]:
         warnings.warn(
             "some parameter gradients exceed float64's range and are +-inf; "
-            "bptt.gradients.profile gives their exact log10 norms (log10_grad_norm)",
+            "bptt.core.gradients.profile gives their exact log10 norms (log10_grad_norm)",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -134,7 +134,7 @@ def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
         param_grads_overflow=out["param_grads_overflow"],
         log10_grad_norm=out["log10_grad_norm"],
         gamma_bound=activations.get(cell.activation).gamma_bound,
-        spectral_radius=init.spectral_radius(u),
+        spectral_radius=initialisation.spectral_radius(u),
         spectral_norm=float(np.linalg.norm(u, 2)),
         overflow=out["overflow_step"] >= 0,
         overflow_step=out["overflow_step"],
@@ -145,7 +145,7 @@ def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
     """x (T, B, I) and dh_last (B, H) as float64; ValueError naming what is wrong."""
     if not isinstance(cell, cells.Cell):
         raise ValueError(
-            f"cell must be a bptt.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}"
+            f"cell must be a bptt.core.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}"
         )
     try:
         x = np.asarray(x, dtype=np.float64)

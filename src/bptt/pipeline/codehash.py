@@ -18,7 +18,7 @@ PACKAGE = "bptt"
 
 
 def module_file(name: str) -> pathlib.Path:
-    """Source file of module `name` (e.g. "bptt.cells"), found without importing it."""
+    """Source file of module `name` (e.g. "bptt.core.cells"), found without importing it."""
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(f"cannot find the source of module {name!r}")
@@ -38,7 +38,7 @@ def _imported_modules(path: pathlib.Path, name: str) -> set[str]:
             base = parts[: len(parts) - node.level + 1] if node.level else []
             module = ".".join(base + ([node.module] if node.module else []))
             found.add(module)
-            # `from bptt import cells` imports the submodule bptt.cells.
+            # `from bptt import cells` imports the submodule bptt.core.cells.
             found.update(f"{module}.{alias.name}" for alias in node.names)
     return {
         m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")

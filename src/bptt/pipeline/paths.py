@@ -1,7 +1,7 @@
 """Where the pipeline keeps one grid point's table, and how numbers are named.
 
 One module for both the Snakefile (rule outputs, wildcard constraints) and
-`bptt.collect` (which reads the tables back), so the naming lives in one place.
+`bptt.pipeline.collect` (which reads the tables back), so the naming lives in one place.
 Standard library only.
 """
 

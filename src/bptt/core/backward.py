@@ -1,11 +1,11 @@
 """One backward step per cell: the adjoint of s_t -> the adjoint of s_{t-1}.
 
-This module mirrors `bptt.cells` line by line (read the two side by side): each
+This module mirrors `bptt.core.cells` line by line (read the two side by side): each
 line computes the quantity named in its comment from the forward trace of step t.
 
 Adjoints are arrays (..., H): (B, H) for the gradient, or (B, m, H) when m row
 vectors per sample go through at once (the Jacobian products of
-`bptt.gradients.profile`, which passes the trace values of `at` as (B, 1, H)). A
+`bptt.core.gradients.profile`, which passes the trace values of `at` as (B, 1, H)). A
 step writes dL/da_t, the gradient with respect to the pre-activations, into
 `out` (..., N_OUT, H) and returns the adjoint of s_{t-1}. For the LSTM `out` may
 be the trace's own gates[t] (each block is written after its last use), which
@@ -18,7 +18,7 @@ whose n gate sees U_n h through r_t.
 
 import numpy as np
 
-from bptt.activations import Activation
+from bptt.core.activations import Activation
 
 N_OUT = {"rnn": 1, "lstm": 4, "gru": 4}
 HH_BLOCKS = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [0, 1, 2]}

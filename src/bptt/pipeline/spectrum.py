@@ -1,10 +1,10 @@
 """Eigenvalues of the Elman cell's recurrent matrix U, the data of the report's figure (e).
 
 For a few radii of the grid and both initialisations, U is built exactly as the experiment
-builds it (`bptt.cells.make` with the seed's "rnn" weight stream), so the figure shows the
+builds it (`bptt.core.cells.make` with the seed's "rnn" weight stream), so the figure shows the
 matrices the runs used; the spectral norm is stored beside the eigenvalues.
 
-    python -m bptt.report.spectrum --radius 0.5 1 1.5 --seeds 1 --hidden-size 32 \\
+    python -m bptt.pipeline.spectrum --radius 0.5 1 1.5 --seeds 1 --hidden-size 32 \\
         --input-size 8 --output results/eigenvalues.parquet
 """
 
@@ -15,7 +15,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from bptt import cells, init, seeding
+from bptt.core import cells, initialisation
+from bptt.pipeline import seeding
 
 COLUMNS = ["init", "radius", "seed", "hidden_size", "index", "real", "imag", "spectral_norm"]
 
@@ -32,7 +33,7 @@ def few_radii(radii: list[float]) -> list[float]:
 def eigenvalue_table(radii, seeds: int, hidden_size: int, input_size: int) -> pd.DataFrame:
     """One row per eigenvalue of U for every initialisation, radius and seed 0 .. seeds-1."""
     parts = []
-    for method in init.METHODS:
+    for method in initialisation.METHODS:
         for radius in radii:
             for seed in range(seeds):
                 cell = cells.make(
@@ -50,7 +51,7 @@ def eigenvalue_table(radii, seeds: int, hidden_size: int, input_size: int) -> pd
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bptt.report.spectrum", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.spectrum", description=__doc__.splitlines()[0])
     parser.add_argument("--radius", type=float, nargs="+", required=True, help="the grid's radii")
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0 .. seeds-1")
     parser.add_argument("--hidden-size", type=int, required=True)

@@ -1,15 +1,15 @@
 """One grid point, all its seeds: the job behind Snakemake's rule `experiment`.
 
-    python -m bptt.experiment --cell lstm --activation tanh --radius 1.1 \
+    python -m bptt.pipeline.experiment --cell lstm --activation tanh --radius 1.1 \
         --seq-len 100 --seeds 3 --batch-size 16 --hidden-size 32 --input-size 8 \
         --recurrent-init orthogonal --input-scale 1 --loss cross_entropy \
         --num-classes 10 --forget-bias 0 --output results/runs/.../x.npz
 
-For each seed (draws as in `bptt.seeding`): make the cell, run the batch
+For each seed (draws as in `bptt.pipeline.seeding`): make the cell, run the batch
 forward, take the loss on a readout of the last hidden state, and record in
-one backward pass (`bptt.gradients.profile`) the per-step norms, medians over
+one backward pass (`bptt.core.gradients.profile`) the per-step norms, medians over
 the batch, and the seed's constants. Writes one .npz (see `RECORD`);
-`bptt.collect` turns the points into Parquet. The output is written
+`bptt.pipeline.collect` turns the points into Parquet. The output is written
 atomically, so a killed job leaves no partial file.
 
 At this grain (hundreds of jobs of tens of milliseconds) process start-up is
@@ -23,10 +23,11 @@ import sys
 
 import numpy as np
 
-from bptt import activations, atomic, cells, gradients, init, loss, seeding
+from bptt.core import activations, cells, gradients, initialisation, loss
+from bptt.pipeline import atomic, seeding
 
 # What the .npz holds, by shape: S seeds, T steps. The names are the column
-# names of the collected tables (bptt.tables).
+# names of the collected tables (bptt.pipeline.tables).
 STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (S, T)
 SEED_ARRAYS = (
     "seed",
@@ -48,7 +49,7 @@ def last_finite_state(h: np.ndarray) -> np.ndarray:
     """h_{s-1} for hidden states h (T, B, H), s the first step with a non-finite value (T if none).
 
     A linear or ReLU network with rho > 1 can overflow on a long sequence;
-    bptt.gradients.profile then flags it and differentiates up to the state
+    bptt.core.gradients.profile then flags it and differentiates up to the state
     before the overflow, so the loss is taken there too (zeros if s = 0).
     """
     finite = np.isfinite(h).all(axis=(1, 2))  # (T,)
@@ -124,7 +125,7 @@ def _positive(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bptt.experiment", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.experiment", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
     parser.add_argument("--radius", type=_positive, required=True, help="spectral radius rho of U")
@@ -133,7 +134,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=_at_least(1), required=True)
     parser.add_argument("--hidden-size", type=_at_least(1), required=True)
     parser.add_argument("--input-size", type=_at_least(1), required=True)
-    parser.add_argument("--recurrent-init", choices=init.METHODS, required=True)
+    parser.add_argument("--recurrent-init", choices=initialisation.METHODS, required=True)
     parser.add_argument("--input-scale", type=_positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
     parser.add_argument("--num-classes", type=_at_least(2), required=True)

@@ -8,9 +8,9 @@ the i-th child of `np.random.SeedSequence(s).spawn(6)` (PCG64 generator):
   0  inputs   x, standard normal in time-major order, shape (T, B, I), times input_scale
   1  targets  class indices (B,) for cross_entropy, or standard normal (B, C) for mse
   2  readout  readout matrix V (C, H), standard normal / sqrt(H)
-  3  rnn      the weights of `bptt.cells.make("rnn", ...)`
-  4  lstm     the weights of `bptt.cells.make("lstm", ...)`
-  5  gru      the weights of `bptt.cells.make("gru", ...)`
+  3  rnn      the weights of `bptt.core.cells.make("rnn", ...)`
+  4  lstm     the weights of `bptt.core.cells.make("lstm", ...)`
+  5  gru      the weights of `bptt.core.cells.make("gru", ...)`
 
 What this buys (tests/test_seeding.py checks each point):
 - Every grid point of one cell and seed draws the same base weights, inputs and
