@@ -109,3 +109,45 @@ def jacobian(kind, params, activation, x, k, eps=1e-6):
         e[j] = eps
         J[:, j] = (end_state(s_k + e) - end_state(s_k - e)) / (2 * eps)
     return J
+
+
+DACT = {
+    "tanh": lambda z: 1.0 - np.tanh(z) ** 2,
+    "sigmoid": lambda z: sig(z) * (1.0 - sig(z)),
+    "relu": lambda z: (z > 0).astype(float),
+    "linear": lambda z: np.ones_like(z),
+}
+
+
+def one_step_jacobian(kind, params, activation, x_t, state):
+    """d s_t / d s_{t-1} written out from the cell equations, for sample 0 (x_t (B, I)) at the
+    state s_{t-1} = state ((h,) or (h, c), each (B, H); None for zeros): (n, n), n = H or 2H."""
+    f, df = ACT[activation], DACT[activation]
+    W, U, bi, bh = (params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    H = U.shape[1]
+    h = np.zeros(H) if state is None else state[0][0]
+    c = np.zeros(H) if state is None or len(state) == 1 else state[1][0]
+    gi, gh = W @ x_t[0] + bi, U @ h + bh
+    block = [slice(j * H, (j + 1) * H) for j in range(U.shape[0] // H)]
+    D = np.diag
+    if kind == "rnn":
+        return D(df(gi + gh)) @ U
+    if kind == "lstm":
+        a = gi + gh
+        i, fg, o = sig(a[block[0]]), sig(a[block[1]]), sig(a[block[3]])
+        ds = lambda z: sig(z) * (1 - sig(z))  # noqa: E731
+        g = f(a[block[2]])
+        c_new = fg * c + i * g
+        dc_dh = D(c * ds(a[block[1]])) @ U[block[1]] + D(g * ds(a[block[0]])) @ U[block[0]] + D(i * df(a[block[2]])) @ U[block[2]]
+        dh_dh = D(f(c_new) * ds(a[block[3]])) @ U[block[3]] + D(o * df(c_new)) @ dc_dh
+        dh_dc = D(o * df(c_new) * fg)
+        return np.block([[dh_dh, dh_dc], [dc_dh, D(fg)]])
+    r, z = sig(gi[block[0]] + gh[block[0]]), sig(gi[block[1]] + gh[block[1]])
+    a_n = gi[block[2]] + r * gh[block[2]]
+    dz = z * (1 - z)
+    dr = r * (1 - r)
+    return (
+        D(z)
+        + D((h - f(a_n)) * dz) @ U[block[1]]
+        + D((1 - z) * df(a_n)) @ (D(r) @ U[block[2]] + D(gh[block[2]] * dr) @ U[block[0]])
+    )

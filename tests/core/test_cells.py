@@ -10,7 +10,7 @@ import core_reference as ref
 @pytest.mark.parametrize("activation", activations.NAMES)
 def test_forward_matches_the_naive_pytorch_equations(kind, activation):
     rng = np.random.default_rng(0)
-    cell = cells.make(kind, input_size=3, hidden_size=5, activation=activation, radius=1.1, rng=rng, forget_bias=0.0)
+    cell = cells.make(kind, input_size=3, hidden_size=5, activation=activation, radius=1.1, rng=rng, gate_bias=0.0)
     params = {
         k: v + (0.2 * rng.standard_normal(v.shape) if k.startswith("bias") else 0) for k, v in cell.params.items()
     }

@@ -24,10 +24,13 @@ def make(**overrides):
         ({"radius": "1"}, r"radius must be a finite number >= 0"),
         ({"hidden_size": 0}, r"hidden_size must be an integer >= 1"),
         ({"input_size": 2.5}, r"input_size must be an integer >= 1"),
-        ({"recurrent_init": "xavier"}, r"recurrent_init must be one of \('orthogonal', 'gaussian'\)"),
+        ({"recurrent_init": "xavier"}, r"recurrent_init must be one of \('orthogonal', 'gaussian', 'identity'\)"),
+        ({"kind": "lstm", "recurrent_init": "identity"}, r"recurrent_init 'identity' applies to kind 'rnn' only"),
         ({"rng": 42}, r"rng must be a numpy.random.Generator"),
-        ({"forget_bias": 1.0}, r"forget_bias applies to kind 'lstm' only"),
-        ({"kind": "lstm", "forget_bias": float("nan")}, r"forget_bias must be a finite number"),
+        ({"gate_bias": 1.0}, r"gate_bias applies to the gated kinds only"),
+        ({"kind": "lstm", "gate_bias": float("nan")}, r"gate_bias must be a finite number or 'chrono'"),
+        ({"kind": "lstm", "gate_bias": "chrono"}, r"gate_bias 'chrono' needs chrono_t_max"),
+        ({"kind": "gru", "gate_bias": "chrono", "chrono_t_max": 10}, r"gate_bias 'chrono' applies to kind 'lstm' only"),
     ],
 )
 def test_make_rejects_bad_arguments(overrides, message):

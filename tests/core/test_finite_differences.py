@@ -20,7 +20,7 @@ def setup(kind, activation, seed=0):
     params["bias_hh"] = 0.3 * rng.standard_normal(params["bias_hh"].shape)
     # A positive candidate bias keeps the LSTM's ReLU g_t > 0, hence c_t > 0, away from
     # the kink of f(c_t) (c_0 = i_0 g_0 would otherwise sit exactly on it when g_0 = 0).
-    k = cells.CANDIDATE[kind]
+    k = cells.SPECS[kind].candidate_block
     params["bias_ih"][k * H : (k + 1) * H] += 1.0 if kind == "lstm" else 0.0
     cell = cells.from_params(kind, params, activation=activation)
     x = rng.standard_normal((T, B, I))

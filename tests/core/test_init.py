@@ -19,13 +19,16 @@ def make(kind, method, radius, seed):
     )
 
 
+SCALED = ("orthogonal", "gaussian")
+
+
 @pytest.mark.parametrize("kind", cells.KINDS)
-@pytest.mark.parametrize("method", initialisation.METHODS)
+@pytest.mark.parametrize("method", SCALED)
 @pytest.mark.parametrize("radius", [0.25, 1.0, 1.7])
 def test_every_gate_block_has_spectral_radius_rho_to_1e12(kind, method, radius):
     U = make(kind, method, radius, seed=0).params["weight_hh"]
-    assert U.shape == (cells.N_BLOCKS[kind] * H, H)
-    for j in range(cells.N_BLOCKS[kind]):
+    assert U.shape == (cells.SPECS[kind].n_blocks * H, H)
+    for j in range(cells.SPECS[kind].n_blocks):
         block = U[j * H : (j + 1) * H]
         assert abs(np.max(np.abs(np.linalg.eigvals(block))) - radius) <= 1e-12
         if method == "orthogonal":
@@ -42,8 +45,15 @@ def test_orthogonal_blocks_look_haar():
     assert abs(diag.mean()) < 0.03
 
 
+@pytest.mark.parametrize("radius", [0.5, 1.0])
+def test_identity_init_is_rho_times_the_identity_and_draws_like_the_others(radius):
+    irnn, orthogonal = make("rnn", "identity", radius, seed=3), make("rnn", "orthogonal", radius, seed=3)
+    np.testing.assert_array_equal(irnn.params["weight_hh"], radius * np.eye(H))
+    np.testing.assert_array_equal(irnn.params["weight_ih"], orthogonal.params["weight_ih"])
+
+
 @pytest.mark.parametrize("kind", cells.KINDS)
-@pytest.mark.parametrize("method", initialisation.METHODS)
+@pytest.mark.parametrize("method", SCALED)
 def test_common_random_numbers_across_radii(kind, method):
     a, b = make(kind, method, 0.5, seed=7), make(kind, method, 1.5, seed=7)
     np.testing.assert_array_equal(a.params["weight_ih"], b.params["weight_ih"])
@@ -81,6 +91,30 @@ def test_draw_order_is_as_documented():
         )
 
 
+@pytest.mark.parametrize("kind, block", [("lstm", 1), ("gru", 1)])
+def test_gate_bias_shifts_the_forget_or_update_gate_only(kind, block):
+    n = cells.SPECS[kind].n_blocks
+    cell = cells.make(kind, input_size=2, hidden_size=H, activation="tanh", radius=1.0, rng=np.random.default_rng(0), gate_bias=-2.0)
+    want = np.zeros((n, H))
+    want[block] = -2.0
+    np.testing.assert_array_equal(cell.params["bias_ih"], want.ravel())
+
+
+def test_chrono_draws_forget_biases_log_uniform_and_input_biases_their_negative():
+    t_max = 50
+    rng = np.random.default_rng(5)
+    cell = cells.make("lstm", input_size=2, hidden_size=400, activation="tanh", radius=1.0, rng=rng, gate_bias="chrono", chrono_t_max=t_max)
+    bias = cell.params["bias_ih"].reshape(4, 400)
+    # Drawn after the weights (draw order), so the weights equal those of a constant gate bias.
+    plain = cells.make("lstm", input_size=2, hidden_size=400, activation="tanh", radius=1.0, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(cell.params["weight_hh"], plain.params["weight_hh"])
+    u = np.exp(bias[1])
+    assert 1 <= u.min() and u.max() <= t_max - 1
+    assert u.mean() == pytest.approx(t_max / 2, rel=0.05)  # Uniform(1, T_max - 1) has mean T_max / 2
+    np.testing.assert_array_equal(bias[0], -bias[1])
+    np.testing.assert_array_equal(bias[2:], 0.0)
+
+
 def test_biases_are_zero_except_the_lstm_forget_gate():
     cell = cells.make(
         "lstm",
@@ -89,7 +123,7 @@ def test_biases_are_zero_except_the_lstm_forget_gate():
         activation="tanh",
         radius=1.0,
         rng=np.random.default_rng(0),
-        forget_bias=1.5,
+        gate_bias=1.5,
     )
     want = np.zeros(4 * H)
     want[H : 2 * H] = 1.5

@@ -93,7 +93,7 @@ def test_chunked_sweep_equals_single_sweep(kind, monkeypatch):
     cell = cells.make(kind, input_size=2, hidden_size=4, activation="tanh", radius=1.2, rng=rng)
     x, dh = rng.standard_normal((T, B, 2)), rng.standard_normal((B, 4))
     whole = gradients.profile(cell, x, dh)
-    monkeypatch.setattr(gradients, "TRACE_BYTES", 8 * B * 4 * gradients._ARRAYS_PER_STEP[kind] * 5)
+    monkeypatch.setattr(gradients, "TRACE_BYTES", 8 * B * 4 * cells.SPECS[kind].arrays_per_step * 5)
     assert gradients.chunk_length(cell, B) == 5
     assert gradients.chunk_length(cell, B, 16) == 4  # 4 equal chunks, not 5 + 5 + 5 + 1
     assert gradients.chunk_length(cell, B, T) == 5  # 23 steps: 5 + 5 + 5 + 5 + 3
@@ -110,7 +110,7 @@ def test_chunked_sweep_equals_single_sweep(kind, monkeypatch):
 
 def test_profile_agrees_with_lag_profile_and_param_grads():
     rng = np.random.default_rng(6)
-    cell = cells.make("lstm", input_size=2, hidden_size=4, activation="relu", radius=0.9, rng=rng, forget_bias=1.0)
+    cell = cells.make("lstm", input_size=2, hidden_size=4, activation="relu", radius=0.9, rng=rng, gate_bias=1.0)
     x, dh = rng.standard_normal((9, 2, 2)), rng.standard_normal((2, 4))
     p = gradients.profile(cell, x, dh)
     np.testing.assert_array_equal(p.log10_grad_h, gradients.lag_profile(cell, x, dh))

@@ -1,12 +1,15 @@
-"""Candidate-path activations f: one registry, one entry per activation.
+"""Activations f: one registry, one entry per activation, each derivative under its function.
 
-Each entry gives f, its derivative and gamma_bound = sup |f'| (Pascanu et al.'s
-gamma_f). The derivative is written as a function of the *output* y = f(z):
-every registered f allows it (tanh' = 1 - y^2, sigmoid' = y (1 - y), relu' =
-[y > 0], linear' = 1), and it spares the forward pass from storing z. The price:
-where y is within float64's spacing of its bound (tanh for |z| > ~19, sigmoid for
-z > ~37), 1 - y^2 or 1 - y rounds to 0, so f' < ~1e-16 is returned as 0. Adding an
-activation is one more `Activation(...)` in `_REGISTRY`.
+Each entry gives f(z), its derivative f'(z) at the pre-activation z, gamma_bound =
+sup |f'| (Pascanu et al.'s gamma_f) and `saturates_beyond`: the |z| beyond which
+f' (or f itself) is below float64's smallest normal number although it is not zero,
+so that products built from it may lose precision (inf where that never happens).
+
+f' is taken from z, never from the output y = f(z): 1 - y^2 and y (1 - y) round to 0
+as soon as y is within float64's spacing of its bound (|z| > ~19 for tanh, z > ~37 for
+the sigmoid), while the true slope is still far from 0. The forms below keep full
+relative precision until the slope itself leaves float64's range. Adding an activation
+is one more `Activation(...)` in `_REGISTRY`.
 """
 
 from types import MappingProxyType
@@ -16,12 +19,13 @@ import numpy as np
 
 
 class Activation(NamedTuple):
-    """f(z, out=None) -> f(z); df(y) -> f'(z) where y = f(z); gamma_bound = sup |f'|."""
+    """f(z, out=None) -> f(z); df(z) -> f'(z); gamma_bound = sup |f'|; saturates_beyond (see module)."""
 
     name: str
     f: Callable[..., np.ndarray]
     df: Callable[[np.ndarray], np.ndarray]
     gamma_bound: float
+    saturates_beyond: float
 
 
 def _sigmoid(z, out=None):
@@ -33,6 +37,18 @@ def _sigmoid(z, out=None):
         np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
+
+
+def _dsigmoid(z):
+    # sigma'(z) = sigma(z) sigma(-z) = e^-|z| / (1 + e^-|z|)^2: one exp, no cancellation.
+    t = np.exp(-np.abs(z))
+    return t / ((1.0 + t) * (1.0 + t))
+
+
+def _dtanh(z):
+    # tanh'(z) = 1 - tanh(z)^2 = 4 e^-2|z| / (1 + e^-2|z|)^2, exact where 1 - y^2 rounds to 0.
+    t = np.exp(-2.0 * np.abs(z))
+    return 4.0 * t / ((1.0 + t) * (1.0 + t))
 
 
 def _relu(z, out=None):
@@ -51,15 +67,18 @@ _REGISTRY = MappingProxyType(
     {
         a.name: a
         for a in (
-            Activation("tanh", lambda z, out=None: np.tanh(z, out=out), lambda y: 1.0 - y * y, 1.0),
-            Activation("sigmoid", _sigmoid, lambda y: y * (1.0 - y), 0.25),
-            Activation("relu", _relu, lambda y: (y > 0).astype(np.float64), 1.0),
-            Activation("linear", _identity, lambda y: np.ones_like(y, dtype=np.float64), 1.0),
+            # tanh' = 4 e^-2|z| / (...)^2 leaves the normal range at |z| > 354.
+            Activation("tanh", lambda z, out=None: np.tanh(z, out=out), _dtanh, 1.0, 350.0),
+            # sigma' and sigma(-|z|) leave it at |z| > 708.
+            Activation("sigmoid", _sigmoid, _dsigmoid, 0.25, 700.0),
+            Activation("relu", _relu, lambda z: (z > 0).astype(np.float64), 1.0, np.inf),
+            Activation("linear", _identity, lambda z: np.ones_like(z, dtype=np.float64), 1.0, np.inf),
         )
     }
 )
 
 NAMES = tuple(_REGISTRY)
+SIGMOID = _REGISTRY["sigmoid"]  # the gates' nonlinearity, whatever the candidate path uses
 
 
 def get(name: str) -> Activation:

@@ -1,53 +1,48 @@
-"""Exact backpropagation through time, with every norm carried in log10.
+"""Exact backpropagation through time, with every norm carried in log10: the fast sweep.
 
-Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last (B, H). Step k is
-0-based; lag = T - 1 - k. One forward pass and one backward sweep give:
+`bptt.core.reference` holds the same computation written plainly (one forward pass, the
+backward recurrence, nothing else); this module adds what makes it fast and safe at any
+length and scale, each in one place:
+  - log space: the backward sweep divides the adjoint by its norm at every step and adds
+    log10 of that norm to a running scale, so no lag underflows or overflows
+    (`_backward_chunk`);
+  - chunks: long sequences are cut into chunks of at most TRACE_BYTES of trace; only each
+    chunk's initial state is kept from the first forward pass, and a chunk's trace is
+    recomputed when the backward sweep reaches it, so memory is bounded and cost linear (`_sweep`);
+  - stacks: M networks of one kind (`bptt.core.cells.stack`) run as one batch;
+  - overflow: a model whose forward pass leaves float64 is cut before its first non-finite
+    step s; its gradients are those of L = sum(dh_last * h_{s-1}) over steps 0..s-1 and rows
+    s..T-1 are NaN (`_sweep`, `_cut`);
+  - a guard for one backward step whose product with U would exceed float64 although each
+    factor is finite (an LSTM or GRU whose state is near float64's largest numbers): the
+    step's outputs are divided by a power of two, moved to the log scale (`_ThroughU`);
+  - precision: where a gate, a gate's slope or f' has left float64's range (a saturated
+    step) and a recorded norm drops below UNDERFLOW (2^-900) of the quantity it came from, the
+    float64 value may be a rounded-away remainder, not the true one; such entries are NaN and
+    flagged in `unmeasurable`, never reported as 0 (an exact zero, from ReLU's f' = 0 at an
+    unsaturated step, stays -inf);
+  - Jacobian diagnostics (`bptt.core.jacobian`), for `profile` only.
 
-  lag_profile(cell, x, dh_last) -> (T, B)  log10 ||dL/dh_k|| per sample, where
-      dL/dh_k is the full adjoint of h_k (for the LSTM, through c as well)
-  param_grads(cell, x, dh_last) -> dict    dL/dtheta, same keys/shapes as cell.params,
-      summed over the batch
-  lag_profile_and_grads(cell, x, dh_last)  both of the above from one pass
-  profile(cell, x, dh_last) -> Profile     everything the experiment records (below)
+Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last. Step k is 0-based; lag = T-1-k.
+Per-step arrays are (T, B): row k = step k, a column per sample; for a stack (T, M, B).
 
-Log space: the backward sweep divides the adjoint by its norm at every step and
-adds log10 of that norm to a per-sample running scale, so no lag underflows or
-overflows. Param grads are summed from the rescaled per-step gradients with one
-matrix product per chunk of steps, also in log space, and are exact float64
-values; where a gradient itself exceeds float64's range (exploding gradients
-over a long sequence) its entries are +-inf, Profile.param_grads_overflow says
-so, Profile.log10_grad_norm still holds its exact log10 norm, and
-param_grads() warns.
-
-Memory: long sequences are cut into equal chunks of at most TRACE_BYTES of
-stored trace; only each chunk's initial state is kept from the first forward
-pass, and a chunk's trace is recomputed when the backward sweep reaches it (the
-last chunk's is kept). Cost is linear in T.
-
-Overflow: if the forward pass produces a non-finite state (a linear or ReLU
-network with rho > 1 over a long sequence), let s be the first such step. The
-result is flagged (Profile.overflow, Profile.overflow_step = s), the sequence is
-cut before s (gradients are those of L = sum(dh_last * h_{s-1}) over steps
-0..s-1), rows s..T-1 of the per-step arrays are NaN (no finite state exists
-there), and lag_profile / param_grads, which carry no flag, warn (RuntimeWarning).
-If s = 0 nothing is finite: every row and every param grad is NaN.
-
-Profile fields (per-step arrays are (T, B): row k = step k, one column per sample):
-  log10_grad_h          log10 ||dL/dh_k||
-  log10_grad_c          log10 ||dL/dc_k|| for the LSTM (adjoint of c_k as part of the state s_k =
-                        (h_k, c_k), i.e. through c_{k+1}; -inf at k = T-1), None otherwise
+Profile fields:
+  log10_grad_h          log10 ||dL/dh_k||, the full adjoint of h_k (for the LSTM through c as well)
+  log10_grad_c          log10 ||dL/dc_k|| for the LSTM (adjoint of c_k as part of s_k = (h_k, c_k),
+                        through c_{k+1}; -inf at k = T-1), None otherwise
   log10_jac             log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM
   log10_dW_hh_contrib   log10 ||step k's term of dL/dW_hh||_F = log10 ||dL/d(U h_{k-1})|| ||h_{k-1}||
                         (-inf at k = 0: h_{-1} = 0)
   gamma_step            gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear scale
-  param_grads           dict like cell.params: dL/dtheta summed over the batch
+  unmeasurable          True where some norm of row k was lost to float64's range (it is NaN)
+  param_grads           dict like cell.params: dL/dtheta summed over the batch (per model for a stack)
   param_grads_overflow  True if some entry of param_grads exceeds float64 (it is then +-inf)
-  log10_grad_norm       dict name -> log10 of the Frobenius norm of param_grads[name]
-                        (computed in log space: finite even where param_grads overflow)
+  log10_grad_norm       dict name -> log10 of the Frobenius norm of param_grads[name], computed in
+                        log space (finite even where param_grads overflow; NaN if precision was lost)
   gamma_bound           sup |f'| of the activation
   spectral_radius       max |eigenvalue| of the candidate-path block of U (all of U for the RNN)
   spectral_norm         sigma_max of that block; Pascanu's per-step factor is gamma_bound * spectral_norm
-  overflow, overflow_step   see above; overflow_step = -1 when there is none
+  overflow, overflow_step   see "overflow" above; overflow_step = -1 when there is none
 """
 
 import warnings
@@ -55,13 +50,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptt.core import activations, backward, cells, initialisation, logscale
+from bptt.core import activations, cells, initialisation, logscale
+from bptt.core.cellspec import vec_matmul
+from bptt.core.jacobian import JacobianProduct
 
 # Largest trace (forward values and gradient buffers) held at once, in bytes.
 TRACE_BYTES = 512 * 2**20
-# (B, H) arrays held per step while a chunk is processed: the trace, the dL/da_t
-# buffer and the two weighted copies (of h and x) of the final matrix products.
-_ARRAYS_PER_STEP = {"rnn": 4, "lstm": 9, "gru": 11}
+UNDERFLOW = 2.0**-900  # below this ratio a saturated step's result may have lost its digits
+LOG10_UNDERFLOW = -900 * np.log10(2.0)
+# A backward step whose product with U could exceed 2^GUARD_EXPONENT is scaled down first, so that
+# the adjoint and its squared norm (entries up to 2^511 square to float64's largest) stay finite.
+GUARD_EXPONENT = 480
+_LOG10_2 = np.log10(2.0)
 
 
 class Profile(NamedTuple):
@@ -70,79 +70,126 @@ class Profile(NamedTuple):
     log10_jac: np.ndarray
     log10_dW_hh_contrib: np.ndarray
     gamma_step: np.ndarray
+    unmeasurable: np.ndarray
     param_grads: dict[str, np.ndarray]
-    param_grads_overflow: bool
-    log10_grad_norm: dict[str, float]
+    param_grads_overflow: bool | np.ndarray
+    log10_grad_norm: dict[str, float | np.ndarray]
     gamma_bound: float
-    spectral_radius: float
-    spectral_norm: float
-    overflow: bool
-    overflow_step: int
+    spectral_radius: float | np.ndarray
+    spectral_norm: float | np.ndarray
+    overflow: bool | np.ndarray
+    overflow_step: int | np.ndarray
+
+
+class _Sweep(NamedTuple):
+    """What one sweep of a stack computes: per-step arrays (T, M, B), per-model arrays (M, ...)."""
+
+    log10_grad_h: np.ndarray
+    log10_grad_c: np.ndarray | None
+    log10_jac: np.ndarray | None
+    log10_dW_hh_contrib: np.ndarray | None
+    gamma_step: np.ndarray | None
+    unmeasurable: np.ndarray
+    grads: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (mantissa (M, ...), log10 scale (M,))
+    grads_lost: np.ndarray  # (M,) precision lost somewhere in the model's sweep
+    overflow_step: np.ndarray  # (M,), -1 if none
 
 
 def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> np.ndarray:
-    """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B)."""
-    return _warned(_sweep(cell, x, dh_last, jacobian=False), grads=False)["log10_grad_h"]
+    """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B). For a stack, (T, M, B)."""
+    return _public(cell, x, dh_last, jacobian=False, grads=False)[0]
 
 
 def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> dict[str, np.ndarray]:
     """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
-    return _warned(_sweep(cell, x, dh_last, jacobian=False), grads=True)["param_grads"]
+    return _public(cell, x, dh_last, jacobian=False, grads=True)[1]
 
 
 def lag_profile_and_grads(
     cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(lag_profile, param_grads) from one forward and one backward pass."""
-    out = _warned(_sweep(cell, x, dh_last, jacobian=False), grads=True)
-    return out["log10_grad_h"], out["param_grads"]
+    return _public(cell, x, dh_last, jacobian=False, grads=True)
 
 
-def _warned(out: dict, *, grads: bool) -> dict:
-    """Warn about what a result without flags hides: forward overflow, and (if grads) inf grads."""
-    if out["overflow_step"] >= 0:
+def _public(cell, x, dh_last, *, jacobian: bool, grads: bool):
+    """lag_profile and param_grads of a sweep, with warnings for what carries no flag there."""
+    stacked, single, xs, dhs = check_inputs(cell, x, dh_last)
+    out = _sweep(stacked, xs, dhs, jacobian=jacobian)
+    if (out.overflow_step >= 0).any():
         warnings.warn(
-            f"forward pass overflowed at step {out['overflow_step']}: results cover the steps before it "
-            "(later rows are NaN); use bptt.core.gradients.profile for the flag",
+            f"forward pass overflowed at step {int(out.overflow_step.max())}: results cover the steps before "
+            "it (later rows are NaN); use bptt.core.gradients.profile for the flag",
             RuntimeWarning,
             stacklevel=3,
         )
-    if grads and out["param_grads_overflow"]:
+    if out.unmeasurable.any():
+        warnings.warn(
+            f"{int(out.unmeasurable.sum())} per-step norms fell below float64's range at saturated steps and are "
+            "NaN, not 0; use bptt.core.gradients.profile for the flag",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    values = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
+    if grads and any(np.isinf(g).any() for g in values.values()):
         warnings.warn(
             "some parameter gradients exceed float64's range and are +-inf; "
             "bptt.core.gradients.profile gives their exact log10 norms (log10_grad_norm)",
             RuntimeWarning,
             stacklevel=3,
         )
-    return out
+    return _unstack(out.log10_grad_h, single), {k: _unstack(v, single, axis=0) for k, v in values.items()}
 
 
 def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
     """Everything in the module docstring's Profile list, in one forward and backward pass.
 
-    The Jacobian products cost O(T B (kH)^3) (k = 2 for the LSTM): meant for H up to ~100.
+    The Jacobian products cost O(T B n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
+    gradient: they dominate from H of a few tens on.
     """
-    out = _sweep(cell, x, dh_last, jacobian=True)
-    u = cells.candidate_block(cell)
+    stacked, single, xs, dhs = check_inputs(cell, x, dh_last)
+    out = _sweep(stacked, xs, dhs, jacobian=True)
+    u = cells.candidate_block(stacked)  # (M, H, H)
+    grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
+    for g in grads.values():
+        g[out.grads_lost] = np.nan
+    with np.errstate(divide="ignore"):
+        norms = {
+            k: np.where(out.grads_lost, np.nan, np.log10(np.linalg.norm(m.reshape(len(m), -1), axis=1)) + sc)
+            for k, (m, sc) in out.grads.items()
+        }
+    per_model = {
+        "param_grads_overflow": np.array([any(np.isinf(g[i]).any() for g in grads.values()) for i in range(len(u))]),
+        "spectral_radius": np.array([initialisation.spectral_radius(b) for b in u]),
+        "spectral_norm": np.linalg.norm(u, 2, axis=(1, 2)),
+        "overflow": out.overflow_step >= 0,
+        "overflow_step": out.overflow_step,
+    }
+    if single:
+        per_model = {k: v[0].item() for k, v in per_model.items()}
     return Profile(
-        log10_grad_h=out["log10_grad_h"],
-        log10_grad_c=out["log10_grad_c"],
-        log10_jac=out["log10_jac"],
-        log10_dW_hh_contrib=out["log10_dW_hh_contrib"],
-        gamma_step=out["gamma_step"],
-        param_grads=out["param_grads"],
-        param_grads_overflow=out["param_grads_overflow"],
-        log10_grad_norm=out["log10_grad_norm"],
+        log10_grad_h=_unstack(out.log10_grad_h, single),
+        log10_grad_c=None if out.log10_grad_c is None else _unstack(out.log10_grad_c, single),
+        log10_jac=_unstack(out.log10_jac, single),
+        log10_dW_hh_contrib=_unstack(out.log10_dW_hh_contrib, single),
+        gamma_step=_unstack(out.gamma_step, single),
+        unmeasurable=_unstack(out.unmeasurable, single),
+        param_grads={k: _unstack(v, single, axis=0) for k, v in grads.items()},
+        log10_grad_norm={k: (float(v[0]) if single else v) for k, v in norms.items()},
         gamma_bound=activations.get(cell.activation).gamma_bound,
-        spectral_radius=initialisation.spectral_radius(u),
-        spectral_norm=float(np.linalg.norm(u, 2)),
-        overflow=out["overflow_step"] >= 0,
-        overflow_step=out["overflow_step"],
+        **per_model,
     )
 
 
-def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
-    """x (T, B, I) and dh_last (B, H) as float64; ValueError naming what is wrong."""
+def _unstack(a: np.ndarray, single: bool, axis: int = 1) -> np.ndarray:
+    return np.take(a, 0, axis=axis) if single else a
+
+
+def check_inputs(cell, x, dh_last) -> tuple[cells.Cell, bool, np.ndarray, np.ndarray]:
+    """(stack, single, x (T, M, B, I), dh_last (M, B, H)) as float64; ValueError naming what is wrong.
+
+    A single cell takes x (T, B, I) and dh_last (B, H); a stack of M takes (T, M, B, I), (M, B, H).
+    """
     if not isinstance(cell, cells.Cell):
         raise ValueError(
             f"cell must be a bptt.core.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}"
@@ -152,23 +199,28 @@ def check_inputs(cell, x, dh_last) -> tuple[np.ndarray, np.ndarray]:
         dh_last = np.asarray(dh_last, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"x and dh_last must be numeric arrays: {err}") from None
-    isz, hsz = cell.input_size, cell.hidden_size
-    if x.ndim != 3 or x.shape[2] != isz:
-        raise ValueError(f"x must have shape (T, B, input_size={isz}), got {x.shape}")
-    if x.shape[0] < 1 or x.shape[1] < 1:
+    isz, hsz, m = cell.input_size, cell.hidden_size, cell.n_models
+    lead = "T, B" if m is None else f"T, M={m}, B"
+    if x.ndim != (3 if m is None else 4) or x.shape[-1] != isz or (m is not None and x.shape[1] != m):
+        raise ValueError(f"x must have shape ({lead}, input_size={isz}), got {x.shape}")
+    if x.shape[0] < 1 or x.shape[-2] < 1:
         raise ValueError(f"x must have T >= 1 steps and B >= 1 samples, got shape {x.shape}")
-    if dh_last.shape != (x.shape[1], hsz):
-        raise ValueError(f"dh_last must have shape (B={x.shape[1]}, hidden_size={hsz}), got {dh_last.shape}")
+    want = (x.shape[-2], hsz) if m is None else (m, x.shape[-2], hsz)
+    if dh_last.shape != want:
+        names = f"B={want[-2]}, hidden_size={hsz}" if m is None else f"M={m}, B={want[-2]}, hidden_size={hsz}"
+        raise ValueError(f"dh_last must have shape ({names}), got {dh_last.shape}")
     for name, a in (("x", x), ("dh_last", dh_last)):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} must be finite (it holds NaN or inf)")
-    return x, dh_last
+    if m is None:
+        x, dh_last = x[:, None], dh_last[None]
+    return cells.as_stack(cell), m is None, x, dh_last
 
 
-def chunk_length(cell: cells.Cell, batch: int, n_steps: int | None = None) -> int:
-    """Steps per chunk so that one chunk's trace stays within TRACE_BYTES; given n_steps,
-    the chunks are made equal (T = 2000 in chunks of 1820 would become 1000 + 1000)."""
-    per_step = 8 * batch * cell.hidden_size * _ARRAYS_PER_STEP[cell.kind]
+def chunk_length(cell: cells.Cell, samples: int, n_steps: int | None = None) -> int:
+    """Steps per chunk so that one chunk's trace (`samples` = M * B sequences) stays within
+    TRACE_BYTES; given n_steps, the chunks are made equal (2000 in chunks of 1820 -> 1000 + 1000)."""
+    per_step = 8 * samples * cell.hidden_size * cell.spec.arrays_per_step
     size = max(1, TRACE_BYTES // per_step)
     if n_steps is None:
         return size
@@ -176,162 +228,250 @@ def chunk_length(cell: cells.Cell, batch: int, n_steps: int | None = None) -> in
     return -(-n_steps // n_chunks)
 
 
-def _first_nonfinite(cell: cells.Cell, tr: dict) -> int:
-    """First step (within the trace) whose state holds a non-finite value; -1 if none."""
-    states = [tr["h"][1:]] + ([tr["c"][1:]] if cell.kind == "lstm" else [])
+def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
+    """First step of the trace whose state holds a non-finite value, per model (M,); -1 if none."""
+    states = [tr["h"][1:]] + ([tr["c"][1:]] if cell.spec.state_parts == 2 else [])
     with np.errstate(over="ignore", invalid="ignore"):
         if all(np.isfinite(a.sum()) for a in states):  # one cheap pass; a huge finite sum only costs the exact check
-            return -1
-    ok = np.logical_and.reduce([np.isfinite(a).all(axis=(1, 2)) for a in states])
-    return -1 if ok.all() else int(np.argmin(ok))
+            return np.full(tr["h"].shape[1], -1)
+    ok = np.logical_and.reduce([np.isfinite(a).all(axis=(2, 3)) for a in states])  # (K, M)
+    return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
 
 
-def _sweep(cell, x, dh_last, *, jacobian: bool) -> dict:
-    x, dh_last = check_inputs(cell, x, dh_last)
-    n_steps, batch, _ = x.shape
-    kind = cell.kind
-    size = chunk_length(cell, batch, n_steps)
+def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bool) -> _Sweep:
+    """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)."""
+    n_steps, n_models, batch, _ = x.shape
+    size = chunk_length(cell, n_models * batch, n_steps)
 
-    # Pass 1: forward through all chunks, keeping each chunk's initial state (and the
-    # last chunk's trace). At most one trace is alive at a time: `del` frees it.
-    starts, overflow_step, kept = [], -1, {}
-    state = cells.zero_state(cell, batch)
+    # Pass 1: forward through all chunks, keeping each chunk's initial state (and the last
+    # chunk's trace). At most one trace is alive at a time: `del` frees it.
+    starts, kept, overflow_step = [], {}, np.full(n_models, -1)
+    state = cells.zero_state(cell, (n_models, batch))
     for s in range(0, n_steps, size):
         starts.append(state)
         kept.clear()
         tr = cells.trace(cell, x[s : s + size], state)
         bad = _first_nonfinite(cell, tr)
-        if bad >= 0:
-            overflow_step = s + bad
+        if (bad >= 0).any():
+            overflow_step = np.where(bad >= 0, s + bad, -1)
             del tr
-            break
+            return _cut(cell, x, dh_last, overflow_step, jacobian=jacobian)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
-    n_ok = n_steps if overflow_step < 0 else overflow_step
 
-    nan = np.full((n_steps, batch), np.nan)
+    shape = (n_steps, n_models, batch)
+    nan = np.full(shape, np.nan)
     out = {
         "log10_grad_h": nan.copy(),
-        "log10_grad_c": nan.copy() if kind == "lstm" else None,
-        "overflow_step": overflow_step,
+        "log10_grad_c": nan.copy() if cell.spec.state_parts == 2 else None,
+        "unmeasurable": np.zeros(shape, dtype=bool),
+        **{k: nan.copy() if jacobian else None for k in ("log10_jac", "log10_dW_hh_contrib", "gamma_step")},
     }
-    if jacobian:
-        out.update(log10_dW_hh_contrib=nan.copy(), log10_jac=nan.copy(), gamma_step=nan.copy())
-    # dL/dtheta as (mantissa, log10 scale) per parameter; NaN when no step is finite.
-    grads = {k: (np.zeros_like(v) if n_ok else np.full_like(v, np.nan), -np.inf) for k, v in cell.params.items()}
-    # Pass 2: backward, chunk by chunk from the last; the adjoint and its log10 scale carry over.
-    act = activations.get(cell.activation)
-    adj = (dh_last.copy(), np.zeros_like(dh_last)) if kind == "lstm" else (dh_last.copy(),)
-    log_scale = np.zeros(batch)
-    jac = _jacobian_start(cell, batch) if jacobian else None
-    for s in reversed(range(0, n_ok, size)):
-        e = min(s + size, n_ok)
-        tr = kept.pop(s) if s in kept and e == n_steps else cells.trace(cell, x[s:e], starts[s // size])
-        adj, log_scale, chunk_grads = _backward_chunk(cell, act, tr, x[s:e], adj, log_scale, jac, out, s)
+    grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
+    # Pass 2: backward, chunk by chunk from the last; the adjoint, its log10 scale and the
+    # state of the precision checks carry over.
+    carry = _Carry(
+        adj=(dh_last.copy(), np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (dh_last.copy(),),
+        log_scale=np.zeros((n_models, batch)),
+        saturated_next=np.zeros((n_models, batch), dtype=bool),
+        lost_from=np.full((n_models, batch), -1),
+        jac=JacobianProduct((n_models, batch), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
+        if jacobian
+        else None,
+    )
+    for s in reversed(range(0, n_steps, size)):
+        e = min(s + size, n_steps)
+        tr = kept.pop(s) if s in kept else cells.trace(cell, x[s:e], starts[s // size])
+        chunk_grads = _backward_chunk(cell, tr, x[s:e], carry, out, s)
         del tr
         grads = {k: logscale.add(*grads[k], *chunk_grads[k]) for k in grads}
-    out["param_grads"] = {k: logscale.to_linear(m, sc) for k, (m, sc) in grads.items()}
-    out["param_grads_overflow"] = any(np.isinf(g).any() for g in out["param_grads"].values())
-    with np.errstate(divide="ignore"):
-        out["log10_grad_norm"] = {k: float(np.log10(np.linalg.norm(m)) + sc) for k, (m, sc) in grads.items()}
-    return out
+    # Rows at and before a step whose precision was lost, per sample: no digit there can be trusted.
+    lost = np.arange(n_steps)[:, None, None] <= carry.lost_from[None]
+    for key in ("log10_grad_h", "log10_grad_c", "log10_dW_hh_contrib", "log10_jac"):
+        if out[key] is not None:
+            out[key][lost] = np.nan
+    out["unmeasurable"] |= lost
+    _check_no_silent_nan(out)
+    return _Sweep(**out, grads=grads, grads_lost=(carry.lost_from >= 0).any(axis=1), overflow_step=overflow_step)
 
 
-class _Jacobian(NamedTuple):
-    """d s_{T-1}/d s_t = p * 10**scale: p (B, n, n), scale (B,); plus the identity's rows split
-    like the state ((B, n, H) per part) and a (B, n, N_OUT, H) buffer, for one backward step."""
+def _cut(cell, x, dh_last, overflow_step, *, jacobian) -> _Sweep:
+    """The sweep of a stack whose models overflow: each group of models with the same first
+    non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN."""
+    n_steps, n_models, batch, _ = x.shape
+    ends = np.where(overflow_step >= 0, overflow_step, n_steps)
+    per_step = ["log10_grad_h"] + (["log10_grad_c"] if cell.spec.state_parts == 2 else [])
+    per_step += ["log10_jac", "log10_dW_hh_contrib", "gamma_step"] if jacobian else []
+    fields = {k: np.full((n_steps, n_models, batch), np.nan) for k in per_step}
+    fields["unmeasurable"] = np.zeros((n_steps, n_models, batch), dtype=bool)
+    grads = {k: (np.full_like(v, np.nan), np.zeros(n_models)) for k, v in cell.params.items()}
+    grads_lost = np.zeros(n_models, dtype=bool)
+    for end in np.unique(ends[ends > 0]):
+        idx = np.flatnonzero(ends == end)
+        sub = cells.Cell(cell.kind, cell.activation, {k: v[idx] for k, v in cell.params.items()})
+        part = _sweep(sub, x[:end, idx], dh_last[idx], jacobian=jacobian)
+        for k in [*per_step, "unmeasurable"]:
+            fields[k][:end, idx] = getattr(part, k)
+        grads_lost[idx] = part.grads_lost
+        for k, (mantissa, scale) in part.grads.items():
+            grads[k][0][idx], grads[k][1][idx] = mantissa, scale
+    fields = {k: fields.get(k) for k in _Sweep._fields[:6]}
+    return _Sweep(**fields, grads=grads, grads_lost=grads_lost, overflow_step=overflow_step)
 
-    p: np.ndarray
-    scale: np.ndarray
-    rows: tuple[np.ndarray, ...]
-    buf: np.ndarray
+
+class _Carry:
+    """What the backward sweep carries from one chunk to the one before it."""
+
+    def __init__(self, adj, log_scale, saturated_next, lost_from, jac):
+        self.adj = adj  # the adjoint of the chunk's last state, divided by 10**log_scale (M, B)
+        self.log_scale = log_scale
+        self.saturated_next = saturated_next  # (M, B): was the step after the chunk saturated?
+        self.lost_from = lost_from  # (M, B): last row whose precision was lost, -1 if none
+        self.jac = jac  # JacobianProduct or None
+        self.log_p_next = None  # log10 ||P_{k+1}|| of the row after the chunk
 
 
-def _jacobian_start(cell: cells.Cell, batch: int) -> _Jacobian:
-    """d s_{T-1}/d s_{T-1} = I, n = H or 2H."""
-    hsz = cell.hidden_size
-    n = (2 if cell.kind == "lstm" else 1) * hsz
-    eye = np.eye(n)
-    rows = tuple(np.broadcast_to(eye[:, j : j + hsz], (batch, n, hsz)) for j in range(0, n, hsz))
-    buf = np.empty((batch, n, backward.N_OUT[cell.kind], hsz))
-    return _Jacobian(np.repeat(eye[None], batch, axis=0), np.zeros(batch), rows, buf)
+class _ThroughU:
+    """dL/da_t U for a backward step, guarded: with `check` set, dL/da_t and the step's direct terms
+    are divided by 2**exponent per sample (M, B) first, so that the product stays below
+    2**GUARD_EXPONENT; exponent is 0 where unguarded."""
+
+    def __init__(self, u: np.ndarray, hh: slice, shape: tuple[int, int]):
+        self.u, self.hh = u, hh
+        self.colsum = np.abs(u).sum(axis=1).max(axis=1)  # (M,): |d U|_inf <= max|d| * colsum
+        self.check = False
+        self.exponent = np.zeros(shape)
+
+    def __call__(self, out: np.ndarray, *direct: np.ndarray) -> np.ndarray:
+        if self.check:
+            big = np.abs(out).reshape(*self.exponent.shape, -1).max(axis=-1) * self.colsum[:, None]
+            self.exponent = np.maximum(0, np.frexp(big)[1] - GUARD_EXPONENT).astype(np.float64)
+            scale = np.ldexp(1.0, -self.exponent.astype(int))
+            out *= scale.reshape(scale.shape + (1,) * (out.ndim - 2))
+            for d in direct:
+                d *= scale.reshape(scale.shape + (1,) * (d.ndim - 2))
+        else:
+            self.exponent[...] = 0.0
+        return vec_matmul(out[..., self.hh, :], self.u)
 
 
-def _backward_chunk(cell, act, tr, x, adj, log_scale, jac, out, s):
-    """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`.
+def _hh_slice(spec) -> slice:
+    return slice(spec.hh_blocks[0], spec.hh_blocks[-1] + 1)
 
-    adj: the adjoint of the chunk's last state divided by 10**log_scale (B,);
-    jac: the Jacobian product (profile only, else None), updated in
-    place. Returns the adjoint of the state before the chunk and its scale, and
-    the chunk's param grads as (mantissas, log10 scale).
-    """
-    kind, u = cell.kind, cell.params["weight_hh"]
-    step = backward.STEP[kind]
-    da = backward.grad_buffer(kind, tr)  # (K, B, G', H): dL/da_t, in the scale of step t
-    n, batch = da.shape[:2]
-    sq_h, norms = np.empty((n, batch)), np.empty((n, batch))
-    sq_c = np.empty_like(sq_h) if kind == "lstm" else None
+
+def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
+    """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`, updates `carry`,
+    and returns the chunk's param grads as (mantissas (M, ...), log10 scales (M,))."""
+    spec, act = cell.spec, activations.get(cell.activation)
+    u = cell.params["weight_hh"]
+    factors = spec.coefficients(tr, act)  # (K, M, B, ...) each
+    saturated = spec.saturated(tr, act)  # (K, M, B)
+    h_prev = tr["h"][:-1]  # (K, M, B, H)
+    n, m, b = h_prev.shape[:3]
+    with np.errstate(invalid="ignore"):
+        biggest = np.stack([np.abs(v).reshape(n, -1).max(axis=1) for v in factors.values()]).max(axis=0)
+    # (K,): steps whose product with U could leave the guarded range (the adjoint's entries are <= 2).
+    guard = 2 * biggest * np.abs(u).sum(axis=1).max() > 2.0**GUARD_EXPONENT
+    del tr
+    da = np.empty((n, m, b, spec.grad_blocks, cell.hidden_size))  # dL/da_t in the scale of step t
+    sq_h, norms, extra = np.empty((n, m, b)), np.empty((n, m, b)), np.zeros((n, m, b))
+    sq_c = np.empty_like(sq_h) if spec.state_parts == 2 else None
+    through = _ThroughU(u, _hh_slice(spec), (m, b))
+    jac_through = _ThroughU(u, _hh_slice(spec), (m, b)) if carry.jac is not None else None
+    log_p, gamma = (np.empty((n, m, b)), np.empty((n, m, b))) if carry.jac is not None else (None, None)
+    adj = carry.adj
     for t in reversed(range(n)):
-        at_t = backward.at(kind, tr, t)
-        if jac is not None:
-            _jacobian_step(cell, act, at_t, jac, out, s + t)
-        sq_h[t] = np.einsum("bh,bh->b", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
+        values = {k: v[t] for k, v in factors.items()}
+        if carry.jac is not None:
+            jac_through.check = guard[t]
+            log_p[t], gamma[t] = carry.jac.step(spec.backward_step, values, jac_through)
+        sq_h[t] = np.einsum("mbh,mbh->mb", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
         sq = sq_h[t]
         if sq_c is not None:
-            sq_c[t] = np.einsum("bh,bh->b", adj[1], adj[1])  # ||dL/dc_t||^2
+            sq_c[t] = np.einsum("mbh,mbh->mb", adj[1], adj[1])  # ||dL/dc_t||^2
             sq = sq + sq_c[t]
-        norms[t] = logscale.safe_scale(np.sqrt(sq))
-        adj = tuple(a / norms[t][:, None] for a in adj)  # renormalise: the scale moves to log space
-        adj = step(u, act, at_t, adj, da[t])  # dL/da_t into da[t]; returns the adjoint of s_{t-1}
+        norms[t] = np.sqrt(sq)
+        adj = tuple(a / logscale.safe_scale(norms[t])[..., None] for a in adj)  # the scale moves to log space
+        through.check = guard[t]
+        adj = spec.backward_step(values, adj, da[t], through)  # dL/da_t into da[t]; the adjoint of s_{t-1}
+        if guard[t]:
+            extra[t] = through.exponent * _LOG10_2
+    carry.adj = adj
     with np.errstate(divide="ignore"):
-        scales = logscale.suffix_log_scales(np.log10(norms), log_scale)  # log10 scale of da[t]
-    after = np.concatenate([scales[1:], log_scale[None]])  # log10 scale of the adjoint entering step t
+        log_factors = np.log10(logscale.safe_scale(norms)) + extra
+    scales = logscale.suffix_log_scales(log_factors, carry.log_scale)  # log10 scale of da[t]
+    after = np.concatenate([scales[1:], carry.log_scale[None]])  # log10 scale of the adjoint entering step t
+    carry.log_scale = scales[0]
     rows = slice(s, s + n)
     out["log10_grad_h"][rows] = logscale.log10_norm(sq_h, after)
     if sq_c is not None:
         out["log10_grad_c"][rows] = logscale.log10_norm(sq_c, after)
-    hh, ih = (_blocks(da, b) for b in (backward.HH_BLOCKS[kind], backward.IH_BLOCKS[kind]))
-    h_prev = tr["h"][:-1]
-    if "log10_dW_hh_contrib" in out:
+
+    # Precision: the adjoint entering step t came out of step t+1 (norm 1 in, norms[t] out).
+    saturated_after = np.concatenate([saturated[1:], carry.saturated_next[None]])
+    state_lost = saturated_after & (norms < UNDERFLOW)
+    hh = da[..., _hh_slice(spec), :]
+    hh_sq = np.einsum("kmbgh,kmbgh->kmb", hh, hh)
+    da_lost = saturated & (np.sqrt(hh_sq) < UNDERFLOW)  # dL/da_t from a unit adjoint
+    unmeasurable = out["unmeasurable"][rows]
+    unmeasurable |= da_lost
+    for key, part_sq in (("log10_grad_h", sq_h), ("log10_grad_c", sq_c)):
+        if part_sq is not None and sq_c is not None:  # one part of (h, c) lost beside the other
+            part_lost = saturated_after & (np.sqrt(part_sq) < UNDERFLOW * norms)
+            out[key][rows][part_lost] = np.nan
+            unmeasurable |= part_lost
+    if state_lost.any():
+        last = np.where(state_lost.any(axis=0), n - 1 - np.argmax(state_lost[::-1], axis=0), -1)
+        carry.lost_from = np.maximum(carry.lost_from, np.where(last >= 0, s + last, -1))
+
+    with np.errstate(divide="ignore"):
+        log_h = np.log10(logscale.row_norms(h_prev))
+    if out["log10_dW_hh_contrib"] is not None:
         # ||outer(dL/da_t, h_{t-1})||_F = ||dL/da_t|| ||h_{t-1}|| per sample.
-        with np.errstate(divide="ignore"):
-            log_h = np.log10(logscale.row_norms(h_prev.reshape(n * batch, -1))).reshape(n, batch)
-        out["log10_dW_hh_contrib"][rows] = logscale.log10_norm(np.einsum("kbgh,kbgh->kb", hh, hh), scales + log_h)
-    # Sum over steps and samples: one matrix product per parameter, in log space.
-    flat = n * batch
-    d_hh, d_ih, log_w = hh.reshape(flat, -1), ih.reshape(flat, -1), scales.reshape(flat)
-    grads = {
-        "weight_ih": logscale.weighted_outer_sum(d_ih, x.reshape(flat, -1), log_w),  # sum_t dL/da_t^T x_t
-        "weight_hh": logscale.weighted_outer_sum(d_hh, h_prev.reshape(flat, -1), log_w),  # sum_t dL/da_t^T h_{t-1}
+        contrib = logscale.log10_norm(hh_sq, scales + log_h)
+        contrib[da_lost] = np.nan
+        out["log10_dW_hh_contrib"][rows] = contrib
+    if carry.jac is not None:
+        _record_jacobian(out, rows, log_p, gamma, saturated, saturated_after, carry, s)
+    carry.saturated_next = saturated[0]
+
+    # Sum over steps and samples: one matrix product per parameter and model, in log space.
+    def per_model(a):  # (K, M, B, ...) -> (M, K*B, prod(...))
+        return a.swapaxes(0, 1).reshape(m, n * b, -1)
+
+    ih = da[..., list(spec.ih_blocks), :] if spec.ih_blocks != spec.hh_blocks else hh
+    d_hh, d_ih, log_w = per_model(hh), per_model(ih), per_model(scales)[..., 0]
+    return {
+        "weight_ih": logscale.weighted_outer_sum(d_ih, per_model(x), log_w),  # sum_t dL/da_t^T x_t
+        "weight_hh": logscale.weighted_outer_sum(d_hh, per_model(h_prev), log_w),  # sum_t dL/da_t^T h_{t-1}
         "bias_ih": logscale.weighted_sum(d_ih, log_w),  # sum_t dL/da_t
         "bias_hh": logscale.weighted_sum(d_hh, log_w),
     }
-    return adj, scales[0], grads
 
 
-def _blocks(da: np.ndarray, blocks: list[int]) -> np.ndarray:
-    """da[:, :, blocks] (K, B, len(blocks), H), without a copy when that is all of them."""
-    return da if blocks == list(range(da.shape[2])) else da[:, :, blocks]
+def _record_jacobian(out, rows, log_p, gamma, saturated, saturated_after, carry: _Carry, s: int) -> None:
+    """Fill the Jacobian rows of one chunk. P_k = P_{k+1} J_{k+1}: a saturated step that shrank the
+    product below UNDERFLOW makes row k and every row before it unmeasurable; a saturated J_k
+    with a norm below UNDERFLOW makes gamma_k unmeasurable."""
+    n = len(log_p)
+    following = np.concatenate([log_p[1:], log_p[-1:] if carry.log_p_next is None else carry.log_p_next])
+    with np.errstate(invalid="ignore"):
+        product_lost = saturated_after & (log_p - following < LOG10_UNDERFLOW)
+    gamma_lost = saturated & (gamma < UNDERFLOW)
+    out["log10_jac"][rows] = log_p
+    out["gamma_step"][rows] = np.where(gamma_lost, np.nan, gamma)
+    out["unmeasurable"][rows] |= gamma_lost
+    if product_lost.any():
+        last = np.where(product_lost.any(axis=0), n - 1 - np.argmax(product_lost[::-1], axis=0), -1)
+        carry.lost_from = np.maximum(carry.lost_from, np.where(last >= 0, s + last, -1))
+    carry.log_p_next = log_p[:1]
 
 
-def _spectral_norm(m: np.ndarray) -> np.ndarray:
-    """sigma_max of each matrix in a stack (N, n, n) -> (N,)."""
-    return np.linalg.svd(m, compute_uv=False)[:, 0]
-
-
-def _jacobian_step(cell, act, at_t, jac, out, k):
-    """Record log10 ||d s_{T-1}/d s_k||_2 and gamma_k = ||d s_k/d s_{k-1}||_2; advance jac to k-1.
-
-    Rows of a Jacobian are adjoints, so one backward step applied to the
-    identity's rows gives J_k = d s_k/d s_{k-1}.
-    """
-    batch = jac.p.shape[0]
-    at_b = {key: v[:, None] for key, v in at_t.items()}
-    j_k = np.concatenate(backward.STEP[cell.kind](cell.params["weight_hh"], act, at_b, jac.rows, jac.buf), axis=-1)
-    sigma = _spectral_norm(np.concatenate([jac.p, j_k]))  # both norms in one batched call
-    out["gamma_step"][k] = sigma[batch:]  # gamma_k = ||J_k||_2
-    with np.errstate(divide="ignore"):
-        out["log10_jac"][k] = np.log10(sigma[:batch]) + jac.scale  # log10 ||d s_{T-1}/d s_k||_2
-    norm = logscale.safe_scale(sigma[:batch])
-    jac.scale[:] += np.log10(norm)
-    jac.p[...] = (jac.p / norm[:, None, None]) @ j_k  # d s_{T-1}/d s_{k-1} = (d s_{T-1}/d s_k) J_k
+def _check_no_silent_nan(out: dict) -> None:
+    """A NaN outside the flagged entries and overflow rows is a bug: fail loudly, never write it."""
+    for key in ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step"):
+        if out[key] is not None and (np.isnan(out[key]) & ~out["unmeasurable"]).any():
+            raise FloatingPointError(
+                f"internal error: {key} holds NaN at entries not flagged as unmeasurable; "
+                "please report this with the command that produced it"
+            )

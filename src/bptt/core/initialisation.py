@@ -1,25 +1,36 @@
-"""Initialisation with an exact recurrent spectral radius rho.
+"""Initial weights: recurrent blocks with an exact spectral radius rho, input weights, gate biases.
 
-recurrent_init="orthogonal": each H x H recurrent block is rho * Q, Q Haar-random
-orthogonal (QR of a standard Gaussian matrix with the signs of R's diagonal moved
-into Q, Mezzadri 2007), so its spectral radius and spectral norm both equal rho.
-recurrent_init="gaussian": each block is G / sqrt(H), G standard Gaussian,
-rescaled so that its largest |eigenvalue| is rho (its norm is then larger).
-Gated cells (LSTM, GRU) scale each gate's block on its own.
+recurrent_init, for each H x H block of U (every gate's block, not only the candidate's):
+  "orthogonal"  rho * Q, Q Haar-random orthogonal (QR of a standard Gaussian matrix with
+                the signs of R's diagonal moved into Q, Mezzadri 2007): radius = norm = rho;
+  "gaussian"    G / sqrt(H), G standard Gaussian, rescaled so that its largest |eigenvalue|
+                is rho (it is non-normal: its norm is about 2 rho);
+  "identity"    rho * I, the IRNN of Le, Jaitly & Hinton (2015); Elman cell only.
+Every block is scaled to rho so that the gates' pre-activations live on the same scale as
+the candidate's; the radius of a gated cell is that of each block.
 
-Order of draws from `rng` in `params` (and so in `bptt.core.cells.make`):
-  1. the recurrent blocks, in gate order, each one `rng.standard_normal((H, H))`;
-  2. the input weights, one `rng.standard_normal((n_blocks * H, I))`, times 1/sqrt(I).
-Biases are zero and drawn from nothing. The draws never depend on rho (common
-random numbers): two radii give the same matrices up to scale, and a cell's
-recurrent weights do not depend on its input size.
+Gate biases (`bias_ih` of one block: the LSTM's forget gate, the GRU's update gate z;
+positive values make the cell keep its state, h_t ~ h_{t-1} or c_t ~ c_{t-1}):
+  a number b    every unit's bias is b;
+  "chrono"      the LSTM's chrono initialisation (Tallec & Ollivier 2018): forget-gate
+                biases log u, u ~ Uniform(1, T_max - 1), and input-gate biases -log u.
+
+Order of draws from `rng` (and so in `bptt.core.cells.make`):
+  1. the recurrent blocks, in gate order, each one `rng.standard_normal((H, H))`
+     (drawn for "identity" too, and discarded, so the later draws stay the same);
+  2. the input weights, one `rng.standard_normal((n_blocks * H, I))`, times 1/sqrt(I);
+  3. for "chrono" only, `rng.uniform(1, T_max - 1, H)`.
+The draws never depend on rho or the gate bias (common random numbers): two radii give
+the same matrices up to scale, and a cell's recurrent weights do not depend on its input
+size.
 """
 
 import math
 
 import numpy as np
 
-METHODS = ("orthogonal", "gaussian")
+METHODS = ("orthogonal", "gaussian", "identity")
+CHRONO = "chrono"
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
@@ -42,17 +53,31 @@ def check_method(method: str) -> str:
     return method
 
 
+def check_gate_bias(gate_bias, chrono_t_max=None) -> float | str:
+    """A finite number or "chrono" (which needs an integer chrono_t_max >= 3); ValueError otherwise."""
+    if gate_bias == CHRONO:
+        if isinstance(chrono_t_max, bool) or not isinstance(chrono_t_max, (int, np.integer)) or chrono_t_max < 3:
+            raise ValueError(f"gate_bias 'chrono' needs chrono_t_max, an integer >= 3; got {chrono_t_max!r}")
+        return CHRONO
+    if isinstance(gate_bias, bool) or not isinstance(gate_bias, (int, float, np.integer, np.floating)):
+        raise ValueError(f"gate_bias must be a finite number or {CHRONO!r}, got {gate_bias!r}")
+    if not math.isfinite(gate_bias):
+        raise ValueError(f"gate_bias must be a finite number or {CHRONO!r}, got {gate_bias!r}")
+    return float(gate_bias)
+
+
 def recurrent_block(rng: np.random.Generator, hidden_size: int, radius: float, method: str) -> np.ndarray:
     """One (H, H) recurrent block with spectral radius `radius`; draws one (H, H) Gaussian."""
     radius, method = check_radius(radius), check_method(method)
     base = rng.standard_normal((hidden_size, hidden_size))
+    if method == "identity":
+        return radius * np.eye(hidden_size)
     if method == "orthogonal":
         q, r = np.linalg.qr(base)
         # Sign correction makes Q Haar-distributed (numpy's QR alone is not).
         return radius * (q * np.where(np.diag(r) < 0, -1.0, 1.0))
     base /= math.sqrt(hidden_size)
-    rho0 = spectral_radius(base)
-    return base * (radius / rho0)
+    return base * (radius / spectral_radius(base))
 
 
 def params(
@@ -65,7 +90,12 @@ def params(
     recurrent_init: str,
 ) -> dict[str, np.ndarray]:
     """weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) zeros; G = n_blocks."""
-    weight_hh = np.concatenate([recurrent_block(rng, hidden_size, radius, recurrent_init) for _ in range(n_blocks)])
+    blocks = [recurrent_block(rng, hidden_size, radius, recurrent_init) for _ in range(n_blocks)]
     weight_ih = rng.standard_normal((n_blocks * hidden_size, input_size)) / math.sqrt(input_size)
     zeros = np.zeros(n_blocks * hidden_size)
-    return {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": zeros, "bias_hh": zeros.copy()}
+    return {"weight_ih": weight_ih, "weight_hh": np.concatenate(blocks), "bias_ih": zeros, "bias_hh": zeros.copy()}
+
+
+def chrono_biases(rng: np.random.Generator, hidden_size: int, t_max: int) -> np.ndarray:
+    """log u, u ~ Uniform(1, t_max - 1), shape (H,): the chrono forget-gate biases."""
+    return np.log(rng.uniform(1.0, t_max - 1.0, hidden_size))

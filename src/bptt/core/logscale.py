@@ -1,8 +1,9 @@
-"""Numbers kept as (mantissa, log10 scale): value = mantissa * 10**scale.
+"""Numbers kept as (mantissa, log10 scale): value = mantissa * 10**scale, one scale per model.
 
-The backward pass renormalises its adjoint every step; these helpers turn the
-per-step factors back into log10 norms and exact float64 values without ever
-forming a number outside float64's range in between.
+The backward pass renormalises its adjoint every step; these helpers turn the per-step
+factors back into log10 norms and exact float64 values without ever forming a number
+outside float64's range in between. Sums run over rows R (steps x samples) of one model;
+M models are summed side by side, each with its own scale (M,).
 """
 
 import numpy as np
@@ -16,17 +17,17 @@ def safe_scale(norm: np.ndarray) -> np.ndarray:
 
 
 def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of v (R, J) -> (R,), without overflow for entries near float64's max."""
-    sq = np.einsum("rj,rj->r", v, v)
+    """Euclidean norm over the last axis, v (..., J) -> (...), without overflow near float64's max."""
+    sq = np.einsum("...j,...j->...", v, v)
     if np.isfinite(sq).all():
         return np.sqrt(sq)
-    big = safe_scale(np.abs(v).max(axis=1))
-    u = v / big[:, None]
-    return big * np.sqrt(np.einsum("rj,rj->r", u, u))
+    big = safe_scale(np.abs(v).max(axis=-1))
+    u = v / big[..., None]
+    return big * np.sqrt(np.einsum("...j,...j->...", u, u))
 
 
 def suffix_log_scales(log_factors: np.ndarray, carry: np.ndarray) -> np.ndarray:
-    """L_t = carry + sum_{s >= t} log_factors[s]: (K, B) factors, (B,) carry -> (K, B)."""
+    """L_t = carry + sum_{s >= t} log_factors[s]: (K, ...) factors, (...) carry -> (K, ...)."""
     return carry + np.cumsum(log_factors[::-1], axis=0)[::-1]
 
 
@@ -36,15 +37,16 @@ def log10_norm(sq: np.ndarray, log_scale) -> np.ndarray:
         return 0.5 * np.log10(sq) + log_scale
 
 
-def add(a: np.ndarray, a_scale: float, b: np.ndarray, b_scale: float) -> tuple[np.ndarray, float]:
-    """a * 10**a_scale + b * 10**b_scale, as (mantissa, scale) with scale = the larger one.
+def add(a: np.ndarray, a_scale: np.ndarray, b: np.ndarray, b_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a * 10**a_scale + b * 10**b_scale for mantissas (M, ...) and scales (M,): (mantissa, scale).
 
-    A scale of -inf stands for an exact zero (the start of a sum).
+    The scale is the larger one; a scale of -inf stands for an exact zero (the start of a sum).
     """
-    if a_scale == -np.inf or b_scale == -np.inf:
-        return (b, b_scale) if a_scale == -np.inf else (a, a_scale)
-    scale = max(a_scale, b_scale)
-    return a * 10.0 ** (a_scale - scale) + b * 10.0 ** (b_scale - scale), scale
+    scale = np.maximum(a_scale, b_scale)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: both zero, weight 0 below
+        wa, wb = (np.where(s == -np.inf, 0.0, 10.0 ** (s - scale)) for s in (a_scale, b_scale))
+    shape = (-1,) + (1,) * (a.ndim - 1)
+    return a * wa.reshape(shape) + b * wb.reshape(shape), scale
 
 
 # Terms weighted below 10**-200 of the largest are dropped (set to zero): they are far
@@ -53,37 +55,38 @@ def add(a: np.ndarray, a_scale: float, b: np.ndarray, b_scale: float) -> tuple[n
 _DROP = -200.0
 
 
-def _weights(log_w: np.ndarray, top: float) -> np.ndarray:
-    rel = log_w - top
+def _weights(log_w: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """10**(log_w - top) per row, (M, R) and (M,), or 0 below 10**_DROP (and for a -inf top)."""
+    with np.errstate(invalid="ignore"):
+        rel = log_w - top[:, None]
     return np.where(rel > _DROP, 10.0 ** np.maximum(rel, _DROP), 0.0)
 
 
-def weighted_sum(d: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, float]:
-    """sum_r 10**log_w[r] d[r] for d (R, G), log_w (R,): (mantissa (G,), log10 scale)."""
-    top = float(log_w.max())
-    return _weights(log_w, top) @ d, top
+def weighted_sum(d: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sum_r 10**log_w[m, r] d[m, r] for d (M, R, G), log_w (M, R): (mantissa (M, G), scale (M,))."""
+    top = log_w.max(axis=1)
+    return np.einsum("mr,mrg->mg", _weights(log_w, top), d), top
 
 
-def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, float]:
-    """sum_r 10**log_w[r] outer(d[r], v[r]) for d (R, G), v (R, J): (mantissa (G, J), log10 scale).
+def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sum_r 10**log_w[m, r] outer(d[m, r], v[m, r]) for d (M, R, G), v (M, R, J), log_w (M, R).
 
-    ||v[r]|| joins the log weights, so neither a huge adjoint scale nor a huge v
-    (a state close to overflowing) can overflow the matrix product.
+    Returns (mantissa (M, G, J), scale (M,)). ||v[m, r]|| joins the log weights, so neither a
+    huge adjoint scale nor a huge v (a state close to overflowing) can overflow the product.
     """
-    norm_v = row_norms(v)
+    norm_v = row_norms(v)  # (M, R)
     with np.errstate(divide="ignore"):
         log_w = log_w + np.log10(norm_v)
-    top = float(log_w.max())
-    if top == -np.inf:  # every v[r] is zero
-        return np.zeros((d.shape[1], v.shape[1])), top
+    top = log_w.max(axis=1)  # -inf where every v[m, r] is zero
     w = _weights(log_w, top) / safe_scale(norm_v)
-    # (v^T d)^T rather than d^T v: the same product, about 20% faster in OpenBLAS at these shapes.
-    return ((v * w[:, None]).T @ d).T, top
+    # (v^T d)^T rather than d^T v: the same product, about 20% faster in OpenBLAS at these shapes;
+    # contiguous, because numpy's stacked matmul of a transposed view skips BLAS (50x slower).
+    return (np.ascontiguousarray((v * w[..., None]).transpose(0, 2, 1)) @ d).transpose(0, 2, 1), top
 
 
-def to_linear(mantissa: np.ndarray, scale: float) -> np.ndarray:
-    """mantissa * 10**scale in float64: +-inf only where the value itself exceeds float64."""
+def to_linear(mantissa: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """mantissa (M, ...) * 10**scale (M,) in float64: +-inf only where the value itself exceeds float64."""
     # Two half factors, so a large scale with a small mantissa stays finite.
     with np.errstate(over="ignore", invalid="ignore"):
-        half = np.power(10.0, scale / 2)
+        half = np.power(10.0, np.asarray(scale) / 2).reshape((-1,) + (1,) * (mantissa.ndim - 1))
         return np.where(mantissa == 0, 0.0, (mantissa * half) * half)
