@@ -1,6 +1,10 @@
-# bptt: exact BPTT gradient norms over a grid of cells, activations, spectral
-# radii and sequence lengths. Run `snakemake` (profiles/default is picked up
-# automatically); edit config.yaml and run it again.
+# bptt: exact BPTT gradient norms over a grid of cells, activations, spectral radii and
+# sequence lengths. Run `snakemake` (profiles/default is picked up automatically); edit
+# config.yaml and run it again: only what the edit affects is recomputed.
+import os
+import pathlib
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -14,6 +18,14 @@ include: "workflow/rules/common.smk"
 
 check_config(config, "workflow/schemas/config.schema.yaml")
 
+# Jobs run `python` from the environment running Snakemake (the project's .venv), as if it
+# were activated, whatever the caller's PATH. Not a param: moving the checkout reruns nothing.
+os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ["PATH"]])
+
+
+envvars:
+    "PATH",
+
 
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
@@ -23,13 +35,13 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        GRADIENTS,
-        SUMMARY,
-        REPORT,
+        paths.GRADIENTS,
+        paths.SUMMARY,
+        paths.REPORT,
 
 
 onsuccess:
     print("\nbptt: done. Outputs (open the .html in a browser):")
     for path in rules.all.input:
         print(f"  {pathlib.Path(path).resolve()}")
-    print("Per-point tables: results/runs/, logs: logs/, job timings: benchmarks/.")
+    print("Per-job records: results/runs/, logs: logs/, job timings: benchmarks/.")

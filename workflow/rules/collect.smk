@@ -1,14 +1,14 @@
-# Concatenate the grid points' records and summarise each (point, seed).
-# The grid reaches the job as a param (the list of inputs could outgrow a
-# command line); bptt.pipeline.paths names the files the same way on both sides.
+# Concatenate the jobs' records and summarise each (point, seed). The grid reaches the job as
+# a param (the list of inputs could outgrow a command line); bptt.pipeline.paths names the
+# files the same way on both sides.
 
 
 rule collect:
     input:
-        paths.point_paths(config["grid"]),
+        [paths.run_path(*job) for job in grid.jobs(config["grid"])],
     output:
-        gradients=GRADIENTS,
-        summary=SUMMARY,
+        gradients=paths.GRADIENTS,
+        summary=paths.SUMMARY,
     log:
         "logs/collect.log",
     benchmark:
@@ -17,8 +17,9 @@ rule collect:
         settings=cli(
             cell=config["grid"]["cell"],
             activation=config["grid"]["activation"],
-            radius=[paths.canonical_number(r) for r in config["grid"]["radius"]],
             seq_len=config["grid"]["seq_len"],
+            recurrent_init=config["grid"]["recurrent_init"],
+            **grid_lists("radius", "gate_bias"),
             regime_tolerance=config["regime_tolerance"],
         ),
         code=codehash.code_hash("bptt.pipeline.collect"),

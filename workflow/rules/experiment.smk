@@ -1,32 +1,33 @@
-# One job per grid point: all seeds of the point, vectorised over the batch.
-# Every value the job uses arrives through a wildcard or the `settings` param,
-# and the code it runs through the `code` param (a content hash, so an edit
-# that is reverted reruns nothing).
+# One job per cell, activation and sequence length: all its points (radius, recurrent_init,
+# gate_bias) and seeds as one stack of networks. Every value the job uses arrives through a
+# wildcard or the `settings` param, and the code it runs through the `code` param (a content
+# hash, so an edit that is reverted reruns nothing). A cell's settings hold only the values
+# that apply to it, so editing gate_bias reruns the gated cells' jobs alone.
 
 
 rule experiment:
     output:
-        paths.POINT,
+        paths.RUN,
     log:
-        "logs/experiment/{cell}/{activation}/rho{radius}_T{seq_len}.log",
+        paths.RUN_LOG,
     benchmark:
-        EXPERIMENT_BENCHMARK
+        paths.RUN_BENCHMARK
+    threads: 1
     params:
         settings=lambda wildcards: cli(
+            **grid.job_settings(
+                {**config["grid"], **grid_lists("radius", "gate_bias")}, wildcards.cell
+            ),
             seeds=config["seeds"],
             batch_size=config["batch_size"],
             hidden_size=config["hidden_size"],
             input_size=config["input_size"],
-            recurrent_init=config["recurrent_init"],
             input_scale=config["input_scale"],
             loss=config["loss"],
             num_classes=config["num_classes"],
-            # The LSTM's alone: editing it reruns the lstm points only.
-            forget_bias=config["forget_bias"] if wildcards.cell == "lstm" else 0.0,
         ),
         code=codehash.code_hash("bptt.pipeline.experiment"),
     shell:
-        "python -m bptt.pipeline.experiment"
+        BLAS_THREADS + " python -m bptt.pipeline.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"
-        " --radius {wildcards.radius} --seq-len {wildcards.seq_len}"
-        " {params.settings} --output {output:q} > {log:q} 2>&1"
+        " --seq-len {wildcards.seq_len} {params.settings} --output {output:q} > {log:q} 2>&1"

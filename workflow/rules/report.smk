@@ -1,60 +1,70 @@
-# The report: eigenvalues of the recurrent matrices (rule spectrum), then one
-# self-contained HTML page and its SVG figures (rule report). As in the other
-# rules, code arrives as a content hash param; for the report it also covers
-# the templates, CSS and text in report/, so editing a template reruns only
-# the report.
+# The report: eigenvalues of the recurrent matrices (rule spectrum), then one self-contained
+# HTML page and its SVG figures (rule report). As in the other rules, code arrives as a
+# content hash param; for the report it also covers the templates, CSS and text in report/,
+# so editing a template reruns only the report. The report's own files are found beside the
+# Snakefile, whatever the working directory (--directory), through an environment variable:
+# like PATH (see the Snakefile), it is not a param, so moving the checkout reruns nothing.
 import json
 
-EIGENVALUES = "results/eigenvalues.parquet"
-REPORT = "results/report.html"
-FIGURES = [f"results/figures/figure_{letter}.svg" for letter in "abcdef"]
+REPORT_DIR = pathlib.Path(workflow.basedir) / "report"
+os.environ["BPTT_WORKFLOW_DIR"] = workflow.basedir
+
+
+envvars:
+    "BPTT_WORKFLOW_DIR",
 
 
 rule spectrum:
     output:
-        EIGENVALUES,
+        paths.EIGENVALUES,
     log:
         "logs/spectrum.log",
     benchmark:
         "benchmarks/spectrum.tsv"
+    threads: 1
     params:
         settings=cli(
-            radius=[paths.canonical_number(r) for r in config["grid"]["radius"]],
+            **grid_lists("radius"),
             seeds=config["seeds"],
             hidden_size=config["hidden_size"],
             input_size=config["input_size"],
         ),
         code=codehash.code_hash("bptt.pipeline.spectrum"),
     shell:
-        "python -m bptt.pipeline.spectrum {params.settings}"
+        BLAS_THREADS + " python -m bptt.pipeline.spectrum {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
 
 
 rule report:
     input:
-        gradients=GRADIENTS,
-        summary=SUMMARY,
-        eigenvalues=EIGENVALUES,
-        benchmarks=experiment_benchmarks(config["grid"]) + ["benchmarks/spectrum.tsv"],
+        gradients=paths.GRADIENTS,
+        summary=paths.SUMMARY,
+        eigenvalues=paths.EIGENVALUES,
+        benchmarks=job_benchmarks() + ["benchmarks/spectrum.tsv"],
     output:
         html=report(
-            REPORT,
+            paths.REPORT,
             caption="../../report/snakemake_caption.rst",
             category="Report",
         ),
-        figures=FIGURES,
+        figures=directory(paths.FIGURES),
     log:
         "logs/report.log",
     benchmark:
         "benchmarks/report.tsv"
+    threads: 1
     params:
         config_json=json.dumps(config, sort_keys=True),
-        figure_dir=lambda wildcards, output: os.path.dirname(output.figures[0]),
-        code=codehash.code_hash("bptt.report.__main__", files=report_files()),
+        code=codehash.code_hash(
+            "bptt.report.__main__",
+            files=sorted(p for p in REPORT_DIR.rglob("*") if p.is_file()),
+            root=REPORT_DIR.parent,
+        ),
     shell:
-        "python -m bptt.report"
+        BLAS_THREADS + " python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"
         " --eigenvalues {input.eigenvalues:q} --config-json {params.config_json:q}"
-        " --benchmarks {input.benchmarks:q} --benchmark-root benchmarks"
-        " --report-dir report --figures {params.figure_dir:q}"
+        " --benchmarks {input.benchmarks:q} --benchmark-root " + paths.BENCHMARKS +
+        ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'
+        " --figures {output.figures:q}"
         " --output {output.html:q} > {log:q} 2>&1"

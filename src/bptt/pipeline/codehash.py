@@ -66,19 +66,19 @@ def dependencies(*entries: str) -> list[pathlib.Path]:
     return sorted(set(seen.values()))
 
 
-def code_hash(*entries: str, files: tuple[str | pathlib.Path, ...] = ()) -> str:
+def code_hash(*entries: str, files=(), root: str | pathlib.Path | None = None) -> str:
     """SHA-256 (hex) of the code of `entries`, their `bptt` imports and extra `files`.
 
     A module counts by its syntax tree (`ast.dump`), so editing a comment or the
     layout of a line changes nothing, while any change to what runs (docstrings
     included) does. Extra files count by their bytes. Content only, never mtimes
-    or absolute paths: keys are names relative to the package or as given, so a
-    moved checkout hashes the same.
+    or absolute paths: keys are names relative to the package, and extra files are
+    named relative to `root` (or as given), so a moved checkout hashes the same.
     """
-    root = module_file(PACKAGE).parent
+    package = module_file(PACKAGE).parent
     digest = hashlib.sha256()
-    keyed = [(str(p.relative_to(root)), p) for p in dependencies(*entries)]
-    keyed += [(str(f), pathlib.Path(f)) for f in files]
+    keyed = [(str(p.relative_to(package)), p) for p in dependencies(*entries)]
+    keyed += [(str(pathlib.Path(f).relative_to(root) if root else f), pathlib.Path(f)) for f in files]
     for key, path in sorted(keyed):
         content = ast.dump(ast.parse(path.read_text())).encode() if path.suffix == ".py" else path.read_bytes()
         digest.update(key.encode() + b"\0" + content + b"\0")

@@ -1,18 +1,20 @@
-"""Concatenate the grid points' records and summarise every (grid point, seed).
+"""Concatenate the jobs' records and summarise every (grid point, seed).
 
-    python -m bptt.pipeline.collect --cell rnn lstm --activation tanh --radius 0.9 1.1 \
-        --seq-len 25 50 --regime-tolerance 0.01 \
+    python -m bptt.pipeline.collect --cell rnn lstm --activation tanh --seq-len 25 50 \\
+        --radius 0.9 1.1 --recurrent-init orthogonal --gate-bias 0 1 --regime-tolerance 0.01 \\
         --gradients results/gradients.parquet --summary results/summary.parquet
 
-reads the record (.npz of `bptt.pipeline.experiment`) of every point of that grid, at
-the paths `bptt.pipeline.paths` gives, and writes the two tables of `bptt.pipeline.tables`:
-gradients (one row per point, seed and step) and summary (one row per point
-and seed: the fitted decay, the end-to-end ratio, the seed's constants and the
-regime). Rows follow the grid order, then seed, then step. numpy and pyarrow only.
+reads the record (.npz of `bptt.pipeline.experiment`) of every job of that grid, at the paths
+`bptt.pipeline.paths` gives, and writes the two tables of `bptt.pipeline.tables`: gradients
+(one row per point, seed and step) and summary (one row per point and seed: the fitted decay,
+the end-to-end ratio, the seed's constants and the regime). Rows follow the grid order (jobs,
+then their points), then seed, then step. A record that cannot be read is moved aside
+(`bptt.pipeline.inputs`), so the next run recomputes it. numpy and pyarrow only.
 
 Regime of one seed, with tol = --regime-tolerance (decades per step):
-exploding if the backward pass overflowed or log10(decay_rate) > tol,
-vanishing if log10(decay_rate) < -tol, stable otherwise; null if T = 1.
+exploding if the forward pass overflowed or log10(decay_rate) > tol,
+vanishing if log10(decay_rate) < -tol, stable otherwise; null if no slope can be fitted
+(T = 1, or fewer than two measurable lags).
 """
 
 import argparse
@@ -21,14 +23,14 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import paths, tables
+from bptt.pipeline import experiment, grid, inputs, paths, tables
 
 
 def decay_slope(lag: np.ndarray, log10_grad: np.ndarray) -> np.ndarray:
     """Least-squares slope of log10_grad against lag, row by row, over finite entries.
 
-    lag (T,), log10_grad (S, T). Returns (S,) slopes in decades per step; NaN
-    where a row has fewer than two finite entries.
+    lag (T,), log10_grad (S, T). Returns (S,) slopes in decades per step; NaN where a row has
+    fewer than two finite entries.
     """
     finite = np.isfinite(log10_grad)
     lag = np.broadcast_to(lag, log10_grad.shape)
@@ -42,6 +44,12 @@ def decay_slope(lag: np.ndarray, log10_grad: np.ndarray) -> np.ndarray:
     return np.where(count >= 2, slope, np.nan)
 
 
+def timescale(decay_rate: np.ndarray) -> np.ndarray:
+    """Steps per factor e, -1/ln(decay_rate); inf where the rate is >= 1 (as float64 rounds it), NaN for NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(decay_rate < 1, -1.0 / np.log(decay_rate), np.where(np.isnan(decay_rate), np.nan, np.inf))
+
+
 def regime(slope: np.ndarray, overflow: np.ndarray, tolerance: float) -> list[str | None]:
     """vanishing / stable / exploding per seed (see the module docstring); None if undefined."""
     names = np.where(slope < -tolerance, "vanishing", np.where(slope > tolerance, "exploding", "stable"))
@@ -49,40 +57,39 @@ def regime(slope: np.ndarray, overflow: np.ndarray, tolerance: float) -> list[st
     return [str(n) if o or np.isfinite(s) else None for n, s, o in zip(names, slope, overflow)]
 
 
-def point_tables(point: tuple, record: dict[str, np.ndarray], tolerance: float) -> tuple[pa.Table, pa.Table]:
-    """(gradients, summary) rows of one grid point from its record.
+def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> tuple[pa.Table, pa.Table]:
+    """(gradients, summary) rows of one grid point from its slice of a job's record.
 
-    point = (cell, activation, radius, seq_len); record as written by
-    bptt.pipeline.experiment: step arrays (S, T), seed arrays (S,).
+    key: cell, activation, radius, recurrent_init, gate_bias (None for rnn), seq_len;
+    record: step arrays (S, T), seed arrays (S,), seed (S,).
     """
-    cell, activation, radius, seq_len = point
-    seeds = len(record["seed"])
+    seq_len, seeds = key["seq_len"], len(record["seed"])
     lag = np.arange(seq_len - 1, -1, -1)  # lag of step k = T-1-k
     grad = record["log10_grad_h"]  # (S, T)
-    with np.errstate(divide="ignore"):
-        log10_factor = np.log10(record["gamma_bound"] * record["spectral_norm"])  # (S,)
-    keys = {"cell": cell, "activation": activation, "radius": radius, "seq_len": seq_len}
+    elman = key["cell"] == "rnn"  # Pascanu's bound is a statement about the Elman recurrence only
+    pascanu = record["gamma_bound"] * record["spectral_norm"]  # (S,)
     rows = seeds * seq_len
+    with np.errstate(divide="ignore"):
+        bound = (lag * np.log10(pascanu)[:, None]).ravel()
     steps = {
-        **{name: np.full(rows, value) for name, value in keys.items()},
+        **{name: pa.array([value] * rows, type=tables.GRADIENTS.field(name).type) for name, value in key.items()},
         "seed": np.repeat(record["seed"], seq_len),
         "step": np.tile(np.arange(seq_len), seeds),
         "lag": np.tile(lag, seeds),
         "log10_grad_c": record["log10_grad_c"].ravel() if "log10_grad_c" in record else pa.nulls(rows, pa.float64()),
         **{name: record[name].ravel() for name in ("log10_grad_h", "log10_jac", "log10_dW_hh_contrib", "gamma_step")},
-        "log10_pascanu_bound": (lag * log10_factor[:, None]).ravel(),
+        "log10_pascanu_bound": bound if elman else pa.nulls(rows, pa.float64()),
     }
     slope = decay_slope(lag, grad)
-    with np.errstate(divide="ignore"):
-        timescale = np.where(slope < 0, -np.log10(np.e) / slope, np.inf)
+    decay_rate = 10.0**slope
     overflow_step = record["overflow_step"]
     summary = {
-        **{name: np.full(seeds, value) for name, value in keys.items()},
+        **{name: pa.array([value] * seeds, type=tables.SUMMARY.field(name).type) for name, value in key.items()},
         **{name: record[name] for name in tables.SUMMARY.names if name in record},
-        "decay_rate": 10.0**slope,
-        "timescale": np.where(np.isnan(slope), np.nan, timescale),
+        "decay_rate": decay_rate,
+        "timescale": timescale(decay_rate),
         "log10_end_to_end": grad[:, 0] - grad[:, -1],
-        "pascanu_bound": record["gamma_bound"] * record["spectral_norm"],
+        "pascanu_bound": pascanu if elman else pa.nulls(seeds, pa.float64()),
         "overflow_step": pa.array(overflow_step, mask=overflow_step < 0, type=pa.int64()),
         "regime": regime(slope, record["overflow"], tolerance),
     }
@@ -92,12 +99,36 @@ def point_tables(point: tuple, record: dict[str, np.ndarray], tolerance: float) 
     )
 
 
-def collect(grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
-    """(gradients, summary) of every point of `grid`, read from the paths of bptt.pipeline.paths."""
+def read_record(path: str) -> dict[str, np.ndarray]:
+    """A job's record, checked to hold every array; a damaged file is moved aside (see the docstring)."""
+
+    def load(p):
+        with np.load(p) as data:
+            record = {k: data[k] for k in data.files}
+        missing = set(experiment.RECORD) - set(record) - {"log10_grad_c"}
+        if missing:
+            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
+        return record
+
+    return inputs.read(path, load)
+
+
+def collect(config_grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
+    """(gradients, summary) of every point of `config_grid`, read from the paths of bptt.pipeline.paths."""
     parts = []
-    for point in paths.points(grid):
-        with np.load(paths.point_path(*point)) as record:
-            parts.append(point_tables(point, dict(record), tolerance))
+    for cell, activation, seq_len in grid.jobs(config_grid):
+        record = read_record(paths.run_path(cell, activation, seq_len))
+        for p, (radius, init, bias) in enumerate(zip(record["radius"], record["recurrent_init"], record["gate_bias"])):
+            key = {
+                "cell": cell,
+                "activation": activation,
+                "radius": float(radius),
+                "recurrent_init": str(init),
+                "gate_bias": str(bias) or None,
+                "seq_len": seq_len,
+            }
+            point = {k: (v if k == "seed" or v.ndim == 1 else v[p]) for k, v in record.items() if k not in experiment.POINT_ARRAYS}
+            parts.append(point_tables(key, point, tolerance))
     gradients, summaries = zip(*parts)
     return pa.concat_tables(gradients), pa.concat_tables(summaries)
 
@@ -106,8 +137,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.collect", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", nargs="+", required=True)
     parser.add_argument("--activation", nargs="+", required=True)
-    parser.add_argument("--radius", nargs="+", type=float, required=True)
     parser.add_argument("--seq-len", nargs="+", type=int, required=True)
+    parser.add_argument("--radius", nargs="+", type=float, required=True)
+    parser.add_argument("--recurrent-init", nargs="+", required=True)
+    parser.add_argument("--gate-bias", nargs="+", required=True)
     parser.add_argument("--regime-tolerance", type=float, required=True)
     parser.add_argument("--gradients", required=True, help="output: gradients.parquet")
     parser.add_argument("--summary", required=True, help="output: summary.parquet")
@@ -116,8 +149,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    grid = {"cell": args.cell, "activation": args.activation, "radius": args.radius, "seq_len": args.seq_len}
-    gradients, summary = collect(grid, args.regime_tolerance)
+    config_grid = {
+        "cell": args.cell,
+        "activation": args.activation,
+        "seq_len": args.seq_len,
+        "radius": args.radius,
+        "recurrent_init": args.recurrent_init,
+        "gate_bias": args.gate_bias,
+    }
+    gradients, summary = collect(config_grid, args.regime_tolerance)
     tables.write(gradients, args.gradients)
     tables.write(summary, args.summary)
     print(f"wrote {len(gradients)} rows to {args.gradients}, {len(summary)} rows to {args.summary}")

@@ -1,10 +1,12 @@
 """Every problem of a config, in plain words: the key, the bad value, what is allowed.
 
-`snakemake.utils.validate` stops at the first violation and prints it next to
-a dump of the schema. The Snakefile calls `problems` first and stops with one
-line per problem; the schema's `description` of the key says what is allowed.
-JSON Schema cannot reject NaN or infinity (every comparison with NaN is false),
-so `problems` also reports any number that is not finite.
+`snakemake.utils.validate` stops at the first violation and prints it next to a dump of the
+schema. The Snakefile calls `problems` first and stops with one line per problem; the
+schema's `description` of the key says what is allowed. Before that, `normalise` reads
+values the way a user means them: 2.0 for an integer setting is 2, and the text "1" that
+Snakemake hands over for a nested `--config` value is the number 1. JSON Schema cannot
+reject NaN or infinity (every comparison with NaN is false), so `problems` also reports any
+number that is not finite. Keys of older versions get a message that says what to write.
 """
 
 import collections
@@ -12,12 +14,21 @@ import math
 
 import jsonschema
 
+from bptt.pipeline import grid
+
 TYPE_NAMES = {
     "array": "a list",
     "object": "a mapping of keys to values",
     "integer": "an integer",
     "number": "a number",
     "string": "a string",
+}
+
+# Keys of earlier versions, and what to write instead.
+RENAMED = {
+    "forget_bias": "forget_bias was replaced by grid.gate_bias, a list of the LSTM's forget-gate and the GRU's "
+    "update-gate biases: write `grid: {{gate_bias: [{value}]}}`",
+    "recurrent_init": "recurrent_init is now grid.recurrent_init, a list: write `grid: {{recurrent_init: [{value}]}}`",
 }
 
 
@@ -39,6 +50,11 @@ def _description(schema: dict, path) -> str:
     return found
 
 
+def _same_value_key(value):
+    """Items equal for JSON Schema's uniqueItems (1 and 1.0) share a key; their first spelling names it."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+
+
 def _what_is_wrong(error: jsonschema.ValidationError) -> str:
     """The violated rule of one schema error, in words."""
     rule, value, bad = error.validator, error.validator_value, error.instance
@@ -50,11 +66,14 @@ def _what_is_wrong(error: jsonschema.ValidationError) -> str:
         return f"{bad!r} is not {TYPE_NAMES.get(value, value)}"
     if rule == "enum":
         return f"{bad!r} is not allowed; allowed values: {', '.join(map(str, value))}"
+    if rule == "oneOf":
+        return f"{bad!r} is not allowed"
     if rule == "minItems":
         return f"the list is empty; give at least {value} value(s)"
     if rule == "uniqueItems":
-        twice = [v for v, n in collections.Counter(map(repr, bad)).items() if n > 1]
-        return f"{bad!r} lists {', '.join(twice)} more than once; give each value once"
+        counts = collections.Counter(_same_value_key(v) for v in bad)
+        twice = [repr(v) for v in bad if counts[_same_value_key(v)] > 1]
+        return f"{bad!r} lists {' and '.join(dict.fromkeys(twice))} as the same value; give each value once"
     if rule in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         sign = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
         return f"{bad!r} is not allowed; it must be {sign[rule]} {value}"
@@ -73,18 +92,63 @@ def _non_finite(value, path=()):
             yield from _non_finite(item, path + (index,))
 
 
+def _types(node: dict) -> set[str]:
+    """The JSON types a schema node allows (through oneOf as well)."""
+    found = {node["type"]} if "type" in node else set()
+    for option in node.get("oneOf", []):
+        found |= _types(option)
+    return found
+
+
+def _as_number(value, types: set[str]):
+    """`value` as the number it spells, for an integer or number setting; unchanged otherwise."""
+    if isinstance(value, str) and types & {"integer", "number"}:
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)
+    return value
+
+
+def normalise(config, schema: dict):
+    """`config` with numbers read as meant (see the module docstring), following `schema`."""
+    if isinstance(config, dict):
+        props = schema.get("properties", {})
+        return {k: normalise(v, props[k]) if k in props else v for k, v in config.items()}
+    if isinstance(config, list):
+        return [normalise(v, schema.get("items", {})) for v in config]
+    return _as_number(config, _types(schema))
+
+
+def grid_problems(config: dict) -> list[str]:
+    """One line per cell of a valid config's grid (defaults filled in) that gets no point."""
+    g = config["grid"]
+    return [
+        f"grid: {cell} gets no grid point from recurrent_init {g['recurrent_init']} and gate_bias {g['gate_bias']} "
+        f"(identity applies to rnn only, chrono to lstm only). Add a value that applies to {cell}, or remove it from grid.cell."
+        for cell in g["cell"]
+        if cell in grid.GATED and not grid.variants(cell, g["recurrent_init"], g["gate_bias"])
+    ]
+
+
 def problems(config: dict, schema: dict) -> list[str]:
     """One line per problem of `config` against `schema`; empty if it is valid."""
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: key_name(e.absolute_path))
     lines = [
-        f"{key_name(e.absolute_path)}: {_what_is_wrong(e)}. "
-        f"Allowed: {_description(schema, e.absolute_path)}."
+        f"{key}: {RENAMED[key].format(value=config[key])}."
+        for key in RENAMED
+        if key in config and key not in schema.get("properties", {})
+    ]
+    current = {k: v for k, v in config.items() if k not in RENAMED or k in schema.get("properties", {})}
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(current), key=lambda e: key_name(e.absolute_path))
+    lines += [
+        f"{key_name(e.absolute_path)}: {_what_is_wrong(e)}. Allowed: {_description(schema, e.absolute_path)}."
         for e in errors
     ]
     lines += [
-        f"{key_name(path)}: {value!r} is not a finite number. "
-        f"Allowed: {_description(schema, path)}."
-        for path, value in _non_finite(config)
+        f"{key_name(path)}: {value!r} is not a finite number. Allowed: {_description(schema, path)}."
+        for path, value in _non_finite(current)
     ]
     return lines

@@ -1,19 +1,18 @@
-"""One grid point, all its seeds: the job behind Snakemake's rule `experiment`.
+"""One job of the grid: every point of one cell, activation and sequence length, all seeds.
 
-    python -m bptt.pipeline.experiment --cell lstm --activation tanh --radius 1.1 \
-        --seq-len 100 --seeds 3 --batch-size 16 --hidden-size 32 --input-size 8 \
-        --recurrent-init orthogonal --input-scale 1 --loss cross_entropy \
-        --num-classes 10 --forget-bias 0 --output results/runs/.../x.npz
+    python -m bptt.pipeline.experiment --cell lstm --activation tanh --seq-len 100 \\
+        --radius 0.5 1 1.5 --recurrent-init orthogonal --gate-bias 0 1 chrono --seeds 3 \\
+        --batch-size 4 --hidden-size 16 --input-size 8 --input-scale 1 \\
+        --loss cross_entropy --num-classes 10 --output results/runs/lstm/tanh/T100.npz
 
-For each seed (draws as in `bptt.pipeline.seeding`): make the cell, run the batch
-forward, take the loss on a readout of the last hidden state, and record in
-one backward pass (`bptt.core.gradients.profile`) the per-step norms, medians over
-the batch, and the seed's constants. Writes one .npz (see `RECORD`);
-`bptt.pipeline.collect` turns the points into Parquet. The output is written
-atomically, so a killed job leaves no partial file.
+The points (radius x initialisation x gate bias, see `bptt.pipeline.grid`) and seeds run as
+one stack of networks through one forward and one backward sweep (`bptt.core.gradients.profile`):
+for each seed (draws as in `bptt.pipeline.seeding`) the networks share inputs, targets, readout
+and base weights. The loss is taken on a readout of the last hidden state. Recorded: per step
+the medians over the batch, and per seed the constants (`RECORD`); written as one .npz,
+atomically, so a killed job leaves no partial file. `bptt.pipeline.collect` makes Parquet of it.
 
-At this grain (hundreds of jobs of tens of milliseconds) process start-up is
-the main cost, so this module imports numpy and the numerical core only: no
+Process start-up is paid once per job, so this module imports numpy and the core only: no
 pyarrow, pandas, matplotlib or snakemake.
 """
 
@@ -23,14 +22,14 @@ import sys
 
 import numpy as np
 
-from bptt.core import activations, cells, gradients, initialisation, loss
-from bptt.pipeline import atomic, seeding
+from bptt.core import activations, cells, gradients, loss
+from bptt.pipeline import atomic, grid, seeding
 
-# What the .npz holds, by shape: S seeds, T steps. The names are the column
-# names of the collected tables (bptt.pipeline.tables).
-STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (S, T)
+# What the .npz holds: P points, S seeds, T steps. The names are the column names of the
+# collected tables (bptt.pipeline.tables).
+POINT_ARRAYS = ("radius", "recurrent_init", "gate_bias")  # (P,); gate_bias "" for the Elman cell
+STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (P, S, T)
 SEED_ARRAYS = (
-    "seed",
     "log10_grad_norm_weight_ih",
     "log10_grad_norm_weight_hh",
     "log10_grad_norm_bias_ih",
@@ -40,69 +39,113 @@ SEED_ARRAYS = (
     "gamma_bound",
     "overflow",
     "overflow_step",
+    "unmeasurable_steps",
     "loss",
-)  # (S,)
-RECORD = STEP_ARRAYS + SEED_ARRAYS
+)  # (P, S)
+RECORD = POINT_ARRAYS + ("seed",) + STEP_ARRAYS + SEED_ARRAYS
+# Networks swept side by side at most, so that one job's inputs stay within ~256 MB.
+_STACK_BYTES = 256 * 2**20
 
 
 def last_finite_state(h: np.ndarray) -> np.ndarray:
-    """h_{s-1} for hidden states h (T, B, H), s the first step with a non-finite value (T if none).
+    """h_{s-1} for hidden states h (T, M, B, H), s the first step with a non-finite value in the
+    model's batch (T if none), per model: (M, B, H); zeros where s = 0.
 
     A linear or ReLU network with rho > 1 can overflow on a long sequence;
-    bptt.core.gradients.profile then flags it and differentiates up to the state
-    before the overflow, so the loss is taken there too (zeros if s = 0).
+    bptt.core.gradients.profile then flags it and differentiates up to the state before the
+    overflow, so the loss is taken there too.
     """
-    finite = np.isfinite(h).all(axis=(1, 2))  # (T,)
-    s = len(h) if finite.all() else int(np.argmin(finite))
-    return h[s - 1] if s > 0 else np.zeros_like(h[0])
+    finite = np.isfinite(h).all(axis=(2, 3))  # (T, M)
+    s = np.where(finite.all(axis=0), len(h), np.argmin(finite, axis=0))  # (M,)
+    last = h[np.maximum(s - 1, 0), np.arange(h.shape[1])]
+    return np.where((s > 0)[:, None, None], last, 0.0)
 
 
-def run_seed(args: argparse.Namespace, seed: int) -> dict[str, np.ndarray]:
-    """Everything recorded for one seed: STEP_ARRAYS (T,) medians over the batch, SEED_ARRAYS scalars."""
-    cell = cells.make(
-        args.cell,
-        input_size=args.input_size,
-        hidden_size=args.hidden_size,
-        activation=args.activation,
-        radius=args.radius,
-        rng=seeding.rng(seed, args.cell),
-        recurrent_init=args.recurrent_init,
-        forget_bias=args.forget_bias,
-    )
-    x = seeding.inputs(seed, args.seq_len, args.batch_size, args.input_size, args.input_scale)
-    readout = seeding.readout(seed, args.num_classes, args.hidden_size)
-    target = seeding.targets(seed, args.loss, args.batch_size, args.num_classes)
-    h_last = last_finite_state(cells.forward(cell, x))  # (B, H)
-    losses, dh_last = loss.loss_and_grad(args.loss, h_last, readout, target)
-    prof = gradients.profile(cell, x, dh_last)
-    record = {
-        name: np.median(getattr(prof, name), axis=1)  # (T, B) -> (T,)
-        for name in STEP_ARRAYS
-        if getattr(prof, name) is not None  # log10_grad_c: LSTM only
+def models(args: argparse.Namespace, points: list, seed: int) -> list[cells.Cell]:
+    """The networks of one seed, one per point (radius, recurrent_init, gate_bias)."""
+    return [
+        cells.make(
+            args.cell,
+            input_size=args.input_size,
+            hidden_size=args.hidden_size,
+            activation=args.activation,
+            radius=radius,
+            rng=seeding.rng(seed, args.cell),
+            recurrent_init=init,
+            gate_bias=0.0 if bias is None else (bias if bias == grid.CHRONO else float(bias)),
+            chrono_t_max=max(args.seq_len, 3),
+        )
+        for radius, init, bias in points
+    ]
+
+
+def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
+    """STEP_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
+    p, s, b = len(points), len(seeds), args.batch_size
+    stack = cells.stack([m for seed in seeds for m in models(args, points, seed)])  # model = seed-major
+    x = np.repeat(np.stack([seeding.inputs(seed, args.seq_len, b, args.input_size, args.input_scale) for seed in seeds], axis=1), p, axis=1)
+    readout = np.repeat([seeding.readout(seed, args.num_classes, args.hidden_size) for seed in seeds], p, axis=0)
+    target = np.repeat([seeding.targets(seed, args.loss, b, args.num_classes) for seed in seeds], p, axis=0)
+    h_last = last_finite_state(cells.forward(stack, x))  # (M, B, H)
+    graded = [loss.loss_and_grad(args.loss, h, v, t) for h, v, t in zip(h_last, readout, target)]
+    exact = np.array([g.exact for g in graded])  # (M, B)
+    prof = gradients.profile(stack, x, np.array([g.dh_last for g in graded]))
+    steps = {}
+    for name in STEP_ARRAYS:
+        values = getattr(prof, name)
+        if values is not None:
+            # A sample whose dh_last rounded to 0 (a softmax certain beyond float64) is not measurable.
+            values = np.where(exact[None], values, np.nan)
+            steps[name] = np.median(values, axis=2).T  # (T, M, B) -> (M, T)
+    overflow_step = prof.overflow_step
+    rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
+    lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
+    per_seed = {
+        **{f"log10_grad_norm_{k}": np.where(exact.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()},
+        "spectral_radius": prof.spectral_radius,
+        "spectral_norm": prof.spectral_norm,
+        "gamma_bound": np.full(len(exact), prof.gamma_bound),
+        "overflow": prof.overflow,
+        "overflow_step": overflow_step,
+        "unmeasurable_steps": lost.sum(axis=1),
+        "loss": np.array([g.loss.mean() for g in graded]),
     }
-    record |= {f"log10_grad_norm_{name}": value for name, value in prof.log10_grad_norm.items()}
-    record |= {name: getattr(prof, name) for name in ("spectral_radius", "spectral_norm", "gamma_bound", "overflow", "overflow_step")}
-    return record | {"seed": seed, "loss": np.mean(losses)}
+    # Model m = seed index * P + point index: (M, ...) -> (P, S', ...).
+    return {k: v.reshape(s, p, *v.shape[1:]).swapaxes(0, 1) for k, v in {**steps, **per_seed}.items()}
 
 
 def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
-    """The point's record: each name of RECORD stacked over seeds 0 .. args.seeds-1.
+    """The job's record: RECORD's arrays over its points, seeds 0 .. args.seeds-1 and steps.
 
     log10_grad_c is left out for cells without a cell state (rnn, gru).
     """
-    per_seed = [run_seed(args, seed) for seed in range(args.seeds)]
-    return {name: np.array([r[name] for r in per_seed]) for name in RECORD if name in per_seed[0]}
+    points = grid.points(
+        {"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell
+    )
+    per_seed = 8 * args.seq_len * len(points) * args.batch_size * (args.input_size + args.hidden_size)
+    group = max(1, _STACK_BYTES // per_seed)
+    parts = [run_stack(args, points, list(range(s, min(s + group, args.seeds)))) for s in range(0, args.seeds, group)]
+    record = {k: np.concatenate([part[k] for part in parts], axis=1) for k in parts[0]}
+    return record | {
+        "radius": np.array([r for r, _, _ in points]),
+        "recurrent_init": np.array([i for _, i, _ in points]),
+        "gate_bias": np.array(["" if b is None else b for _, _, b in points]),
+        "seed": np.arange(args.seeds),
+    }
 
 
 def write(record: dict[str, np.ndarray], path: str) -> None:
-    """Save `record` as .npz at `path`, atomically."""
+    """Save `record` as .npz at `path`, atomically (its folder is created if need be)."""
     with atomic.replacing(path) as tmp, open(tmp, "wb") as file:
         np.savez(file, **record)
 
 
 def _at_least(minimum: int):
     def parse(text: str) -> int:
-        value = int(text)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}")
         return value
@@ -110,43 +153,52 @@ def _at_least(minimum: int):
     return parse
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
 def _positive(text: str) -> float:
-    value = _finite(text)
-    if value <= 0:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}") from None
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+def _gate_bias(text: str) -> str:
+    if text == grid.CHRONO:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}")
+    return grid.gate_bias_text(value)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.experiment", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
-    parser.add_argument("--radius", type=_positive, required=True, help="spectral radius rho of U")
     parser.add_argument("--seq-len", type=_at_least(1), required=True, help="T")
+    parser.add_argument("--radius", type=_positive, nargs="+", required=True, help="spectral radii rho of U")
+    parser.add_argument("--recurrent-init", nargs="+", choices=("orthogonal", "gaussian", "identity"), required=True)
+    parser.add_argument("--gate-bias", type=_gate_bias, nargs="+", required=True, help=f"numbers, or {grid.CHRONO}")
     parser.add_argument("--seeds", type=_at_least(1), required=True, help="run seeds 0 .. SEEDS-1")
     parser.add_argument("--batch-size", type=_at_least(1), required=True)
     parser.add_argument("--hidden-size", type=_at_least(1), required=True)
     parser.add_argument("--input-size", type=_at_least(1), required=True)
-    parser.add_argument("--recurrent-init", choices=initialisation.METHODS, required=True)
     parser.add_argument("--input-scale", type=_positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
     parser.add_argument("--num-classes", type=_at_least(2), required=True)
-    parser.add_argument("--forget-bias", type=_finite, required=True)
     parser.add_argument("--output", required=True, help="the .npz to write")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not grid.points({"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell):
+        parser.error(f"--recurrent-init {' '.join(args.recurrent_init)} and --gate-bias give --cell {args.cell} no point")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.forget_bias != 0 and args.cell != "lstm":
-        sys.exit(f"--forget-bias applies to --cell lstm only; got {args.forget_bias} for --cell {args.cell}")
     write(run(args), args.output)
     return 0
 

@@ -1,47 +1,29 @@
-"""Where the pipeline keeps one grid point's table, and how numbers are named.
+"""Where the pipeline keeps its results, logs and timings: every path in one place.
 
-One module for both the Snakefile (rule outputs, wildcard constraints) and
-`bptt.pipeline.collect` (which reads the tables back), so the naming lives in one place.
-Standard library only.
+Used by the Snakefile's rules (outputs, logs, benchmarks, wildcard constraints), by
+`bptt.pipeline.collect` (which reads the runs back) and by the tests. Standard library only.
 """
 
-import itertools
+# One job's record: all points and seeds of one cell, activation and sequence length.
+RUN = "results/runs/{cell}/{activation}/T{seq_len}.npz"
+RUN_LOG = "logs/experiment/{cell}/{activation}/T{seq_len}.log"
+RUN_BENCHMARK = "benchmarks/experiment/{cell}/{activation}/T{seq_len}.tsv"
+GRADIENTS = "results/gradients.parquet"
+SUMMARY = "results/summary.parquet"
+EIGENVALUES = "results/eigenvalues.parquet"
+REPORT = "results/report.html"
+FIGURES = "results/figures"
+BENCHMARKS = "benchmarks"
 
-# One grid point's table; {radius} and {seq_len} are canonical numbers.
-POINT = "results/runs/{cell}/{activation}/rho{radius}_T{seq_len}.npz"
-
-# Canonical spellings only: "1" not "1.0" or "01", "0.5" not ".5" or "0.50".
-# Snakemake uses these as wildcard_constraints, so a non-canonical path
-# matches no rule instead of silently becoming a second copy of a point.
-RADIUS_PATTERN = r"(0|[1-9][0-9]*)(\.[0-9]*[1-9])?(e[+-][0-9]+)?"
+# Canonical spellings only ("200", not "0200"): Snakemake uses it as a wildcard constraint, so
+# a non-canonical path matches no rule instead of silently becoming a second copy of a job.
 SEQ_LEN_PATTERN = r"[1-9][0-9]*"
 
 
-def canonical_number(value: float | int | str) -> str:
-    """Shortest text that reads back as the same float: 1, 1.0 and "1.00" all give "1".
-
-    Python's float repr is the shortest round-trip spelling, so
-    float(canonical_number(v)) == float(v) exactly; a trailing ".0" is dropped.
-    """
-    text = repr(float(value))
-    return text.removesuffix(".0")
+def run_path(cell: str, activation: str, seq_len: int) -> str:
+    """Path of one job's record, relative to the working directory."""
+    return RUN.format(cell=cell, activation=activation, seq_len=int(seq_len))
 
 
-def point_path(cell: str, activation: str, radius: float, seq_len: int) -> str:
-    """Path of one grid point's table, relative to the working directory."""
-    return POINT.format(
-        cell=cell,
-        activation=activation,
-        radius=canonical_number(radius),
-        seq_len=int(seq_len),
-    )
-
-
-def points(grid: dict) -> list[tuple[str, str, float, int]]:
-    """(cell, activation, radius, seq_len) of every point of `grid`, in grid order."""
-    return list(itertools.product(grid["cell"], grid["activation"], grid["radius"], grid["seq_len"]))
-
-
-def point_paths(grid: dict) -> list[str]:
-    """Paths of every point of `grid` (keys cell, activation, radius, seq_len), in grid order."""
-    return [point_path(*point) for point in points(grid)]
+def run_benchmark(cell: str, activation: str, seq_len: int) -> str:
+    return RUN_BENCHMARK.format(cell=cell, activation=activation, seq_len=int(seq_len))

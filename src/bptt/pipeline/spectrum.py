@@ -1,8 +1,9 @@
-"""Eigenvalues of the Elman cell's recurrent matrix U, the data of the report's figure (e).
+"""Eigenvalues of the Elman cell's recurrent matrix U: the data of the report's eigenvalue figure.
 
-For a few radii of the grid and both initialisations, U is built exactly as the experiment
-builds it (`bptt.core.cells.make` with the seed's "rnn" weight stream), so the figure shows the
-matrices the runs used; the spectral norm is stored beside the eigenvalues.
+For a few radii of the grid and the two scaled initialisations (orthogonal, gaussian), U is
+built exactly as the experiment builds it (`bptt.core.cells.make` with the seed's "rnn"
+weight stream), so the figure shows the matrices the runs used; the spectral norm is stored
+beside the eigenvalues.
 
     python -m bptt.pipeline.spectrum --radius 0.5 1 1.5 --seeds 1 --hidden-size 32 \\
         --input-size 8 --output results/eigenvalues.parquet
@@ -13,12 +14,12 @@ import pathlib
 import sys
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
-from bptt.core import cells, initialisation
-from bptt.pipeline import seeding
+from bptt.core import cells
+from bptt.pipeline import seeding, tables
 
-COLUMNS = ["init", "radius", "seed", "hidden_size", "index", "real", "imag", "spectral_norm"]
+INITS = ("orthogonal", "gaussian")  # normal against non-normal; identity's eigenvalues are all rho
 
 
 def few_radii(radii: list[float]) -> list[float]:
@@ -30,24 +31,31 @@ def few_radii(radii: list[float]) -> list[float]:
     return sorted({radii[0], middle, radii[-1]})
 
 
-def eigenvalue_table(radii, seeds: int, hidden_size: int, input_size: int) -> pd.DataFrame:
+def eigenvalue_table(radii, seeds: int, hidden_size: int, input_size: int) -> pa.Table:
     """One row per eigenvalue of U for every initialisation, radius and seed 0 .. seeds-1."""
-    parts = []
-    for method in initialisation.METHODS:
+    columns = {name: [] for name in tables.EIGENVALUES.names}
+    for method in INITS:
         for radius in radii:
             for seed in range(seeds):
                 cell = cells.make(
-                    "rnn", input_size=input_size, hidden_size=hidden_size, activation="tanh",
-                    radius=radius, rng=seeding.rng(seed, "rnn"), recurrent_init=method,
+                    "rnn",
+                    input_size=input_size,
+                    hidden_size=hidden_size,
+                    activation="tanh",
+                    radius=radius,
+                    rng=seeding.rng(seed, "rnn"),
+                    recurrent_init=method,
                 )
-                recurrent = cell.params["weight_hh"]  # U, (H, H)
-                values = np.linalg.eigvals(recurrent)
-                parts.append(pd.DataFrame({
-                    "init": method, "radius": float(radius), "seed": seed, "hidden_size": hidden_size,
-                    "index": np.arange(hidden_size), "real": values.real, "imag": values.imag,
-                    "spectral_norm": np.linalg.norm(recurrent, 2),
-                }))
-    return pd.concat(parts, ignore_index=True)[COLUMNS]
+                u = cell.params["weight_hh"]  # U, (H, H)
+                values = np.linalg.eigvals(u)
+                row = {"init": method, "radius": float(radius), "seed": seed, "hidden_size": hidden_size}
+                for name, value in row.items():
+                    columns[name] += [value] * hidden_size
+                columns["index"] += list(range(hidden_size))
+                columns["real"] += list(values.real)
+                columns["imag"] += list(values.imag)
+                columns["spectral_norm"] += [float(np.linalg.norm(u, 2))] * hidden_size
+    return pa.Table.from_pydict(columns, schema=tables.EIGENVALUES)
 
 
 def main(argv: list[str]) -> int:
@@ -59,8 +67,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
     table = eigenvalue_table(few_radii(args.radius), args.seeds, args.hidden_size, args.input_size)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(args.output, index=False)
+    tables.write(table, args.output)
     print(f"wrote {len(table)} eigenvalues to {args.output}")
     return 0
 

@@ -2,9 +2,10 @@
 
 `bptt.pipeline.collect` writes results/gradients.parquet (KEYS + STEP: one row per
 grid point, seed and step) and results/summary.parquet (KEYS + FIT + SEED +
-REGIME: one row per grid point and seed). Each field carries its meaning as
+REGIME: one row per grid point and seed); `bptt.pipeline.spectrum` writes
+results/eigenvalues.parquet (EIGENVALUES). Each field carries its meaning as
 Parquet field metadata ("description"); the README's tables list the same
-columns (tests/test_tables.py checks that).
+columns (tests/pipeline/test_tables.py checks that).
 """
 
 import pyarrow as pa
@@ -20,7 +21,9 @@ def _fields(*columns: tuple[str, pa.DataType, str]) -> list[pa.Field]:
 KEYS = _fields(
     ("cell", pa.string(), "recurrent cell: rnn, lstm or gru"),
     ("activation", pa.string(), "candidate-path nonlinearity f: tanh, sigmoid, relu or linear"),
-    ("radius", pa.float64(), "spectral radius rho of U (of its candidate-path block for lstm and gru)"),
+    ("radius", pa.float64(), "spectral radius rho of every H x H block of U (each gate's block for lstm and gru)"),
+    ("recurrent_init", pa.string(), "how U's blocks were drawn: orthogonal, gaussian or identity (rnn only)"),
+    ("gate_bias", pa.string(), "bias of the LSTM's forget gate or the GRU's update gate: a number, or chrono (LSTM); null for rnn"),
     ("seq_len", pa.int64(), "sequence length T"),
     ("seed", pa.int64(), "replicate seed"),
 )
@@ -33,7 +36,7 @@ STEP = _fields(
     ("log10_jac", pa.float64(), "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"),
     ("log10_dW_hh_contrib", pa.float64(), "median over the batch of log10 of the norm of step k's term of dL/dU"),
     ("gamma_step", pa.float64(), "median over the batch of gamma_k = ‖diag f'(z_k) U‖₂ (for gated cells the norm of the one-step state Jacobian); linear scale"),
-    ("log10_pascanu_bound", pa.float64(), "lag * log10(gamma_bound * spectral_norm): the Pascanu et al. bound on log10 of the gradient ratio"),
+    ("log10_pascanu_bound", pa.float64(), "lag * log10(gamma_bound * spectral_norm): Pascanu et al.'s bound on log10 ||d h_{T-1}/d h_k||, for rnn only (null for gated cells, which it does not bound)"),
 )
 
 SEED = _fields(
@@ -44,20 +47,34 @@ SEED = _fields(
     ("spectral_radius", pa.float64(), "measured spectral radius of U (candidate-path block for gated cells)"),
     ("spectral_norm", pa.float64(), "largest singular value sigma_max of the same block"),
     ("gamma_bound", pa.float64(), "sup of abs(f') over the activation's domain"),
-    ("pascanu_bound", pa.float64(), "gamma_bound * spectral_norm, the per-step bound factor"),
+    ("pascanu_bound", pa.float64(), "gamma_bound * spectral_norm, Pascanu's per-step bound factor; rnn only (null for gated cells)"),
     ("overflow", pa.bool_(), "true if this seed's forward pass overflowed float64; the norms then cover the steps before it"),
     ("overflow_step", pa.int64(), "first step k with a non-finite state; null if none"),
+    ("unmeasurable_steps", pa.int64(), "steps before any overflow whose norms are NaN: below float64's range at saturated gates, never reported as 0"),
     ("loss", pa.float64(), "mean over the batch of the per-sequence loss"),
 )
 
 FIT = _fields(
-    ("decay_rate", pa.float64(), "10**slope of the least-squares line of log10_grad_h against lag (all finite lags): the fitted per-step factor"),
-    ("timescale", pa.float64(), "steps per factor e: -1/ln(decay_rate); inf if decay_rate >= 1"),
+    ("decay_rate", pa.float64(), "10**slope of the least-squares line of log10_grad_h against lag (every measurable lag): the fitted per-step factor"),
+    ("timescale", pa.float64(), "steps per factor e: -1/ln(decay_rate); inf if decay_rate >= 1 (as float64 rounds it)"),
     ("log10_end_to_end", pa.float64(), "log10_grad_h at step 0 minus log10_grad_h at step T-1"),
 )
 
 REGIME = _fields(
     ("regime", pa.string(), "vanishing, stable or exploding (thresholds in the README); null if T = 1"),
+)
+
+EIGENVALUES = pa.schema(
+    _fields(
+        ("init", pa.string(), "recurrent_init of the Elman cell's U: orthogonal or gaussian"),
+        ("radius", pa.float64(), "spectral radius rho U was scaled to"),
+        ("seed", pa.int64(), "replicate seed (the same U as the experiment's)"),
+        ("hidden_size", pa.int64(), "H"),
+        ("index", pa.int64(), "which of U's H eigenvalues"),
+        ("real", pa.float64(), "real part of the eigenvalue"),
+        ("imag", pa.float64(), "imaginary part of the eigenvalue"),
+        ("spectral_norm", pa.float64(), "largest singular value of U"),
+    )
 )
 
 GRADIENTS = pa.schema(KEYS + STEP)
