@@ -74,3 +74,15 @@ def test_the_overflow_guard_scales_exactly(kind, monkeypatch):
             np.testing.assert_allclose(getattr(guarded, field), getattr(plain, field), rtol=0, atol=1e-12, err_msg=field)
     for name, g in plain.param_grads.items():
         np.testing.assert_allclose(guarded.param_grads[name], g, rtol=1e-12, atol=1e-14 * np.abs(g).max(), err_msg=name)
+
+
+def test_a_starting_log10_scale_multiplies_dh_last_exactly_per_sample():
+    cell = make("gru", "tanh")
+    x, dh = inputs(2)
+    scale = np.array([0.0, 2.5, -700.0])  # the last: dh_last * 1e-700, below float64 as a number
+    shifted, grads = gradients.lag_profile_and_grads(cell, x, dh, scale)
+    np.testing.assert_allclose(shifted - scale, gradients.lag_profile(cell, x, dh), rtol=0, atol=1e-12)
+    # Sample 2 adds ~1e-700 of a gradient: nothing float64 can see next to samples 0 and 1.
+    want = gradients.param_grads(cell, x, dh * np.array([1.0, 10**2.5, 0.0])[:, None])
+    for name, g in want.items():
+        np.testing.assert_allclose(grads[name], g, rtol=1e-12, atol=1e-14 * np.abs(g).max(), err_msg=name)

@@ -23,7 +23,8 @@ length and scale, each in one place:
     unsaturated step, stays -inf);
   - Jacobian diagnostics (`bptt.core.jacobian`), for `profile` only.
 
-Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last. Step k is 0-based; lag = T-1-k.
+Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last, optionally times 10**log10_scale per
+sample (a gradient beyond float64's range, from `bptt.core.loss`). Step k is 0-based; lag = T-1-k.
 Per-step arrays are (T, B): row k = step k, a column per sample; for a stack (T, M, B).
 
 Profile fields:
@@ -95,27 +96,27 @@ class _Sweep(NamedTuple):
     overflow_step: np.ndarray  # (M,), -1 if none
 
 
-def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> np.ndarray:
+def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> np.ndarray:
     """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B). For a stack, (T, M, B)."""
-    return _public(cell, x, dh_last, jacobian=False, grads=False)[0]
+    return _public(cell, x, dh_last, log10_scale, grads=False)[0]
 
 
-def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> dict[str, np.ndarray]:
+def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> dict[str, np.ndarray]:
     """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
-    return _public(cell, x, dh_last, jacobian=False, grads=True)[1]
+    return _public(cell, x, dh_last, log10_scale, grads=True)[1]
 
 
 def lag_profile_and_grads(
-    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(lag_profile, param_grads) from one forward and one backward pass."""
-    return _public(cell, x, dh_last, jacobian=False, grads=True)
+    return _public(cell, x, dh_last, log10_scale, grads=True)
 
 
-def _public(cell, x, dh_last, *, jacobian: bool, grads: bool):
+def _public(cell, x, dh_last, log10_scale, *, grads: bool):
     """lag_profile and param_grads of a sweep, with warnings for what carries no flag there."""
-    stacked, single, xs, dhs = check_inputs(cell, x, dh_last)
-    out = _sweep(stacked, xs, dhs, jacobian=jacobian)
+    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
+    out = _sweep(stacked, xs, dhs, scale, jacobian=False)
     if (out.overflow_step >= 0).any():
         warnings.warn(
             f"forward pass overflowed at step {int(out.overflow_step.max())}: results cover the steps before "
@@ -141,14 +142,14 @@ def _public(cell, x, dh_last, *, jacobian: bool, grads: bool):
     return _unstack(out.log10_grad_h, single), {k: _unstack(v, single, axis=0) for k, v in values.items()}
 
 
-def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> Profile:
+def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> Profile:
     """Everything in the module docstring's Profile list, in one forward and backward pass.
 
     The Jacobian products cost O(T B n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
     gradient: they dominate from H of a few tens on.
     """
-    stacked, single, xs, dhs = check_inputs(cell, x, dh_last)
-    out = _sweep(stacked, xs, dhs, jacobian=True)
+    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
+    out = _sweep(stacked, xs, dhs, scale, jacobian=True)
     u = cells.candidate_block(stacked)  # (M, H, H)
     grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
     for g in grads.values():
@@ -185,10 +186,10 @@ def _unstack(a: np.ndarray, single: bool, axis: int = 1) -> np.ndarray:
     return np.take(a, 0, axis=axis) if single else a
 
 
-def check_inputs(cell, x, dh_last) -> tuple[cells.Cell, bool, np.ndarray, np.ndarray]:
-    """(stack, single, x (T, M, B, I), dh_last (M, B, H)) as float64; ValueError naming what is wrong.
-
-    A single cell takes x (T, B, I) and dh_last (B, H); a stack of M takes (T, M, B, I), (M, B, H).
+def check_inputs(cell, x, dh_last, log10_scale=None) -> tuple[cells.Cell, bool, np.ndarray, np.ndarray, np.ndarray]:
+    """(stack, single, x (T, M, B, I), dh_last (M, B, H), log10_scale (M, B)) as float64; ValueError
+    naming what is wrong. A single cell takes x (T, B, I), dh_last (B, H) and log10_scale (B,) or
+    None (zeros); a stack of M takes (T, M, B, I), (M, B, H) and (M, B).
     """
     if not isinstance(cell, cells.Cell):
         raise ValueError(
@@ -209,12 +210,15 @@ def check_inputs(cell, x, dh_last) -> tuple[cells.Cell, bool, np.ndarray, np.nda
     if dh_last.shape != want:
         names = f"B={want[-2]}, hidden_size={hsz}" if m is None else f"M={m}, B={want[-2]}, hidden_size={hsz}"
         raise ValueError(f"dh_last must have shape ({names}), got {dh_last.shape}")
-    for name, a in (("x", x), ("dh_last", dh_last)):
+    scale = np.zeros(dh_last.shape[:-1]) if log10_scale is None else np.asarray(log10_scale, dtype=np.float64)
+    if scale.shape != dh_last.shape[:-1]:
+        raise ValueError(f"log10_scale must have shape {dh_last.shape[:-1]}, got {scale.shape}")
+    for name, a in (("x", x), ("dh_last", dh_last), ("log10_scale", scale)):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} must be finite (it holds NaN or inf)")
     if m is None:
-        x, dh_last = x[:, None], dh_last[None]
-    return cells.as_stack(cell), m is None, x, dh_last
+        x, dh_last, scale = x[:, None], dh_last[None], scale[None]
+    return cells.as_stack(cell), m is None, x, dh_last, scale
 
 
 def chunk_length(cell: cells.Cell, samples: int, n_steps: int | None = None) -> int:
@@ -238,8 +242,9 @@ def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
     return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
 
 
-def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bool) -> _Sweep:
-    """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)."""
+def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np.ndarray, *, jacobian: bool) -> _Sweep:
+    """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)
+    times 10**log10_scale (M, B)."""
     n_steps, n_models, batch, _ = x.shape
     size = chunk_length(cell, n_models * batch, n_steps)
 
@@ -255,7 +260,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bo
         if (bad >= 0).any():
             overflow_step = np.where(bad >= 0, s + bad, -1)
             del tr
-            return _cut(cell, x, dh_last, overflow_step, jacobian=jacobian)
+            return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
 
@@ -272,7 +277,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bo
     # state of the precision checks carry over.
     carry = _Carry(
         adj=(dh_last.copy(), np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (dh_last.copy(),),
-        log_scale=np.zeros((n_models, batch)),
+        log_scale=log10_scale.copy(),
         saturated_next=np.zeros((n_models, batch), dtype=bool),
         lost_from=np.full((n_models, batch), -1),
         jac=JacobianProduct((n_models, batch), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
@@ -295,7 +300,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bo
     return _Sweep(**out, grads=grads, grads_lost=(carry.lost_from >= 0).any(axis=1), overflow_step=overflow_step)
 
 
-def _cut(cell, x, dh_last, overflow_step, *, jacobian) -> _Sweep:
+def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
     """The sweep of a stack whose models overflow: each group of models with the same first
     non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN."""
     n_steps, n_models, batch, _ = x.shape
@@ -309,7 +314,7 @@ def _cut(cell, x, dh_last, overflow_step, *, jacobian) -> _Sweep:
     for end in np.unique(ends[ends > 0]):
         idx = np.flatnonzero(ends == end)
         sub = cells.Cell(cell.kind, cell.activation, {k: v[idx] for k, v in cell.params.items()})
-        part = _sweep(sub, x[:end, idx], dh_last[idx], jacobian=jacobian)
+        part = _sweep(sub, x[:end, idx], dh_last[idx], log10_scale[idx], jacobian=jacobian)
         for k in [*per_step, "unmeasurable"]:
             fields[k][:end, idx] = getattr(part, k)
         grads_lost[idx] = part.grads_lost

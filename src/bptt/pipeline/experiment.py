@@ -88,23 +88,23 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     target = np.repeat([seeding.targets(seed, args.loss, b, args.num_classes) for seed in seeds], p, axis=0)
     h_last = last_finite_state(cells.forward(stack, x))  # (M, B, H)
     graded = [loss.loss_and_grad(args.loss, h, v, t) for h, v, t in zip(h_last, readout, target)]
-    exact = np.array([g.exact for g in graded])  # (M, B)
-    prof = gradients.profile(stack, x, np.array([g.dh_last for g in graded]))
+    scale = np.array([g.log10_scale for g in graded])  # (M, B): dL/dh_last = mantissa * 10**scale
+    measurable = np.isfinite(scale)  # False where the readout itself left float64
+    prof = gradients.profile(stack, x, np.array([g.dh_last for g in graded]), np.where(measurable, scale, 0.0))
     steps = {}
     for name in STEP_ARRAYS:
         values = getattr(prof, name)
         if values is not None:
-            # A sample whose dh_last rounded to 0 (a softmax certain beyond float64) is not measurable.
-            values = np.where(exact[None], values, np.nan)
+            values = np.where(measurable[None], values, np.nan)
             steps[name] = np.median(values, axis=2).T  # (T, M, B) -> (M, T)
     overflow_step = prof.overflow_step
     rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
     lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
     per_seed = {
-        **{f"log10_grad_norm_{k}": np.where(exact.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()},
+        **{f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()},
         "spectral_radius": prof.spectral_radius,
         "spectral_norm": prof.spectral_norm,
-        "gamma_bound": np.full(len(exact), prof.gamma_bound),
+        "gamma_bound": np.full(len(scale), prof.gamma_bound),
         "overflow": prof.overflow,
         "overflow_step": overflow_step,
         "unmeasurable_steps": lost.sum(axis=1),
