@@ -4,7 +4,6 @@ import pathlib
 import sys
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import synthetic  # noqa: E402
@@ -14,15 +13,18 @@ ROOT = pathlib.Path(__file__).parents[2]
 
 @pytest.fixture(scope="session")
 def tables():
-    """(gradients, summary) of a small grid, no jitter: the findings are known exactly."""
+    """The collected tables of a small grid, no jitter: the findings are known exactly."""
     return synthetic.tables()
 
 
 @pytest.fixture(scope="session")
-def eigenvalues():
-    return synthetic.eigenvalues()
+def main(tables):
+    """The tables restricted to the main variant the norm figures show."""
+    from bptt.report import render
+
+    return render.main_variant(tables, synthetic.CONFIG)
 
 
 @pytest.fixture(scope="session")
 def config():
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
+    return synthetic.CONFIG

@@ -1,24 +1,36 @@
 """Synthetic collected tables with the contract's columns, for the report's tests and benchmark.
 
 The model is deliberately simple so tests can predict the findings: a run of cell c, activation a,
-radius rho loses the same factor decay = rho * GAIN[a] * CELL_GAIN[c] at every step back (times a
-per-seed jitter), so log10 ||dL/dh_k|| = lag * log10(decay), and the decay rate crosses 1 exactly
-at rho = 1 / (GAIN[a] * CELL_GAIN[c]) when jitter is 0. The recurrent matrix is taken as normal
-(spectral norm = radius), so Pascanu's bound per step is gamma_bound * rho.
+variant v (recurrent_init for rnn, gate_bias for lstm and gru) and radius rho loses the same factor
+decay = rho * GAIN[a] * CELL_GAIN[c] * VARIANT_GAIN[v] at every step back (times a per-seed
+jitter), so log10 ||dL/dh_k|| = lag * log10(decay), and the decay rate crosses 1 exactly at
+rho = 1 / (GAIN[a] * CELL_GAIN[c] * VARIANT_GAIN[v]) when jitter is 0. The recurrent matrix is taken
+as normal (spectral norm = radius), so Pascanu's factor per step is gamma_bound * rho (Elman only).
+The mean-field table predicts MEANFIELD[a] * rho, a little above the Elman model's rate.
 """
 
 import numpy as np
 import pandas as pd
 
+from bptt.report.render import Tables
+
 GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
 GAMMA_BOUND = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
 CELL_GAIN = {"rnn": 1.0, "lstm": 1.25, "gru": 1.1}
+VARIANTS = {"rnn": [("orthogonal", None), ("identity", None)], "lstm": [("orthogonal", b) for b in ("0", "1", "chrono")],
+            "gru": [("orthogonal", b) for b in ("0", "1")]}
+VARIANT_GAIN = {("orthogonal", None): 1.0, ("identity", None): 1.3, ("orthogonal", "0"): 1.0,
+                ("orthogonal", "1"): 1.3, ("orthogonal", "chrono"): 1.5}
+MEANFIELD = {"tanh": 0.75, "sigmoid": 0.22, "relu": 1 / np.sqrt(2), "linear": 1.0}
+CONFIG = {"grid": {"recurrent_init": ["orthogonal", "identity"], "gate_bias": [0.0, 1.0, "chrono"]}, "hidden_size": 16}
 OVERFLOW_LOG10 = 308.0
 
 
-def decay(cell: str, activation: str, radius: float, jitter: float) -> float:
+def decay(cell: str, activation: str, radius: float, jitter: float, variant=("orthogonal", None)) -> float:
     """The model's decay rate per step."""
-    return radius * GAIN[activation] * CELL_GAIN[cell] * (1.0 + jitter)
+    if cell != "rnn" and variant == ("orthogonal", None):
+        variant = ("orthogonal", "0")
+    return radius * GAIN[activation] * CELL_GAIN[cell] * VARIANT_GAIN[variant] * (1.0 + jitter)
 
 
 def tables(
@@ -29,24 +41,40 @@ def tables(
     seq_lens=(20, 120),
     seeds=(0, 1),
     jitter: float = 0.0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(gradients, summary) DataFrames with exactly the collected Parquet's columns."""
+) -> Tables:
+    """Collected tables (gradients, summary, eigenvalues, theory) with exactly the Parquet's columns."""
     rng = np.random.default_rng(0)
     grad_parts, summary_rows = [], []
     for cell in cells:
         for activation in activations:
-            for radius in radii:
-                for seq_len in seq_lens:
-                    for seed in seeds:
-                        rate = decay(cell, activation, radius, jitter * rng.uniform(-1, 1))
-                        grad_parts.append(_gradient_rows(cell, activation, radius, seq_len, seed, rate))
-                        summary_rows.append(_summary_row(cell, activation, radius, seq_len, seed, rate))
+            for variant in VARIANTS[cell]:
+                for radius in radii:
+                    for seq_len in seq_lens:
+                        for seed in seeds:
+                            rate = decay(cell, activation, radius, jitter * rng.uniform(-1, 1), variant)
+                            key = (cell, activation, radius, *variant, seq_len, seed)
+                            grad_parts.append(_gradient_rows(*key, rate))
+                            summary_rows.append(_summary_row(*key, rate))
     gradients = pd.concat(grad_parts, ignore_index=True)
     summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
-    return gradients, summary
+    return Tables(gradients, summary, eigenvalues(), theory(activations, radii))
 
 
-def _gradient_rows(cell, activation, radius, seq_len, seed, rate) -> pd.DataFrame:
+def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
+    """A mean-field table like rule theory's: rate MEANFIELD[a] * rho, on the grid and between."""
+    rows = []
+    for activation in activations:
+        curve = sorted(set(radii) | set(np.geomspace(min(radii) / 1.25, max(radii) * 1.25, 12).tolist()))
+        for radius in curve:
+            on_grid = radius in radii
+            rate = MEANFIELD[activation] * radius
+            rows.append({"activation": activation, "radius": radius, "on_grid": on_grid, "q_star": 1.0,
+                         "chi1": rate**2, "rate": rate, "critical_radius": 1 / MEANFIELD[activation],
+                         "large_h": 512, "large_h_rate": rate * 0.999 if on_grid else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len, seed, rate) -> pd.DataFrame:
     step = np.arange(seq_len)
     lag = seq_len - 1 - step
     log10_h = lag * np.log10(rate)
@@ -56,6 +84,8 @@ def _gradient_rows(cell, activation, radius, seq_len, seed, rate) -> pd.DataFram
             "cell": cell,
             "activation": activation,
             "radius": float(radius),
+            "recurrent_init": recurrent_init,
+            "gate_bias": gate_bias,
             "seq_len": seq_len,
             "seed": seed,
             "step": step,
@@ -65,17 +95,19 @@ def _gradient_rows(cell, activation, radius, seq_len, seed, rate) -> pd.DataFram
             "log10_jac": log10_h,
             "log10_dW_hh_contrib": log10_h - 0.3,
             "gamma_step": np.full(seq_len, rate),
-            "log10_pascanu_bound": lag * np.log10(GAMMA_BOUND[activation] * radius),
+            "log10_pascanu_bound": lag * np.log10(GAMMA_BOUND[activation] * radius) if cell == "rnn" else np.nan,
         }
     )
 
 
-def _summary_row(cell, activation, radius, seq_len, seed, rate) -> dict:
+def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, seed, rate) -> dict:
     overflow = (seq_len - 1) * np.log10(rate) > OVERFLOW_LOG10
     return {
         "cell": cell,
         "activation": activation,
         "radius": float(radius),
+        "recurrent_init": recurrent_init,
+        "gate_bias": gate_bias,
         "seq_len": seq_len,
         "seed": seed,
         "decay_rate": rate,
@@ -88,10 +120,12 @@ def _summary_row(cell, activation, radius, seq_len, seed, rate) -> dict:
         "spectral_radius": float(radius),
         "spectral_norm": float(radius),
         "gamma_bound": GAMMA_BOUND[activation],
-        "pascanu_bound": GAMMA_BOUND[activation] * radius,
+        "pascanu_bound": GAMMA_BOUND[activation] * radius if cell == "rnn" else np.nan,
         "regime": "vanishing" if rate < 0.99 else "exploding" if rate > 1.01 else "stable",
         "overflow": bool(overflow),
         "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else None,
+        "unmeasurable_steps": 0,
+        "loss": 2.3,
     }
 
 

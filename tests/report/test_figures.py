@@ -4,92 +4,98 @@ import numpy as np
 import pytest
 import synthetic
 
-from bptt.report import figures
+from bptt.report import data, figures
 
 
-def line_data(figure):
-    """(x, y) of every solid line drawn in the figure's axes."""
-    return [
-        (line.get_xdata(), line.get_ydata())
-        for ax in figure.axes
-        for line in ax.get_lines()
-        if line.get_linestyle() == "-"
-    ]
+def line_data(figure, style="-"):
+    """(x, y) of every line of the given style drawn in the figure's axes."""
+    return [(line.get_xdata(), line.get_ydata()) for ax in figure.axes for line in ax.get_lines() if line.get_linestyle() == style]
 
 
-def test_lag_profiles_has_a_panel_per_cell_and_activation_and_medians_of_the_data(tables):
-    gradients, _ = tables
-    figure = figures.lag_profiles(gradients)
-    titles = {ax.get_title() for ax in figure.axes}
-    assert {"Elman RNN, tanh", "LSTM, sigmoid", "GRU, linear"} <= titles
+def panel(figure, title):
+    return next(ax for ax in figure.axes if ax.get_title() == title)
+
+
+def test_lag_profiles_draw_the_medians_and_the_elman_references_only(main, tables):
+    figure = figures.lag_profiles(main.gradients, tables.theory)
     assert len([ax for ax in figure.axes if ax.get_title()]) == 12
-    panel = next(ax for ax in figure.axes if ax.get_title() == "Elman RNN, tanh")
-    longest = gradients[(gradients.seq_len == gradients.seq_len.max()) & (gradients.cell == "rnn")
-                        & (gradients.activation == "tanh") & (gradients.radius == 0.5)]
+    rnn = panel(figure, "Elman RNN, tanh")
+    longest = main.gradients[(main.gradients.seq_len == main.gradients.seq_len.max()) & (main.gradients.cell == "rnn")
+                             & (main.gradients.activation == "tanh") & (main.gradients.radius == 0.5)]
     expected = longest.groupby("lag")["log10_grad_h"].median()
-    drawn = [line for line in panel.get_lines() if line.get_linestyle() == "-"]
-    assert any(np.allclose(line.get_ydata(), expected.to_numpy()) for line in drawn)
-    # The dashed reference is rho^lag from the lag-0 value: slope log10(0.5) per step.
-    dashed = [line for line in panel.get_lines() if line.get_linestyle() == "--"]
-    slopes = {round(float(np.polyfit(l.get_xdata(), l.get_ydata(), 1)[0]), 6) for l in dashed}
-    assert round(np.log10(0.5), 6) in slopes
+    assert any(np.allclose(line.get_ydata(), expected.to_numpy()) for line in rnn.get_lines() if line.get_linestyle() == "-")
+    # The dash-dotted mean-field line has the predicted slope log10(0.75 rho) per step.
+    slopes = {round(float(np.polyfit(x, y, 1)[0]), 6) for x, y in
+              [(l.get_xdata(), l.get_ydata()) for l in rnn.get_lines() if l.get_linestyle() == "-."]}
+    assert round(np.log10(0.75 * 0.5), 6) in slopes
+    # No bound and no mean-field line in a gated panel: neither describes a gated cell.
+    lstm = panel(figure, "LSTM, tanh")
+    assert {line.get_linestyle() for line in lstm.get_lines()} == {"-"}
 
 
-def test_weight_contributions_plots_the_dW_column(tables):
-    gradients, _ = tables
-    figure = figures.weight_contributions(gradients)
+def test_weight_contributions_plots_the_dW_column(main):
+    figure = figures.weight_contributions(main.gradients)
     drawn = np.concatenate([y for _, y in line_data(figure)])
-    longest = gradients[gradients.seq_len == gradients.seq_len.max()]
+    longest = main.gradients[main.gradients.seq_len == main.gradients.seq_len.max()]
     finite = longest["log10_dW_hh_contrib"][np.isfinite(longest["log10_dW_hh_contrib"])]
     assert np.nanmax(drawn) == pytest.approx(finite.max())
 
 
-def test_end_to_end_uses_sequence_length_on_x(tables):
-    _, summary = tables
-    figure = figures.end_to_end(summary)
+def test_end_to_end_uses_sequence_length_on_x(main):
+    figure = figures.end_to_end(main.summary)
     xs = {tuple(x) for x, _ in line_data(figure) if len(x) > 1}
-    assert tuple(sorted(summary.seq_len.unique())) in xs
+    assert tuple(sorted(main.summary.seq_len.unique())) in xs
 
 
-def test_phase_diagram_colours_the_median_log_decay_and_marks_pascanu(tables):
-    _, summary = tables
-    figure = figures.phase_diagram(summary)
+def test_phase_diagram_marks_pascanu_and_the_edge_of_chaos_in_the_elman_panel_only(main, tables):
+    figure = figures.phase_diagram(main.summary, tables.theory)
     panels = [ax for ax in figure.axes if ax.get_title() in {"Elman RNN", "LSTM", "GRU"}]
     assert [ax.get_title() for ax in panels] == ["Elman RNN", "LSTM", "GRU"]
     image = panels[0].get_images()[0].get_array()
-    runs = summary[(summary.seq_len == summary.seq_len.max()) & (summary.cell == "rnn")]
+    runs = main.summary[(main.summary.seq_len == main.summary.seq_len.max()) & (main.summary.cell == "rnn")]
     tanh = runs[runs.activation == "tanh"].groupby("radius")["decay_rate"].median()
     assert np.allclose(image[0], np.log10(tanh.to_numpy()))
-    # Pascanu's bound gamma_f * rho reaches 1 between radius 0.9 and 1.1 (columns 1 and 2) for
-    # tanh, relu and linear; never for sigmoid (gamma_f = 1/4, rho <= 2): three rows of stubs.
-    stubs = [line.get_xdata()[0] for line in panels[0].get_lines()]
+    # Pascanu's factor reaches 1 between radius 0.9 and 1.1 for tanh, relu and linear (3 rows of two
+    # stubs); mean field's edge of chaos lies inside the grid for tanh (1/0.75), relu (sqrt 2) and
+    # linear (1): three triangles; the sigmoid's (1/0.22) is named at the edge.
+    stubs = [line for line in panels[0].get_lines() if line.get_marker() in ("None", None, "")]
     assert len(stubs) == 2 * 3
-    assert all(1 < x < 2 for x in stubs)
+    assert len([line for line in panels[0].get_lines() if line.get_marker() == "^"]) == 3
+    assert any("ρc=4.5→" in text.get_text() for text in panels[0].texts)
+    assert all(not ax.get_lines() for ax in panels[1:])
 
 
-def test_eigenvalue_plane_has_a_panel_per_init_and_radius(eigenvalues):
+def test_eigenvalue_plane_has_a_panel_per_init_and_radius(tables):
+    eigenvalues = tables.eigenvalues
     figure = figures.eigenvalue_plane(eigenvalues)
     assert len(figure.axes) == 2 * eigenvalues.radius.nunique()
     points = sum(len(ax.collections[0].get_offsets()) for ax in figure.axes)
     assert points == len(eigenvalues)
-    # synthetic.eigenvalues gives Gaussian matrices a norm of twice their radius
     titles = [ax.get_title() for ax in figure.axes]
     assert "gaussian, ρ = 1\n‖U‖₂ = 2.00" in titles and "orthogonal, ρ = 1\n‖U‖₂ = 1.00" in titles
 
 
-def test_gamma_against_bound_places_a_point_per_run(tables):
-    gradients, summary = tables
-    figure = figures.gamma_against_bound(gradients, summary)
-    longest = summary[summary.seq_len == summary.seq_len.max()]
-    xs = np.concatenate([line.get_xdata() for ax in figure.axes for line in ax.get_lines()
-                         if line.get_marker() == "o"])
-    assert sorted(xs) == pytest.approx(sorted(longest["pascanu_bound"]))
+def test_rate_hierarchy_draws_bound_gamma_rate_and_mean_field_per_elman_activation(main, tables):
+    figure = figures.rate_hierarchy(main.gradients, main.summary, tables.theory)
+    tanh = panel(figure, "Elman RNN, tanh")
+    lines = {line.get_label(): line for line in tanh.get_lines()}
+    radii = np.array([0.5, 0.9, 1.1, 2.0])
+    assert np.allclose(lines["γ_f σ_max(U)"].get_ydata(), radii)  # gamma_f = 1 for tanh
+    assert np.allclose(lines["measured rate"].get_ydata(), 0.7 * radii)
+    mean_field = lines["mean field √χ₁"]
+    assert np.allclose(mean_field.get_ydata(), 0.75 * mean_field.get_xdata())
 
 
-def test_svg_is_deterministic_text_without_a_date(tables):
-    _, summary = tables
-    first = figures.to_svg(figures.end_to_end(summary))
-    second = figures.to_svg(figures.end_to_end(summary))
+def test_remedies_draw_one_line_per_variant(tables):
+    figure = figures.remedies(data.survival(tables.gradients))
+    assert [ax.get_title() for ax in figure.axes] == ["Elman RNN, ReLU", "LSTM, tanh", "GRU, tanh"]
+    assert len([l for l in panel(figure, "LSTM, tanh").get_lines() if l.get_marker() == "o"]) == 3
+    assert len([l for l in panel(figure, "Elman RNN, ReLU").get_lines() if l.get_marker() == "o"]) == 2
+
+
+def test_svg_is_deterministic_text_without_a_date(main):
+    first = figures.to_svg(figures.end_to_end(main.summary))
+    second = figures.to_svg(figures.end_to_end(main.summary))
     assert first == second
     assert "<dc:date>" not in first
     assert "<text" in first  # svg.fonttype none: text stays text
@@ -103,8 +109,7 @@ def test_radius_colours_put_one_in_black_and_sides_apart():
 
 
 def test_overflowed_runs_do_not_break_the_figures():
-    gradients, summary = synthetic.tables(radii=(0.5, 1.0, 200.0), seq_lens=(150,), cells=("rnn",),
-                                          activations=("linear",), seeds=(0,))
-    assert summary["overflow"].any() and np.isinf(gradients["log10_grad_h"]).any()
-    for figure in (figures.lag_profiles(gradients), figures.phase_diagram(summary)):
+    t = synthetic.tables(radii=(0.5, 1.0, 200.0), seq_lens=(150,), cells=("rnn",), activations=("linear",), seeds=(0,))
+    assert t.summary["overflow"].any() and np.isinf(t.gradients["log10_grad_h"]).any()
+    for figure in (figures.lag_profiles(t.gradients, t.theory), figures.phase_diagram(t.summary, t.theory)):
         assert figures.to_svg(figure).startswith("<?xml")

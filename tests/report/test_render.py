@@ -4,6 +4,7 @@ import datetime
 import json
 import pathlib
 import re
+import subprocess
 
 import pandas as pd
 import pytest
@@ -114,6 +115,14 @@ def test_run_times_per_rule_and_bad_files(tmp_path):
 def test_git_commit_outside_a_checkout(tmp_path):
     assert provenance.git_commit(tmp_path) == "unknown (not a git checkout)"
     assert re.match(r"[0-9a-f]{40}", provenance.git_commit(ROOT))
+
+
+def test_a_folder_inside_another_repository_does_not_report_that_repositorys_commit(tmp_path):
+    outer = tmp_path / "outer"
+    (outer / "bptt-copy").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    got = provenance.git_commit(outer / "bptt-copy")
+    assert got.startswith("unknown (not a git checkout") and "inside the repository" in got
 
 
 def test_few_radii_picks_ends_and_the_one_nearest_one():

@@ -1,4 +1,5 @@
-# The report: eigenvalues of the recurrent matrices (rule spectrum), then one self-contained
+# The report: eigenvalues of the recurrent matrices (rule spectrum) and mean-field predictions
+# (rule theory), then one self-contained
 # HTML page and its SVG figures (rule report). As in the other rules, code arrives as a
 # content hash param; for the report it also covers the templates, CSS and text in report/,
 # so editing a template reruns only the report. The report's own files are found beside the
@@ -35,12 +36,33 @@ rule spectrum:
         " --output {output:q} > {log:q} 2>&1"
 
 
+rule theory:
+    output:
+        paths.THEORY,
+    log:
+        "logs/theory.log",
+    benchmark:
+        "benchmarks/theory.tsv"
+    threads: 1
+    params:
+        settings=cli(
+            activation=config["grid"]["activation"],
+            **grid_lists("radius"),
+            input_scale=config["input_scale"],
+        ),
+        code=codehash.code_hash("bptt.pipeline.theory"),
+    shell:
+        BLAS_THREADS + " python -m bptt.pipeline.theory {params.settings}"
+        " --output {output:q} > {log:q} 2>&1"
+
+
 rule report:
     input:
         gradients=paths.GRADIENTS,
         summary=paths.SUMMARY,
         eigenvalues=paths.EIGENVALUES,
-        benchmarks=job_benchmarks() + ["benchmarks/spectrum.tsv"],
+        theory=paths.THEORY,
+        benchmarks=job_benchmarks() + ["benchmarks/spectrum.tsv", "benchmarks/theory.tsv"],
     output:
         html=report(
             paths.REPORT,
@@ -63,7 +85,8 @@ rule report:
     shell:
         BLAS_THREADS + " python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"
-        " --eigenvalues {input.eigenvalues:q} --config-json {params.config_json:q}"
+        " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
+        " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root " + paths.BENCHMARKS +
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'
         " --figures {output.figures:q}"

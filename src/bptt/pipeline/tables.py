@@ -77,6 +77,20 @@ EIGENVALUES = pa.schema(
     )
 )
 
+THEORY = pa.schema(
+    _fields(
+        ("activation", pa.string(), "the Elman cell's activation f"),
+        ("radius", pa.float64(), "spectral radius rho of U"),
+        ("on_grid", pa.bool_(), "true for the grid's radii; false for the points of the smooth curve between them"),
+        ("q_star", pa.float64(), "mean-field fixed point of the pre-activation variance; inf where none exists"),
+        ("chi1", pa.float64(), "mean-field factor per step of the squared gradient norm"),
+        ("rate", pa.float64(), "predicted factor per step of ||dL/dh_k||, sqrt(chi1)"),
+        ("critical_radius", pa.float64(), "rho where the predicted rate is 1, the edge of chaos"),
+        ("large_h", pa.int64(), "hidden size of the large-network measurement"),
+        ("large_h_rate", pa.float64(), "rate measured with bptt's core at large_h units (grid radii only)"),
+    )
+)
+
 GRADIENTS = pa.schema(KEYS + STEP)
 SUMMARY = pa.schema(KEYS + FIT + SEED + REGIME)
 

@@ -3,7 +3,8 @@
 Figures are built with `matplotlib.figure.Figure` directly (no pyplot, so no backend or global
 figure registry is involved) and serialised by `to_svg`, which pins the settings that make the SVG
 bytes deterministic. Medians and interquartile bands are over seeds. Colours encode the recurrent
-spectral radius on a diverging scale: blue below 1, red above.
+spectral radius on a diverging scale: blue below 1, red above. Data selection lives in
+`bptt.report.data`; `theory` is the mean-field table of `bptt.pipeline.theory` (Elman only).
 """
 
 import io
@@ -14,7 +15,7 @@ from matplotlib import colormaps, colors, rc_context
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from bptt.report.findings import ACTIVATION_ORDER, CELL_NAMES, crossing, log10_decay, longest, ordered
+from bptt.report.data import ACTIVATION_ORDER, CELL_NAMES, crossing, log10_decay, longest, ordered
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
 ROUND_RATES = np.outer(10.0 ** np.arange(-4, 5), [1, 2, 5]).ravel()
@@ -44,26 +45,30 @@ def radius_colours(radii) -> dict[float, tuple]:
     return palette
 
 
-def lag_profiles(gradients: pd.DataFrame) -> Figure:
-    """(a) log10 ||dL/dh_k|| against lag at the longest T, with rho^lag and Pascanu's bound.
+def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
+    """(a) log10 ||dL/dh_k|| against lag at the longest T; for the Elman cell with Pascanu's bound and
+    the mean-field prediction.
 
-    The two reference lines start from the measured value at lag 0: rho^lag (dashed) is what a
-    normal matrix with a linear activation would give; Pascanu's bound (dotted) is
-    lag * log10(gamma_f * sigma_max(U)).
+    Both reference lines start from the measured value at lag 0: Pascanu's bound (dotted) is
+    lag * log10(gamma_f * sigma_max(U)), a worst case over directions; mean-field theory
+    (dash-dot) predicts the rate, sqrt(chi_1) per step. Gated cells get neither: neither applies.
     """
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_grad_h")
-    start = _seed_median(runs[runs["lag"] == 0], "log10_grad_h", ["cell", "activation", "radius"])
-    bound = _seed_median(runs, "log10_pascanu_bound", ["cell", "activation", "radius", "lag"])
+    elman = runs[runs["cell"] == "rnn"]
+    start = _seed_median(elman[elman["lag"] == 0], "log10_grad_h", ["activation", "radius"])
+    bound = _seed_median(elman, "log10_pascanu_bound", ["activation", "radius", "lag"])
+    rate = theory.set_index(["activation", "radius"])["rate"]
     palette = radius_colours(runs["radius"])
-    for (cell, activation, radius), offset in start.items():
-        ax = axes[(cell, activation)]
-        lag = np.arange(runs["lag"].max() + 1)
-        colour = palette[radius]
-        ax.plot(lag, offset + lag * np.log10(radius), ls="--", lw=0.8, color=colour, alpha=0.8)
-        line = bound.loc[(cell, activation, radius)]
+    lag = np.arange(runs["lag"].max() + 1)
+    for (activation, radius), offset in start.items():
+        ax, colour = axes[("rnn", activation)], palette[radius]
+        line = bound.loc[(activation, radius)]
         ax.plot(line.index, offset + line.to_numpy(), ls=":", lw=1.0, color=colour, alpha=0.9)
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references=True)
+        if (activation, radius) in rate.index:
+            ax.plot(lag, offset + lag * np.log10(rate.loc[(activation, radius)]), ls="-.", lw=0.8, color=colour)
+    references = [("Pascanu bound (Elman)", ":"), ("mean-field rate (Elman)", "-.")] if len(elman) else []
+    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references)
     return figure
 
 
@@ -72,7 +77,7 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_dW_hh_contrib")
     palette = radius_colours(runs["radius"])
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖term k of ∂L/∂W_hh‖", palette)
+    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖term k of ∂L/∂W_hh‖", palette, [])
     return figure
 
 
@@ -84,16 +89,18 @@ def end_to_end(summary: pd.DataFrame) -> Figure:
         ax.set_xticks(lengths, [str(n) for n in lengths])
         ax.axhline(0.0, color="0.4", lw=0.6)
     palette = radius_colours(summary["radius"])
-    _finish_grid(figure, axes, "sequence length T", "log₁₀ end-to-end ratio", palette)
+    _finish_grid(figure, axes, "sequence length T", "log₁₀ end-to-end ratio", palette, [])
     return figure
 
 
-def phase_diagram(summary: pd.DataFrame) -> Figure:
+def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     """(b) Median fitted decay rate per step over radius x activation, a panel per cell.
 
-    Colour is log10 of the decay rate on a diverging scale centred on 1 (white); the black bar in
-    each row marks the radius where Pascanu's per-step bound gamma_f * sigma_max(U) equals 1.
-    Grey squares are grid points without a finite rate.
+    Colour is log10 of the decay rate on a diverging scale centred on 1 (white). In the Elman panel
+    the black bar in each row marks where Pascanu's factor gamma_f * sigma_max(U) equals 1 (to its
+    left vanishing is proved) and the triangle where mean-field theory puts the edge of chaos,
+    sqrt(chi_1) = 1 (an arrow at the edge when it lies beyond the grid). Grey squares are grid
+    points without a finite rate.
     """
     runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
     cells = ordered(runs["cell"], CELL_NAMES)
@@ -101,6 +108,7 @@ def phase_diagram(summary: pd.DataFrame) -> Figure:
     radii = sorted(runs["radius"].unique())
     values = runs.groupby(["cell", "activation", "radius"])["log10_decay"].median()
     bounds = runs.groupby(["cell", "activation", "radius"])["pascanu_bound"].median()
+    critical = theory.groupby("activation")["critical_radius"].first()
     finite = values[np.isfinite(values)]
     span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 0.05)
     norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
@@ -115,11 +123,8 @@ def phase_diagram(summary: pd.DataFrame) -> Figure:
                 label = f"{10**value:.2g}" if np.isfinite(value) else "—"
                 ink = "white" if np.isfinite(value) and abs(value) > 0.6 * span else "black"
                 ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
-            line = np.log10([bounds.get((cell, activation, r), np.nan) for r in radii])
-            position = _index_position(radii, line)
-            if np.isfinite(position):  # two stubs, leaving the printed rate readable
-                for ends in ([i - 0.5, i - 0.22], [i + 0.22, i + 0.5]):
-                    ax.plot([position, position], ends, color="black", lw=2.5)
+            if cell == "rnn":
+                _mark_elman_row(ax, i, radii, bounds, critical.get(activation, np.nan), activation)
         ax.set_title(CELL_NAMES.get(cell, cell))
         ax.set_xticks(range(len(radii)), [f"{r:g}" for r in radii], rotation=90)
         ax.set_yticks(range(len(activations)), activations)
@@ -129,6 +134,25 @@ def phase_diagram(summary: pd.DataFrame) -> Figure:
     bar.set_ticks(ticks, labels=[f"{10**t:g}" for t in ticks])
     bar.set_label("decay rate per step")
     return figure
+
+
+def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
+    """Pascanu's bar and the mean-field edge of chaos in row i of the Elman panel."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        line = np.log10([bounds.get(("rnn", activation, r), np.nan) for r in radii])
+    position = _index_position(radii, line)
+    if np.isfinite(position):  # two stubs, leaving the printed rate readable
+        for ends in ([i - 0.5, i - 0.22], [i + 0.22, i + 0.5]):
+            ax.plot([position, position], ends, color="black", lw=2.5)
+    if not np.isfinite(critical):
+        return
+    if radii[0] <= critical <= radii[-1]:
+        x = _index_position(radii, np.log10(np.asarray(radii) / critical))
+        ax.plot([x], [i + 0.38], marker="^", color="black", ms=5)
+    else:
+        edge, arrow = (len(radii) - 0.5, "→") if critical > radii[-1] else (-0.5, "←")
+        ax.text(edge, i + 0.38, f"ρc={critical:.2g}{arrow}", ha="right" if arrow == "→" else "left",
+                va="center", fontsize=6)
 
 
 def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
@@ -161,40 +185,76 @@ def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
     return figure
 
 
-def gamma_against_bound(gradients: pd.DataFrame, summary: pd.DataFrame) -> Figure:
-    """(f) Per-step factor gamma_k against its bound gamma_f * sigma_max(U), a panel per cell.
+def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
+    """(f) For the Elman cell, per activation against the radius: what bounds the per-step factor and
+    what sets it.
 
-    One point per run (median of gamma_k over steps) with a bar from its smallest to largest step;
-    on the diagonal gamma_k would equal the bound, above the horizontal line the step amplifies.
+    From the top: Pascanu's factor gamma_f sigma_max(U) (dotted), a bound on gamma_k; the median over
+    steps of gamma_k = ||diag f'(z_k) U||_2 (points, bar from the smallest to the largest step), the
+    most one step can amplify a gradient in its worst direction; the measured decay rate (solid,
+    band over seeds); and the mean-field prediction sqrt(chi_1) (dash-dot), the rate of the mean
+    squared norm at large H.
     """
     runs = longest(gradients)
-    keys = ["cell", "activation", "radius", "seq_len", "seed"]
-    steps = runs.groupby(keys)["gamma_step"].agg(["median", "min", "max"]).reset_index()
-    points = steps.merge(summary[[*keys, "pascanu_bound"]], on=keys, how="inner")
-    cells = ordered(points["cell"], CELL_NAMES)
-    figure = Figure(figsize=(3.3 * len(cells), 3.4), layout="constrained")
-    axes = figure.subplots(1, len(cells), sharex=True, sharey=True, squeeze=False)[0]
-    positive = points[["pascanu_bound", "min", "max"]].to_numpy()
-    positive = positive[np.isfinite(positive) & (positive > 0)]
-    low, high = positive.min() / 1.5, positive.max() * 1.5
-    activations = ordered(points["activation"], ACTIVATION_ORDER)
-    palette = dict(zip(activations, colormaps["tab10"].colors))
-    for ax, cell in zip(axes, cells):
-        ax.plot([low, high], [low, high], color="0.3", lw=0.8, label="γ_k = bound")
-        ax.axhline(1.0, color="0.3", lw=0.6, ls=":")
-        for activation in activations:
-            mine = points[(points["cell"] == cell) & (points["activation"] == activation)]
-            spread = [mine["median"] - mine["min"], mine["max"] - mine["median"]]
-            ax.errorbar(mine["pascanu_bound"], mine["median"], yerr=spread, fmt="o", ms=3, lw=0.6,
-                        color=palette[activation], label=activation)
+    runs = runs[runs["cell"] == "rnn"]
+    steps = runs.groupby(["activation", "radius", "seed"])["gamma_step"].agg(["median", "min", "max"])
+    gamma = steps.groupby(level=[0, 1]).median()
+    fits = longest(summary)
+    fits = fits[fits["cell"] == "rnn"]
+    rate = fits.groupby(["activation", "radius"])["decay_rate"].agg(["median", "min", "max"])
+    bound = fits.groupby(["activation", "radius"])["pascanu_bound"].median()
+    activations = ordered(runs["activation"], ACTIVATION_ORDER)
+    figure = Figure(figsize=(2.7 * max(len(activations), 1) + 0.4, 3.1), layout="constrained")
+    axes = figure.subplots(1, max(len(activations), 1), sharey=True, squeeze=False)[0]
+    for ax, activation in zip(axes, activations):
+        r = bound.loc[activation].index.to_numpy()
+        ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label="γ_f σ_max(U)")
+        g = gamma.loc[activation]
+        ax.errorbar(r, g["median"], yerr=[g["median"] - g["min"], g["max"] - g["median"]], fmt="o", ms=3,
+                    lw=0.6, color="#b35806", label="γ_k (steps)")
+        m = rate.loc[activation]
+        ax.fill_between(r, m["min"], m["max"], color="#1f4e8c", alpha=0.25, lw=0)
+        ax.plot(r, m["median"], color="#1f4e8c", lw=1.4, label="measured rate")
+        mf = theory[theory["activation"] == activation]
+        ax.plot(mf["radius"], mf["rate"], ls="-.", color="#1b7837", lw=1.0, label="mean field √χ₁")
+        ax.axhline(1.0, color="0.5", lw=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlim(low, high)
-        ax.set_ylim(low, high)
-        ax.set_title(CELL_NAMES.get(cell, cell))
-        ax.set_xlabel("bound γ_f σ_max(U)")
-    axes[0].set_ylabel("measured γ_k (median over steps)")
+        ax.set_title(f"Elman RNN, {activation}", fontsize=9)
+        ax.set_xlabel("spectral radius ρ")
+    axes[0].set_ylabel("factor per step")
     axes[-1].legend(fontsize=7, loc="upper left")
+    return figure
+
+
+def remedies(kept: pd.DataFrame) -> Figure:
+    """(g) The gradient left after the measured lag against the radius, per remedy.
+
+    Panels: the Elman ReLU cell with orthogonal and identity (IRNN) initialisation; the LSTM and the
+    GRU (tanh) with each gate bias of the grid (chrono for the LSTM). One line per variant, median
+    over seeds; missing panels had no such runs.
+    """
+    panels = [
+        ("rnn", "relu", "recurrent_init", "Elman RNN, ReLU"),
+        ("lstm", "tanh", "gate_bias", "LSTM, tanh"),
+        ("gru", "tanh", "gate_bias", "GRU, tanh"),
+    ]
+    panels = [p for p in panels if ((kept["cell"] == p[0]) & (kept["activation"] == p[1])).any()]
+    figure = Figure(figsize=(3.2 * max(len(panels), 1) + 0.3, 3.1), layout="constrained")
+    axes = figure.subplots(1, max(len(panels), 1), sharey=True, squeeze=False)[0]
+    lag = int(kept["lag"].iloc[0])
+    for ax, (cell, activation, axis, title) in zip(axes, panels):
+        mine = kept[(kept["cell"] == cell) & (kept["activation"] == activation)]
+        for i, (variant, line) in enumerate(mine.groupby(axis, sort=False)):
+            label = f"gate bias {variant}" if axis == "gate_bias" else str(variant)
+            ax.plot(line["radius"], line["log10_survival"].clip(-LOG10_LIMIT, LOG10_LIMIT), marker="o", ms=3,
+                    lw=1.3, color=colormaps["tab10"].colors[i], label=label)
+        ax.axhline(0.0, color="0.5", lw=0.6)
+        ax.set_xscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("spectral radius ρ")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel(f"log₁₀ share of ‖∂L/∂h‖ left after {lag} steps")
     return figure
 
 
@@ -248,17 +308,13 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
     return figure, axes
 
 
-def _finish_grid(figure, axes, xlabel, ylabel, palette, references=False):
-    """Axis labels on the outer panels and one legend for the radii (and reference lines)."""
+def _finish_grid(figure, axes, xlabel, ylabel, palette, references: list[tuple[str, str]]):
+    """Axis labels on the outer panels and one legend for the radii and the (label, style) references."""
     grid = np.array(list(axes.values())).reshape(len({k[0] for k in axes}), -1)
     for ax in grid[-1]:
         ax.set_xlabel(xlabel)
     for ax in grid[:, 0]:
         ax.set_ylabel(ylabel)
     handles = [Line2D([], [], color=c, lw=1.5, label=f"ρ = {r:g}") for r, c in palette.items()]
-    if references:
-        handles += [
-            Line2D([], [], color="0.3", ls="--", lw=0.8, label="ρ^lag"),
-            Line2D([], [], color="0.3", ls=":", lw=1.0, label="Pascanu bound"),
-        ]
+    handles += [Line2D([], [], color="0.3", ls=style, lw=1.0, label=label) for label, style in references]
     figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)

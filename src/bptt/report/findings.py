@@ -1,107 +1,17 @@
-"""Findings written from the data: measured numbers, the sentences that state them, the summary table.
+"""The report's findings: sentences written from the numbers `bptt.report.data` selects.
 
-Every function takes the collected tables (columns as in the README's schema section) and returns
-plain values; nothing here is typed by hand. Medians are over seeds; decay rates come from the
-longest sequence length in the grid, where the fit has the most lags.
+Nothing here is typed by hand: every number in a sentence comes from the tables, and a
+sentence that the data do not support is not written (a grid without Elman runs gets no
+Pascanu sentences; a point whose seeds disagree is called mixed).
 """
 
 import math
 
-import numpy as np
 import pandas as pd
 
-RUN = ["cell", "activation", "radius", "seq_len", "seed"]
+from bptt.report import data
+
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
-ACTIVATION_ORDER = ("tanh", "sigmoid", "relu", "linear")
-
-
-def ordered(values, preferred) -> list:
-    """The distinct `values` in the `preferred` order, unknown ones after them, sorted."""
-    present = set(values)
-    return [v for v in preferred if v in present] + sorted(present - set(preferred))
-
-
-def in_order(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` sorted by cell, then activation, in the report's reading order (stable)."""
-    rank = {
-        "cell": {v: i for i, v in enumerate(ordered(table["cell"], CELL_NAMES))},
-        "activation": {v: i for i, v in enumerate(ordered(table["activation"], ACTIVATION_ORDER))},
-    }
-    return table.sort_values(["cell", "activation"], key=lambda c: c.map(rank[c.name]), kind="stable")
-
-
-def longest(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of `table` at its longest sequence length, in reading order."""
-    return in_order(table[table["seq_len"] == table["seq_len"].max()])
-
-
-def log10_decay(summary: pd.DataFrame) -> pd.Series:
-    """log10 of the fitted decay rate per run; a run that overflowed float64 counts as +inf."""
-    with np.errstate(divide="ignore"):
-        values = np.log10(summary["decay_rate"].astype(float))
-    return values.mask(summary["overflow"].astype(bool) & values.isna(), np.inf)
-
-
-def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.0) -> tuple[float, float, float]:
-    """Where y first rises through `level` as x grows: (x below, x above, x interpolated).
-
-    x: (n,) increasing positive values, y: (n,) values (may be +-inf). The estimate is linear in
-    log10 x and NaN when either neighbour is infinite. All three are NaN when y never crosses.
-    """
-    below = np.asarray(y) < level
-    for i in range(len(x) - 1):
-        if below[i] and not below[i + 1]:
-            y0, y1 = y[i], y[i + 1]
-            if not (np.isfinite(y0) and np.isfinite(y1)):
-                return x[i], x[i + 1], math.nan
-            t = (level - y0) / (y1 - y0)
-            return x[i], x[i + 1], 10 ** ((1 - t) * math.log10(x[i]) + t * math.log10(x[i + 1]))
-    return math.nan, math.nan, math.nan
-
-
-def transitions(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per cell and activation, where the median decay rate turns from below 1 to at least 1.
-
-    Returns columns cell, activation, below, above, radius (interpolated), first_rate, last_rate
-    (median decay rates at the smallest and largest radius), pascanu_radius (where the median
-    per-step bound gamma_f * sigma_max(U) reaches 1, NaN outside the grid), pascanu_top (that
-    bound at the largest radius).
-    """
-    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
-    medians = (
-        runs.groupby(["cell", "activation", "radius"], sort=False)
-        .agg(log10_decay=("log10_decay", "median"), pascanu_bound=("pascanu_bound", "median"))
-        .reset_index()
-        .sort_values("radius", kind="stable")
-    )
-    medians = in_order(medians)
-    rows = []
-    for (cell, activation), group in medians.groupby(["cell", "activation"], sort=False):
-        radii = group["radius"].to_numpy()
-        below, above, radius = crossing(radii, group["log10_decay"].to_numpy())
-        pascanu = crossing(radii, np.log10(group["pascanu_bound"].to_numpy()))[2]
-        rates = 10 ** group["log10_decay"].to_numpy()
-        top = group["pascanu_bound"].iloc[-1]
-        rows.append((cell, activation, below, above, radius, rates[0], rates[-1], pascanu, top))
-    columns = ["cell", "activation", "below", "above", "radius", "first_rate", "last_rate"]
-    return pd.DataFrame(rows, columns=[*columns, "pascanu_radius", "pascanu_top"])
-
-
-def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
-    """log10 of the share of ||dL/dh|| left after `lag` steps back, median over seeds.
-
-    Uses the longest sequence; if it is shorter than lag + 1 steps, its longest lag instead.
-    Returns columns cell, activation, radius, lag, log10_survival.
-    """
-    runs = longest(gradients)
-    lag = min(lag, int(runs["lag"].max()))
-    ends = runs[runs["lag"].isin([0, lag])].pivot_table(
-        index=RUN, columns="lag", values="log10_grad_h", aggfunc="first"
-    )
-    share = (ends[lag] - ends[0]).rename("log10_survival").reset_index()
-    medians = share.groupby(["cell", "activation", "radius"], sort=False)["log10_survival"].median()
-    return in_order(medians.reset_index().sort_values("radius", kind="stable")).assign(lag=lag)
 
 
 def power_of_ten(log10_value: float) -> str:
@@ -119,17 +29,37 @@ def power_of_ten(log10_value: float) -> str:
     return f"{mantissa:.1f} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
-def nearest(values: np.ndarray, target: float) -> float:
-    """The element of `values` closest to `target` on a log scale."""
-    values = np.asarray(values, dtype=float)
-    return float(values[np.argmin(np.abs(np.log(values / target)))])
+def name(cell: str) -> str:
+    return data.CELL_NAMES.get(cell, cell)
+
+
+def regime_sentences(counts: dict) -> list[str]:
+    """How many runs vanish, stay stable or explode; overflows and unmeasurable steps."""
+    text = (
+        f"Over all {counts['runs']} runs, {counts['vanishing']} vanish, {counts['stable']} stay stable "
+        f"and {counts['exploding']} explode"
+    )
+    if counts["no_regime"]:
+        text += f"; {counts['no_regime']} have no regime (T = 1, or fewer than two measurable lags)"
+    if counts["overflowed"]:
+        text += f"; {counts['overflowed']} overflowed float64 (the earliest at step {counts['first_overflow']})"
+    else:
+        text += "; no run overflowed float64"
+    sentences = [text + "."]
+    if counts["unmeasurable_runs"]:
+        sentences.append(
+            f"In {counts['unmeasurable_runs']} runs, {counts['unmeasurable_steps']} steps in all could not be "
+            "measured: a gate or a slope had left float64's range and the norm fell below it. They are gaps "
+            "in the figures, never zeros."
+        )
+    return sentences
 
 
 def transition_sentences(moves: pd.DataFrame) -> list[str]:
     """One sentence per cell and activation on where vanishing turns into exploding."""
     sentences = []
     for row in moves.itertuples():
-        who = f"{CELL_NAMES.get(row.cell, row.cell)} with {row.activation}"
+        who = f"{name(row.cell)} with {row.activation}"
         if not math.isnan(row.below):
             where = f"between ρ = {row.below:g} and ρ = {row.above:g}"
             if not math.isnan(row.radius):
@@ -139,71 +69,59 @@ def transition_sentences(moves: pd.DataFrame) -> list[str]:
             text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g} at the smallest radius"
         else:
             text = f"{who}: vanishes at every radius; the decay rate is still {row.last_rate:.3g} at the largest radius"
-        if not math.isnan(row.pascanu_radius):
-            text += f"; Pascanu's bound γ_f‖U‖₂ reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
-        elif row.pascanu_top < 1:
-            text += f"; γ_f‖U‖₂ stays below 1 ({row.pascanu_top:.2g} at the largest radius), so vanishing is guaranteed"
+        if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
+            text += f"; Pascanu's factor γ_f σ_max(U) reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
+        elif row.cell == "rnn" and row.pascanu_top < 1:
+            text += (
+                f"; γ_f σ_max(U) stays below 1 ({row.pascanu_top:.2g} at the largest radius), "
+                "so Pascanu's sufficient condition proves the vanishing"
+            )
         sentences.append(text + ".")
     return sentences
 
 
 def survival_sentences(kept: pd.DataFrame) -> list[str]:
     """One sentence per cell: gradient share left after the measured lag at the radius nearest 1."""
-    radius = nearest(kept["radius"].unique(), 1.0)
+    radius = data.nearest(kept["radius"].unique(), 1.0)
     at_one = kept[kept["radius"] == radius]
     lag = int(kept["lag"].iloc[0])
     sentences = []
     for cell, group in at_one.groupby("cell", sort=False):
         parts = [f"{power_of_ten(v)} ({a})" for a, v in zip(group["activation"], group["log10_survival"])]
-        name = CELL_NAMES.get(cell, cell)
         sentences.append(
-            f"{name} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is " + ", ".join(parts)
+            f"{name(cell)} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is "
+            + ", ".join(parts)
             + " times its value at the last step."
         )
     return sentences
 
 
-def pascanu_sentences(summary: pd.DataFrame) -> list[str]:
-    """How the Elman runs bear out Pascanu's sufficient and necessary conditions."""
-    runs = longest(summary)
-    runs = runs[runs["cell"] == "rnn"]
-    if runs.empty:
+def pascanu_sentences(counts: dict | None) -> list[str]:
+    """How the Elman runs bear out Pascanu's sufficient and necessary conditions (none without them)."""
+    if counts is None:
         return []
-    small = runs[runs["pascanu_bound"] < 1]
-    large = runs[runs["pascanu_bound"] >= 1]
-    exploding = runs[runs["regime"] == "exploding"]
-    return [
-        f"Sufficient condition: of the {len(small)} Elman runs with γ_f‖U‖₂ < 1, "
-        f"{int((small['regime'] == 'vanishing').sum())} vanish.",
-        f"Necessary condition: of the {len(exploding)} Elman runs that explode, "
-        f"{int((exploding['pascanu_bound'] >= 1).sum())} have γ_f‖U‖₂ ≥ 1.",
-        f"Not sufficient: of the {len(large)} Elman runs with γ_f‖U‖₂ ≥ 1, "
-        f"only {int((large['regime'] == 'exploding').sum())} explode.",
-    ]
+    sentences = []
+    if counts["small"]:
+        text = f"Sufficient condition: of the {counts['small']} Elman runs with γ_f σ_max(U) < 1, {counts['small_vanishing']} vanish"
+        rest = counts["small"] - counts["small_vanishing"]
+        if rest:
+            text += f"; the other {rest} decay too slowly to pass the vanishing tolerance, as the bound allows"
+        sentences.append(text + ".")
+    if counts["exploding"]:
+        sentences.append(
+            f"Necessary condition: of the {counts['exploding']} Elman runs that explode, "
+            f"{counts['exploding_large']} have γ_f σ_max(U) > 1."
+        )
+    if counts["large"]:
+        text = f"Not sufficient: of the {counts['large']} Elman runs with γ_f σ_max(U) > 1, only {counts['large_exploding']} explode"
+        if counts["at_one"]:
+            text += f" (the {counts['at_one']} runs with γ_f σ_max(U) = 1 exactly satisfy neither condition and are left out)"
+        sentences.append(text + ".")
+    return sentences
 
 
-def regime_sentence(summary: pd.DataFrame) -> str:
-    """Counts of runs per regime and of float64 overflows over the whole grid."""
-    counts = summary["regime"].value_counts()
-    overflowed = summary[summary["overflow"].astype(bool)]
-    text = (
-        f"Over all {len(summary)} runs, {counts.get('vanishing', 0)} vanish, "
-        f"{counts.get('stable', 0)} stay stable and {counts.get('exploding', 0)} explode"
-    )
-    if overflowed.empty:
-        return text + "; no run overflowed float64."
-    first = int(overflowed["overflow_step"].min())
-    return text + f"; {len(overflowed)} overflowed float64 (the earliest at step {first})."
-
-
-def normality_sentence(eigenvalues: pd.DataFrame) -> str:
-    """Spectral norm against spectral radius for each initialisation (from the eigenvalue table)."""
-    ratios = (
-        eigenvalues.drop_duplicates(["init", "radius", "seed"])
-        .assign(ratio=lambda t: t["spectral_norm"] / t["radius"])
-        .groupby("init")["ratio"]
-        .median()
-    )
+def normality_sentence(ratios: pd.Series) -> str:
+    """Spectral norm against spectral radius for each initialisation."""
     parts = [f"‖U‖₂/ρ = {ratio:.2f} for the {init} initialisation" for init, ratio in ratios.items()]
     return "Scaled to the same spectral radius, the matrices differ in norm: " + "; ".join(parts) + "."
 
@@ -211,38 +129,46 @@ def normality_sentence(eigenvalues: pd.DataFrame) -> str:
 def summary_table(summary: pd.DataFrame, kept: pd.DataFrame, moves: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
-    Each radius cell holds the median decay rate over seeds and the most common regime; the row
-    ends with the interpolated transition radius and the gradient share left after the measured lag
-    at the radius nearest 1. Returns {'radii': [...], 'lag': int, 'radius_one': float, 'rows': [...]}.
+    Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed: ..."
+    with the counts where they disagree); the row ends with the interpolated transition radius
+    and the gradient share left after the measured lag at the radius nearest 1.
     """
-    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
-    grouped = runs.groupby(["cell", "activation", "radius"], sort=True)
-    medians = grouped["log10_decay"].median()
-    regimes = grouped["regime"].agg(lambda r: r.value_counts().index[0])
-    radius_one = nearest(kept["radius"].unique(), 1.0)
+    medians = data.point_medians(summary).set_index(data.POINT)
+    radius_one = data.nearest(kept["radius"].unique(), 1.0)
     left = kept[kept["radius"] == radius_one].set_index(["cell", "activation"])["log10_survival"]
     move = moves.set_index(["cell", "activation"])
-    radii = sorted(runs["radius"].unique())
+    radii = sorted(medians.index.get_level_values("radius").unique())
     rows = []
-    for (cell, activation), group in runs.groupby(["cell", "activation"], sort=False):
+    for (cell, activation), group in data.in_order(summary[["cell", "activation", "gamma_bound"]].drop_duplicates()).groupby(
+        ["cell", "activation"], sort=False
+    ):
+        entries = []
+        for r in radii:
+            point = medians.loc[(cell, activation, r)] if (cell, activation, r) in medians.index else None
+            regime = "" if point is None else point["regime"]
+            entries.append(
+                {
+                    "rate": "—" if point is None else power_of_ten(point["log10_decay"]),
+                    "regime": regime.split(":")[0],
+                    "detail": _counts(regime) if regime.startswith("mixed") else "",
+                }
+            )
         rows.append(
             {
                 "cell": cell,
                 "activation": activation,
                 "gamma_bound": float(group["gamma_bound"].iloc[0]),
-                "rates": [
-                    {
-                        "rate": power_of_ten(medians.get((cell, activation, r), math.nan)),
-                        "regime": regimes.get((cell, activation, r), ""),
-                    }
-                    for r in radii
-                ],
+                "rates": entries,
                 "transition": _radius_text(move.loc[(cell, activation)]),
                 "survival": power_of_ten(left.get((cell, activation), math.nan)),
             }
         )
-    lag = int(kept["lag"].iloc[0])
-    return {"radii": radii, "lag": lag, "radius_one": radius_one, "rows": rows}
+    return {"radii": radii, "lag": int(kept["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
+
+
+def _counts(mixed: str) -> str:
+    """'mixed: 1 exploding, 2 vanishing' -> '1e 2v'."""
+    return " ".join(f"{n}{regime[0]}" for n, regime in (part.split() for part in mixed.split(": ")[1].split(", ")))
 
 
 def _radius_text(move: pd.Series) -> str:
@@ -252,3 +178,52 @@ def _radius_text(move: pd.Series) -> str:
         return f"{move['below']:g}–{move['above']:g}"
     return f"{move['radius']:.2f}"
 
+
+def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
+    """How the Elman runs' rates compare with mean-field theory, at hidden_size and at large H."""
+    if points.empty:
+        return []
+    below = points[points["median"] < points["rate"]]
+    gap = (points["rate"] - points["median"]).median()
+    large = points.dropna(subset=["large_h_rate"])
+    sentences = [
+        f"At H = {hidden_size}, the measured decay rate lies below the mean-field prediction at {len(below)} of "
+        f"the {len(points)} Elman points (median gap {gap:.3f} per step)."
+    ]
+    if len(large):
+        worst = (large["large_h_rate"] - large["rate"]).abs()
+        sentences.append(
+            f"Measured at H = {int(large['large_h'].iloc[0])} with the same core, the rate is within "
+            f"{worst.max():.3f} of the prediction at every one of those points (median {worst.median():.4f}): "
+            "the gap at the grid's size is a finite-size effect."
+        )
+    return sentences
+
+
+def critical_sentences(table: pd.DataFrame) -> list[str]:
+    """Where mean-field theory puts the edge of chaos for each Elman activation, against the grid."""
+    sentences = []
+    for row in table.itertuples():
+        where = (
+            "inside the grid"
+            if row.smallest <= row.predicted <= row.largest
+            else f"{'beyond the largest' if row.predicted > row.largest else 'below the smallest'} radius of the grid"
+        )
+        text = f"Elman RNN with {row.activation}: mean-field theory puts the edge of chaos at ρc = {row.predicted:.3g}, {where}"
+        if not math.isnan(row.below):
+            text += f"; the measured rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
+        sentences.append(text + ".")
+    return sentences
+
+
+def remedy_sentences(table: pd.DataFrame, radius: float) -> list[str]:
+    """One sentence per remedy: the share of ||dL/dh|| left after the measured lag for each variant."""
+    sentences = []
+    for (cell, activation), group in table.groupby(["cell", "activation"], sort=False):
+        what = "recurrent initialisation" if cell == "rnn" else "gate bias"
+        parts = [f"{power_of_ten(v)} with {what} {variant}" for variant, v in zip(group["variant"], group["log10_survival"])]
+        lag = int(group["lag"].iloc[0])
+        sentences.append(
+            f"{name(cell)} with {activation} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is " + "; ".join(parts) + "."
+        )
+    return sentences

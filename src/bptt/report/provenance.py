@@ -17,8 +17,13 @@ PACKAGES = ("numpy", "pandas", "pyarrow", "matplotlib", "jinja2", "latex2mathml"
 
 
 def git_commit(root: pathlib.Path) -> str:
-    """The checked-out commit of the repository at `root`, flagged if the tree has edits."""
+    """The checked-out commit of the repository whose top folder is `root`, flagged if the tree has
+    edits; "unknown" for a folder that is not such a checkout, even if it sits inside another
+    repository (whose commit says nothing about this code)."""
     try:
+        top = pathlib.Path(_git(root, "rev-parse", "--show-toplevel"))
+        if top.resolve() != pathlib.Path(root).resolve():
+            return f"unknown (not a git checkout: {root} lies inside the repository at {top})"
         commit = _git(root, "rev-parse", "HEAD")
         dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):

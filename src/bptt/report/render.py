@@ -8,66 +8,93 @@ the generated SVG/MathML and the project's own CSS are marked safe.
 import base64
 import datetime
 import pathlib
+from typing import NamedTuple
 
 import jinja2
 import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from bptt.report import figures, findings, mathml, provenance
-
-GRADIENT_COLUMNS = (
-    "cell", "activation", "radius", "seq_len", "seed", "step", "lag", "log10_grad_h",
-    "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step", "log10_pascanu_bound",
-)
-SUMMARY_COLUMNS = (
-    "cell", "activation", "radius", "seq_len", "seed", "decay_rate", "timescale",
-    "log10_end_to_end", "spectral_radius", "spectral_norm", "gamma_bound", "pascanu_bound",
-    "regime", "overflow", "overflow_step",
-)
-EIGENVALUE_COLUMNS = ("init", "radius", "seed", "hidden_size", "index", "real", "imag", "spectral_norm")
+from bptt.pipeline import grid, inputs, tables
+from bptt.report import data, figures, findings, mathml, provenance
 
 
-def read_table(path: pathlib.Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The Parquet file at `path`, checked to have `columns`; a clear error otherwise."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run `snakemake` first to produce it")
-    table = pd.read_parquet(path)
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{path} lacks the column(s) {', '.join(missing)}; it was written by an older or "
-            "different pipeline: rerun `snakemake` to regenerate it"
-        )
+class Tables(NamedTuple):
+    """The collected Parquet tables the report reads, as DataFrames."""
+
+    gradients: pd.DataFrame
+    summary: pd.DataFrame
+    eigenvalues: pd.DataFrame
+    theory: pd.DataFrame
+
+
+SCHEMAS = {"gradients": tables.GRADIENTS, "summary": tables.SUMMARY, "eigenvalues": tables.EIGENVALUES, "theory": tables.THEORY}
+
+
+def read_table(path: pathlib.Path, schema) -> pd.DataFrame:
+    """The Parquet file at `path`, checked to have `schema`'s columns; a clear error otherwise.
+
+    A file that cannot be read is moved aside so the next run rebuilds it (`bptt.pipeline.inputs`).
+    """
+
+    def load(p):
+        table = pd.read_parquet(p)
+        missing = [c for c in schema.names if c not in table.columns]
+        if missing:
+            raise ValueError(f"it lacks the column(s) {', '.join(missing)}: written by another version of bptt")
+        return table
+
+    table = inputs.read(path, load)
     if table.empty:
-        raise ValueError(f"{path} has no rows; check the grid in config.yaml and rerun `snakemake`")
+        raise SystemExit(f"{path} has no rows; check the grid in config.yaml and rerun `snakemake`")
     return table
 
 
-def make_figures(gradients, summary, eigenvalues) -> dict[str, str]:
+def read_tables(paths: dict[str, pathlib.Path]) -> Tables:
+    return Tables(**{name: read_table(paths[name], schema) for name, schema in SCHEMAS.items()})
+
+
+def main_variant(t: Tables, config: dict) -> Tables:
+    """The tables restricted to the runs the norm figures show (see `bptt.report.data.main_variant`)."""
+    inits = config["grid"]["recurrent_init"]
+    biases = [grid.gate_bias_text(b) for b in config["grid"]["gate_bias"]]
+    return t._replace(
+        gradients=data.main_variant(t.gradients, inits, biases), summary=data.main_variant(t.summary, inits, biases)
+    )
+
+
+def make_figures(t: Tables, config: dict) -> dict[str, str]:
     """SVG text of every figure, keyed by its letter in the report."""
+    main = main_variant(t, config)
     return {
-        "a": figures.to_svg(figures.lag_profiles(gradients)),
-        "b": figures.to_svg(figures.phase_diagram(summary)),
-        "c": figures.to_svg(figures.end_to_end(summary)),
-        "d": figures.to_svg(figures.weight_contributions(gradients)),
-        "e": figures.to_svg(figures.eigenvalue_plane(eigenvalues)),
-        "f": figures.to_svg(figures.gamma_against_bound(gradients, summary)),
+        "a": figures.to_svg(figures.lag_profiles(main.gradients, t.theory)),
+        "b": figures.to_svg(figures.phase_diagram(main.summary, t.theory)),
+        "c": figures.to_svg(figures.end_to_end(main.summary)),
+        "d": figures.to_svg(figures.weight_contributions(main.gradients)),
+        "e": figures.to_svg(figures.eigenvalue_plane(t.eigenvalues)),
+        "f": figures.to_svg(figures.rate_hierarchy(main.gradients, main.summary, t.theory)),
+        "g": figures.to_svg(figures.remedies(data.survival(t.gradients))),
     }
 
 
-def make_findings(gradients, summary, eigenvalues) -> dict:
+def make_findings(t: Tables, config: dict) -> dict:
     """The generated sentences and the summary table."""
-    moves = findings.transitions(summary)
-    kept = findings.survival(gradients)
+    main = main_variant(t, config)
+    moves = data.transitions(main.summary)
+    kept = data.survival(main.gradients)
+    every = data.survival(t.gradients)
+    radius_one = data.nearest(every["radius"].unique(), 1.0)
     return {
+        "theory": findings.theory_sentences(data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]),
+        "critical": findings.critical_sentences(data.critical_radii(t.theory, moves)) if (moves["cell"] == "rnn").any() else [],
+        "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
+        "remedy_lag": int(every["lag"].iloc[0]),
+        "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(moves),
         "survival": findings.survival_sentences(kept),
-        "pascanu": findings.pascanu_sentences(summary),
-        "regimes": findings.regime_sentence(summary),
-        "normality": findings.normality_sentence(eigenvalues),
-        "table": findings.summary_table(summary, kept, moves),
+        "pascanu": findings.pascanu_sentences(data.pascanu_counts(main.summary)),
+        "normality": findings.normality_sentence(data.norm_ratios(t.eigenvalues)),
+        "table": findings.summary_table(main.summary, kept, moves),
     }
 
 
@@ -94,9 +121,7 @@ def citations(references: dict) -> tuple:
 
 
 def render(
-    gradients: pd.DataFrame,
-    summary: pd.DataFrame,
-    eigenvalues: pd.DataFrame,
+    t: Tables,
     *,
     config: dict,
     report_dir: pathlib.Path,
@@ -109,7 +134,7 @@ def render(
     """The report's HTML. report_dir holds templates/, style.css, equations.yaml, references.yaml;
     benchmarks are the run's Snakemake benchmark files inside the folder benchmark_root."""
     report_dir = pathlib.Path(report_dir)
-    svgs = svgs if svgs is not None else make_figures(gradients, summary, eigenvalues)
+    svgs = svgs if svgs is not None else make_figures(t, config)
     equations = yaml.safe_load((report_dir / "equations.yaml").read_text())
     cite, cited = citations(yaml.safe_load((report_dir / "references.yaml").read_text()))
     environment = jinja2.Environment(
@@ -126,8 +151,8 @@ def render(
         cited=cited,
         figures={k: data_uri(v) for k, v in svgs.items()},
         log10_limit=figures.LOG10_LIMIT,
-        findings=make_findings(gradients, summary, eigenvalues),
-        grid=grid_description(summary),
+        findings=make_findings(t, config),
+        grid=grid_description(t.summary),
         config=config,
         config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None),
         commit=provenance.git_commit(repo_root),
@@ -140,8 +165,8 @@ def render(
 def grid_description(summary: pd.DataFrame) -> dict:
     """The grid as the data shows it: the values of each axis and the number of runs."""
     return {
-        "cells": findings.ordered(summary["cell"], findings.CELL_NAMES),
-        "activations": findings.ordered(summary["activation"], findings.ACTIVATION_ORDER),
+        "cells": data.ordered(summary["cell"], data.CELL_NAMES),
+        "activations": data.ordered(summary["activation"], data.ACTIVATION_ORDER),
         "radii": sorted(summary["radius"].unique()),
         "seq_lens": sorted(summary["seq_len"].unique()),
         "seeds": sorted(summary["seed"].unique()),

@@ -1,0 +1,230 @@
+"""What the report shows, selected and computed from the collected tables: numbers, never sentences.
+
+Every function takes the collected DataFrames (columns as in `bptt.pipeline.tables`) and
+returns plain values or DataFrames; `bptt.report.figures` draws them and
+`bptt.report.findings` writes them out. Medians are over seeds; decay rates come from the
+longest sequence length in the grid, where the fit has the most lags.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+RUN = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len", "seed"]
+POINT = ["cell", "activation", "radius"]
+CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
+ACTIVATION_ORDER = ("tanh", "sigmoid", "relu", "linear")
+AT_ONE = 1e-9  # |gamma_f sigma_max(U) - 1| below this counts as exactly 1 (rho = 1, orthogonal U)
+
+
+def ordered(values, preferred) -> list:
+    """The distinct `values` in the `preferred` order, unknown ones after them, sorted."""
+    present = set(values)
+    return [v for v in preferred if v in present] + sorted(present - set(preferred))
+
+
+def in_order(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` sorted by cell, then activation, in the report's reading order (stable)."""
+    rank = {
+        "cell": {v: i for i, v in enumerate(ordered(table["cell"], CELL_NAMES))},
+        "activation": {v: i for i, v in enumerate(ordered(table["activation"], ACTIVATION_ORDER))},
+    }
+    return table.sort_values(["cell", "activation"], key=lambda c: c.map(rank[c.name]), kind="stable")
+
+
+def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list[str]) -> pd.DataFrame:
+    """The rows the report's norm figures use: per cell, the config's first recurrent_init that
+    applies to it (identity, the IRNN, only for the Elman cell if it is the only one listed) and,
+    for the gated cells, the first gate bias that applies (chrono is the LSTM's only)."""
+    elman_init = next((i for i in recurrent_init if i != "identity"), recurrent_init[0])
+    gated_init = next(i for i in recurrent_init if i != "identity")
+    keep = (table["cell"] == "rnn") & (table["recurrent_init"] == elman_init)
+    for cell in ("lstm", "gru"):
+        bias = next((b for b in gate_bias if b != "chrono" or cell == "lstm"), None)
+        keep |= (table["cell"] == cell) & (table["recurrent_init"] == gated_init) & (table["gate_bias"] == bias)
+    return table[keep]
+
+
+def longest(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of `table` at its longest sequence length, in reading order."""
+    return in_order(table[table["seq_len"] == table["seq_len"].max()])
+
+
+def log10_decay(summary: pd.DataFrame) -> pd.Series:
+    """log10 of the fitted decay rate per run; a run that overflowed float64 counts as +inf."""
+    with np.errstate(divide="ignore"):
+        values = np.log10(summary["decay_rate"].astype(float))
+    return values.mask(summary["overflow"].astype(bool) & values.isna(), np.inf)
+
+
+def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.0) -> tuple[float, float, float]:
+    """Where y first rises through `level` as x grows: (x below, x above, x interpolated).
+
+    x: (n,) increasing positive values, y: (n,) values (may be +-inf). The estimate is linear in
+    log10 x and NaN when either neighbour is infinite. All three are NaN when y never crosses.
+    """
+    below = np.asarray(y) < level
+    for i in range(len(x) - 1):
+        if below[i] and not below[i + 1]:
+            y0, y1 = y[i], y[i + 1]
+            if not (np.isfinite(y0) and np.isfinite(y1)):
+                return x[i], x[i + 1], math.nan
+            t = (level - y0) / (y1 - y0)
+            return x[i], x[i + 1], 10 ** ((1 - t) * math.log10(x[i]) + t * math.log10(x[i + 1]))
+    return math.nan, math.nan, math.nan
+
+
+def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds, the
+    regimes the seeds fell in ("vanishing", or "mixed: 1 vanishing, 2 exploding"), and the median
+    Pascanu factor gamma_f sigma_max(U) (NaN for the gated cells, which it does not bound)."""
+    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
+    grouped = runs.groupby(POINT, sort=False)
+    out = grouped.agg(log10_decay=("log10_decay", "median"), pascanu_bound=("pascanu_bound", "median"))
+    out["regime"] = grouped["regime"].agg(regime_of_seeds)
+    return in_order(out.reset_index().sort_values("radius", kind="stable"))
+
+
+def regime_of_seeds(regimes: pd.Series) -> str:
+    """The seeds' common regime, "mixed: ..." with the counts where they disagree, "" if none has one."""
+    counts = regimes.dropna().value_counts()
+    if len(counts) == 0:
+        return ""
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return "mixed: " + ", ".join(f"{n} {regime}" for regime, n in sorted(counts.items()))
+
+
+def transitions(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and activation, where the median decay rate turns from below 1 to at least 1.
+
+    Columns cell, activation, below, above, radius (interpolated), first_rate, last_rate (median
+    rates at the smallest and largest radius), and for the Elman cell pascanu_radius (where the
+    Pascanu factor reaches 1, NaN outside the grid) and pascanu_top (that factor at the largest
+    radius); NaN for gated cells.
+    """
+    rows = []
+    for (cell, activation), group in point_medians(summary).groupby(["cell", "activation"], sort=False):
+        radii, log_rate = group["radius"].to_numpy(), group["log10_decay"].to_numpy()
+        below, above, radius = crossing(radii, log_rate)
+        bound = group["pascanu_bound"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pascanu = crossing(radii, np.log10(bound))[2] if cell == "rnn" else math.nan
+        rows.append(
+            {
+                "cell": cell,
+                "activation": activation,
+                "below": below,
+                "above": above,
+                "radius": radius,
+                "first_rate": 10 ** log_rate[0],
+                "last_rate": 10 ** log_rate[-1],
+                "pascanu_radius": pascanu,
+                "pascanu_top": bound[-1] if cell == "rnn" else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
+    """log10 of the share of ||dL/dh|| left after `lag` steps back, median over seeds.
+
+    Uses the longest sequence; if it is shorter than lag + 1 steps, its longest lag instead.
+    Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival
+    (NaN where either end was not measurable).
+    """
+    runs = longest(gradients).sort_values(RUN, kind="stable")
+    lag = min(lag, int(runs["lag"].max()))
+    last, back = runs[runs["lag"] == 0], runs[runs["lag"] == lag]  # one row per run each, in the same order
+    with np.errstate(invalid="ignore"):
+        values = back["log10_grad_h"].to_numpy() - last["log10_grad_h"].to_numpy()
+    share = last[RUN].assign(log10_survival=np.where(np.isfinite(values), values, np.nan))
+    keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
+    medians = share.groupby(keys, sort=False, dropna=False)["log10_survival"].median()
+    return in_order(medians.reset_index().sort_values("radius", kind="stable")).assign(lag=lag)
+
+
+def nearest(values, target: float) -> float:
+    """The element of `values` closest to `target` on a log scale."""
+    values = np.asarray(values, dtype=float)
+    return float(values[np.argmin(np.abs(np.log(values / target)))])
+
+
+def pascanu_counts(summary: pd.DataFrame) -> dict[str, int] | None:
+    """How the Elman runs at the longest T bear out Pascanu's conditions; None without Elman runs.
+
+    small: gamma_f sigma_max(U) < 1 (vanishing is then proved); at_one: = 1 (neither condition
+    says anything); large: > 1 (needed for exploding); with how many of each vanish or explode.
+    """
+    runs = longest(summary)
+    runs = runs[(runs["cell"] == "rnn") & runs["regime"].notna()]
+    if runs.empty:
+        return None
+    bound = runs["pascanu_bound"]
+    small, large = runs[bound < 1 - AT_ONE], runs[bound > 1 + AT_ONE]
+    exploding = runs[runs["regime"] == "exploding"]
+    return {
+        "small": len(small),
+        "small_vanishing": int((small["regime"] == "vanishing").sum()),
+        "at_one": len(runs) - len(small) - len(large),
+        "large": len(large),
+        "large_exploding": int((large["regime"] == "exploding").sum()),
+        "exploding": len(exploding),
+        "exploding_large": int((exploding["pascanu_bound"] > 1 + AT_ONE).sum()),
+    }
+
+
+def regime_counts(summary: pd.DataFrame) -> dict:
+    """Runs per regime over the whole grid, overflows, and runs with unmeasurable steps."""
+    counts = summary["regime"].value_counts()
+    overflowed = summary[summary["overflow"].astype(bool)]
+    unmeasurable = summary[summary["unmeasurable_steps"] > 0]
+    return {
+        "runs": len(summary),
+        **{r: int(counts.get(r, 0)) for r in ("vanishing", "stable", "exploding")},
+        "no_regime": int(summary["regime"].isna().sum()),
+        "overflowed": len(overflowed),
+        "first_overflow": int(overflowed["overflow_step"].min()) if len(overflowed) else None,
+        "unmeasurable_runs": len(unmeasurable),
+        "unmeasurable_steps": int(unmeasurable["unmeasurable_steps"].sum()),
+    }
+
+
+def norm_ratios(eigenvalues: pd.DataFrame) -> pd.Series:
+    """Median ||U||_2 / rho per initialisation (from the eigenvalue table)."""
+    return (
+        eigenvalues.drop_duplicates(["init", "radius", "seed"])
+        .assign(ratio=lambda t: t["spectral_norm"] / t["radius"])
+        .groupby("init")["ratio"]
+        .median()
+    )
+
+
+def theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> pd.DataFrame:
+    """Per Elman activation and grid radius: the measured decay rate (median, min and max over seeds,
+    at the longest T), the mean-field prediction, and the rate measured at large H."""
+    runs = longest(summary)
+    runs = runs[(runs["cell"] == "rnn") & ~runs["overflow"].astype(bool)]
+    measured = runs.groupby(["activation", "radius"])["decay_rate"].agg(["median", "min", "max"]).reset_index()
+    predicted = theory[theory["on_grid"]][["activation", "radius", "rate", "large_h", "large_h_rate", "critical_radius"]]
+    return in_order(measured.merge(predicted, on=["activation", "radius"]).assign(cell="rnn"))
+
+
+def critical_radii(theory: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """Per Elman activation: mean-field's critical radius, the grid's range, and where the measured
+    median rate crosses 1 (NaN if it does not within the grid)."""
+    critical = theory.groupby("activation", sort=False)["critical_radius"].first().rename("predicted")
+    elman = moves[moves["cell"] == "rnn"].set_index("activation")
+    radii = theory[theory["on_grid"]]["radius"]
+    out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius"]])
+    return out.assign(smallest=radii.min(), largest=radii.max()).reset_index()
+
+
+def remedy_survival(kept: pd.DataFrame, radius: float) -> pd.DataFrame:
+    """The gradient share left after the measured lag at one radius, for each remedy's variants:
+    Elman ReLU by recurrent_init, and LSTM and GRU with tanh by gate bias (median over seeds)."""
+    at = kept[kept["radius"] == radius]
+    elman = at[(at["cell"] == "rnn") & (at["activation"] == "relu")].assign(variant=lambda t: t["recurrent_init"])
+    gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
+    return pd.concat([elman, gated])[["cell", "activation", "variant", "log10_survival", "lag"]]
