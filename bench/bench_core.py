@@ -73,14 +73,12 @@ def matmuls_only(cell, x):
 
 
 def torch_command():
-    """How to run child_torch: here if torch imports, else in BPTT_TORCH_PYTHON; None if neither."""
-    try:
-        import torch  # noqa: F401
+    """How to run child_torch: in an interpreter that has torch (common.torch_python); None if there is none."""
+    # Imported here: the --torch child may run in an interpreter without common's dependencies (yaml).
+    from common import torch_python
 
-        return [sys.executable, __file__, "--torch"]
-    except ImportError:
-        other = os.environ.get("BPTT_TORCH_PYTHON")
-        return [other, __file__, "--torch"] if other else None
+    python = torch_python()
+    return [python, __file__, "--torch"] if python else None
 
 
 def bench_main():

@@ -21,29 +21,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
-ROOT = pathlib.Path(__file__).parents[1]
-# The tests' way of copying the workflow and running it locally, reused as is.
-sys.path.insert(0, str(ROOT / "tests" / "workflow"))
-import workflow_helpers  # noqa: E402
-
-BIN = pathlib.Path(sys.executable).parent
-COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
-CORES = 2
-
-
-def fresh_copy(parent: pathlib.Path, config: dict | None = None) -> pathlib.Path:
-    path = pathlib.Path(tempfile.mkdtemp(dir=parent)) / "copy"
-    return workflow_helpers.pristine_copy(path, config or yaml.safe_load((ROOT / "config.yaml").read_text()))
-
-
-def timed(command: list[str], cwd: pathlib.Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=workflow_helpers.local_env(cwd), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+from common import BIN, CORES, ROOT, fresh_copy, pipeline_run, timed
 
 
 def job_seconds(path: pathlib.Path) -> list[float]:
@@ -56,8 +37,7 @@ def job_seconds(path: pathlib.Path) -> list[float]:
 
 
 def full_run(parent: pathlib.Path) -> tuple[float, list[float]]:
-    path = fresh_copy(parent)
-    wall = timed([str(BIN / "snakemake"), "--cores", str(CORES), *COLLECTED], path)
+    wall, path = pipeline_run(parent)
     return wall, job_seconds(path)
 
 

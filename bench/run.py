@@ -1,6 +1,9 @@
 """Run every benchmark in bench/ (bench_*.py) in turn; each prints its own figures.
 
-Usage: python bench/run.py [NAME ...]   (NAME: core, pipeline, report, ...)
+Usage: python bench/run.py [NAME ...]   (NAME: core, notebook, pipeline, report)
+
+The PyTorch parts (bench_core's comparison, bench_notebook entirely) run where torch is importable, here
+or in the interpreter $BPTT_TORCH_PYTHON names; otherwise each prints a SKIPPED line saying so.
 """
 
 import pathlib
