@@ -24,7 +24,6 @@ Only this script imports torch: it is a benchmark-only dependency, not in the lo
 """
 
 import argparse
-import itertools
 import multiprocessing
 import pathlib
 from functools import partial
@@ -36,9 +35,9 @@ import torch.nn.functional as F
 import yaml
 
 from bptt.core import cells
-from bptt.pipeline import seeding
+from bptt.pipeline import grid, seeding
 
-KEYS = ["cell", "activation", "radius", "seq_len", "seed"]
+KEYS = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len", "seed"]
 PARAM_NAMES = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
 TOLERANCE = 1e-6  # on log10 ||dL/dh_k||, i.e. a relative difference of about 2.3e-6 in the norm
 
@@ -76,14 +75,17 @@ def gru_step(w, act, x_t, h, c):
 STEPS = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step}
 
 
-def grid(config):
-    """The grid points (cell, activation, radius, seq_len) in the config's order."""
-    g = config["grid"]
-    # Radii as floats, as the pipeline names them (1 and 1.0 are the same point).
-    return list(itertools.product(g["cell"], g["activation"], [float(r) for r in g["radius"]], g["seq_len"]))
+def points(config):
+    """The grid points (cell, activation, radius, recurrent_init, gate_bias, seq_len), as the pipeline has them."""
+    g = {**config["grid"], "gate_bias": [grid.gate_bias_text(b) for b in config["grid"]["gate_bias"]]}
+    return [
+        (cell, activation, radius, init, bias, seq_len)
+        for cell, activation, seq_len in grid.jobs(g)
+        for radius, init, bias in grid.points(g, cell)
+    ]
 
 
-def run_seed(config, cell, activation, radius, seq_len, seed):
+def run_seed(config, cell, activation, radius, recurrent_init, gate_bias, seq_len, seed):
     """One seed of one grid point: (log10 ||dL/dh_k|| medians over the batch (T,), {log10 norms and loss})."""
     batch, hidden, inputs = config["batch_size"], config["hidden_size"], config["input_size"]
     classes = config["num_classes"]
@@ -94,8 +96,9 @@ def run_seed(config, cell, activation, radius, seq_len, seed):
         activation=activation,
         radius=radius,
         rng=seeding.rng(seed, cell),
-        recurrent_init=config["recurrent_init"],
-        forget_bias=config["forget_bias"] if cell == "lstm" else 0.0,
+        recurrent_init=recurrent_init,
+        gate_bias=0.0 if gate_bias is None else (gate_bias if gate_bias == grid.CHRONO else float(gate_bias)),
+        chrono_t_max=max(seq_len, 3),
     ).params
     w = {name: torch.tensor(params[name], requires_grad=True) for name in PARAM_NAMES}
     x = torch.from_numpy(seeding.inputs(seed, seq_len, batch, inputs, config["input_scale"]))
@@ -128,10 +131,10 @@ def run_seed(config, cell, activation, radius, seq_len, seed):
 
 def run_point(config, point):
     """All seeds of one grid point as a table: one row per seed and step."""
-    cell, activation, radius, seq_len = point
+    seq_len = point[-1]
     tables = []
     for seed in range(config["seeds"]):
-        log10_grad_h, per_seed = run_seed(config, cell, activation, radius, seq_len, seed)
+        log10_grad_h, per_seed = run_seed(config, *point, seed)
         table = pd.DataFrame({"step": np.arange(seq_len), "log10_grad_h": log10_grad_h})
         for name, value in {**dict(zip(KEYS, (*point, seed))), **per_seed}.items():
             table[name] = value
@@ -148,7 +151,7 @@ def one_thread():
 def run(config, processes, output):
     """Every grid point of `config` on a pool of `processes` workers; the table is written to `output`."""
     with multiprocessing.Pool(processes, initializer=one_thread) as pool:
-        tables = pool.map(partial(run_point, config), grid(config))
+        tables = pool.map(partial(run_point, config), points(config))
     pd.concat(tables, ignore_index=True).to_parquet(output, index=False)
 
 

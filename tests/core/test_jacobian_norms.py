@@ -41,3 +41,18 @@ def test_log10_jac_and_gamma_match_the_svd_of_the_explicit_jacobians_to_1e_9(kin
         j_k = ref.one_step_jacobian(kind, cell.params, "tanh", x[k], states[k - 1] if k else None)
         assert p.gamma_step[k, 0] == pytest.approx(np.linalg.svd(j_k, compute_uv=False)[0], rel=1e-9), k
         product = product @ j_k
+
+
+def test_jacobian_diagnostics_on_the_first_sequences_only_are_those_of_the_whole_batch():
+    rng = np.random.default_rng(3)
+    cell = cells.make("lstm", input_size=3, hidden_size=6, activation="tanh", radius=1.1, rng=rng)
+    x, dh = rng.standard_normal((25, 4, 3)), rng.standard_normal((4, 6))
+    whole = gradients.profile(cell, x, dh)
+    first = gradients.profile(cell, x, dh, jacobian_samples=1)
+    assert first.log10_jac.shape == first.gamma_step.shape == (25, 1)
+    np.testing.assert_array_equal(first.log10_jac[:, 0], whole.log10_jac[:, 0])
+    np.testing.assert_array_equal(first.gamma_step[:, 0], whole.gamma_step[:, 0])
+    np.testing.assert_array_equal(first.log10_grad_h, whole.log10_grad_h)  # the gradient is the whole batch's
+    assert gradients.profile(cell, x, dh, jacobian_samples=0).log10_jac.shape == (25, 0)
+    with pytest.raises(ValueError, match="jacobian_samples must be an integer from 0 to the batch size 4"):
+        gradients.profile(cell, x, dh, jacobian_samples=5)

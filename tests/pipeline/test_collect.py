@@ -1,11 +1,11 @@
-"""collect: the decay fit, the regime thresholds and the shape of both tables."""
+"""collect: the decay fit, the regime thresholds, the shape of both tables, damaged records."""
 
 import math
 
 import numpy as np
 import pytest
 
-from bptt.pipeline import collect, tables
+from bptt.pipeline import collect, experiment, tables
 
 LOG10_E = math.log10(math.e)
 
@@ -24,13 +24,19 @@ def _record(log10_grad_h, overflow=(False,), with_c=False):
         "gamma_bound": np.full(seeds, 0.25),
         "overflow": np.array(overflow * seeds if len(overflow) == 1 else overflow),
         "overflow_step": np.where(np.array(overflow * seeds if len(overflow) == 1 else overflow), 2, -1),
+        "unmeasurable_steps": np.zeros(seeds, dtype=int),
         "loss": np.ones(seeds),
     }
 
 
+def _key(cell, activation, radius, seq_len):
+    init, bias = ("orthogonal", None) if cell == "rnn" else ("orthogonal", "0")
+    return {"cell": cell, "activation": activation, "radius": radius, "recurrent_init": init, "gate_bias": bias, "seq_len": seq_len}
+
+
 def test_exact_geometric_decay_is_recovered():
     lag = np.arange(9, -1, -1)
-    gradients, summary = collect.point_tables(("rnn", "tanh", 0.9, 10), _record(lag * math.log10(0.7)), 0.01)
+    gradients, summary = collect.point_tables(_key("rnn", "tanh", 0.9, 10), _record(lag * math.log10(0.7)), 0.01)
     row = summary.to_pylist()[0]
     assert row["decay_rate"] == pytest.approx(0.7, rel=1e-12)
     assert row["timescale"] == pytest.approx(-1 / math.log(0.7), rel=1e-12)
@@ -48,30 +54,51 @@ def test_exact_geometric_decay_is_recovered():
 )
 def test_regime_thresholds(slope, overflow, expected):
     lag = np.arange(19, -1, -1)
-    _, summary = collect.point_tables(("rnn", "relu", 1.0, 20), _record(slope * lag, (overflow,)), 0.01)
+    _, summary = collect.point_tables(_key("rnn", "relu", 1.0, 20), _record(slope * lag, (overflow,)), 0.01)
     assert summary.column("regime").to_pylist() == [expected]
 
 
 def test_growth_has_infinite_timescale_and_non_finite_lags_are_skipped():
     grad = np.arange(5, -1, -1) * 0.1
     grad[0] = np.nan  # e.g. a step cut off by an overflow
-    _, summary = collect.point_tables(("rnn", "linear", 1.5, 6), _record(grad), 0.01)
+    _, summary = collect.point_tables(_key("rnn", "linear", 1.5, 6), _record(grad), 0.01)
     row = summary.to_pylist()[0]
     assert row["decay_rate"] == pytest.approx(10**0.1, rel=1e-12)
     assert row["timescale"] == math.inf
 
 
 def test_single_step_has_no_fit_and_no_regime():
-    _, summary = collect.point_tables(("gru", "tanh", 1.0, 1), _record([[0.3]]), 0.01)
+    _, summary = collect.point_tables(_key("gru", "tanh", 1.0, 1), _record([[0.3]]), 0.01)
     row = summary.to_pylist()[0]
     assert math.isnan(row["decay_rate"]) and row["regime"] is None
 
 
 def test_tables_have_the_declared_schema_and_one_row_per_seed_and_step():
     grad = np.array([[0.0, -1.0, -2.0], [0.0, -2.0, -4.0]])
-    gradients, summary = collect.point_tables(("lstm", "tanh", 1.0, 3), _record(grad, (False, True), with_c=True), 0.01)
+    gradients, summary = collect.point_tables(_key("lstm", "tanh", 1.0, 3), _record(grad, (False, True), with_c=True), 0.01)
     assert gradients.schema.equals(tables.GRADIENTS) and summary.schema.equals(tables.SUMMARY)
     assert gradients.column("seed").to_pylist() == [0, 0, 0, 1, 1, 1]
     assert gradients.column("step").to_pylist() == [0, 1, 2, 0, 1, 2]
     assert gradients.column("log10_grad_c").null_count == 0
     assert summary.column("overflow_step").to_pylist() == [None, 2]
+    # Pascanu's bound is a statement about the Elman recurrence: no value for a gated cell.
+    assert summary.column("pascanu_bound").null_count == 2 and gradients.column("log10_pascanu_bound").null_count == 6
+    assert summary.column("gate_bias").to_pylist() == ["0", "0"]
+
+
+def test_a_rate_that_rounds_to_one_has_an_infinite_timescale():
+    # Issue 8, item 3: a fitted slope of -1e-17 (linear, rho = 1) gave timescales of 2e16-1e17 steps
+    # for a decay rate that prints as exactly 1.0; inf is what the README promises.
+    assert 10.0 ** -1e-17 == 1.0
+    np.testing.assert_array_equal(collect.timescale(np.array([10.0 ** -1e-17, 1.5, 0.5, np.nan])), [np.inf, np.inf, -1 / np.log(0.5), np.nan])
+
+
+def test_a_damaged_record_is_moved_aside_and_named(tmp_path):
+    # Issue 8, item 10: a truncated record made collect fail with zipfile.BadZipFile, without naming
+    # the file, at every rerun. Now it is set aside, so the next run recomputes it, and named.
+    path = tmp_path / "T20.npz"
+    experiment.write({name: np.zeros(1) for name in experiment.RECORD}, str(path))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(SystemExit, match=f"{path} could not be read .* moved to {path}.corrupt; run snakemake again"):
+        collect.read_record(str(path))
+    assert not path.exists() and (tmp_path / "T20.npz.corrupt").exists()

@@ -44,5 +44,36 @@ def test_schema_enums_match_the_code():
     grid = SCHEMA["properties"]["grid"]["properties"]
     assert tuple(grid["cell"]["items"]["enum"]) == cells.KINDS
     assert tuple(grid["activation"]["items"]["enum"]) == activations.NAMES
-    assert tuple(SCHEMA["properties"]["recurrent_init"]["enum"]) == initialisation.METHODS
+    assert tuple(grid["recurrent_init"]["items"]["enum"]) == initialisation.METHODS
     assert tuple(SCHEMA["properties"]["loss"]["enum"]) == loss.NAMES
+
+
+@pytest.mark.parametrize(
+    "given, meant",
+    [
+        ({"seeds": 2.0}, {"seeds": 2}),  # an integral number for an integer setting is that integer
+        ({"hidden_size": "16"}, {"hidden_size": 16}),  # --config hidden_size=16 may arrive as text
+        ({"grid": {"radius": ["1", "0.5"]}}, {"grid": {"radius": [1.0, 0.5]}}),  # --config 'grid={"radius": [1]}'
+        ({"grid": {"gate_bias": ["0", "chrono"]}}, {"grid": {"gate_bias": [0.0, "chrono"]}}),
+        ({"seeds": 2.5}, {"seeds": 2.5}),  # not integral: left for the check to refuse
+    ],
+)
+def test_numbers_are_read_as_meant_before_the_check(given, meant):
+    assert configcheck.normalise(given, SCHEMA) == meant
+
+
+def test_a_fractional_integer_is_refused_after_normalising():
+    found = configcheck.problems(configcheck.normalise(edited(CONFIG, {"seeds": 2.5}), SCHEMA), SCHEMA)
+    assert found == [f"seeds: 2.5 is not an integer. Allowed: {SCHEMA['properties']['seeds']['description']}."]
+
+
+@pytest.mark.parametrize(
+    "edit, start",
+    [
+        ({"grid": {"recurrent_init": ["identity"]}}, "grid: lstm gets no grid point"),
+        ({"jacobian_batch": 5}, "jacobian_batch: 5 exceeds batch_size 4"),
+    ],
+)
+def test_keys_that_conflict_with_each_other_are_named(edit, start):
+    found = configcheck.cross_problems(edited(CONFIG, edit))
+    assert found and found[0].startswith(start), found

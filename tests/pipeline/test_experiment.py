@@ -6,44 +6,66 @@ import sys
 import numpy as np
 import pytest
 
-from bptt.pipeline import experiment
+from bptt.core import cells, gradients, loss
+from bptt.pipeline import experiment, seeding
 
 ARGS = (
-    "--cell {cell} --activation tanh --radius {radius} --seq-len {seq_len} --seeds 2 --batch-size 3"
-    " --hidden-size 4 --input-size 2 --recurrent-init orthogonal --input-scale 1 --loss {loss}"
-    " --num-classes 3 --forget-bias {forget_bias} --output {output}"
+    "--cell {cell} --activation tanh --seq-len {seq_len} --radius 0.9 1.2 --recurrent-init orthogonal identity"
+    " --gate-bias 0 1 chrono --seeds 2 --batch-size 3 --hidden-size 4 --input-size 2 --input-scale 1"
+    " --loss {loss} --num-classes 3 --jacobian-batch {jacobian_batch} --output {output}"
 )
+POINTS = {"rnn": 4, "lstm": 6, "gru": 4}  # radii x (inits for rnn, gate biases for lstm and gru)
 
 
-def _run(tmp_path, cell="lstm", radius=0.9, seq_len=6, loss="cross_entropy", name="record"):
-    output = tmp_path / f"{name}-{cell}-{radius}-{seq_len}-{loss}.npz"
-    experiment.main(ARGS.format(cell=cell, forget_bias=0.5 if cell == "lstm" else 0, radius=radius, seq_len=seq_len, loss=loss, output=output).split())
+def _argv(tmp_path, cell="lstm", seq_len=6, loss="cross_entropy", jacobian_batch=3, name="record"):
+    output = tmp_path / f"{name}-{cell}-{seq_len}-{loss}-{jacobian_batch}.npz"
+    text = ARGS.format(cell=cell, seq_len=seq_len, loss=loss, jacobian_batch=jacobian_batch, output=output)
+    return text.split(), output
+
+
+def _run(tmp_path, **kwargs):
+    argv, output = _argv(tmp_path, **kwargs)
+    experiment.main(argv)
     with np.load(output) as record:
         return dict(record)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
-def test_record_holds_every_array_with_its_shape(tmp_path, cell, loss):
-    record = _run(tmp_path, cell=cell, loss=loss)
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "mse"])
+def test_record_holds_every_array_with_its_shape(tmp_path, cell, loss_name):
+    record = _run(tmp_path, cell=cell, loss=loss_name)
     expected = set(experiment.RECORD) - (set() if cell == "lstm" else {"log10_grad_c"})
     assert set(record) == expected
+    p = POINTS[cell]
     for name in experiment.STEP_ARRAYS:
         if name in record:
-            assert record[name].shape == (2, 6)
+            assert record[name].shape == (p, 2, 6)
     for name in experiment.SEED_ARRAYS:
-        assert record[name].shape == (2,)
-    assert record["seed"].tolist() == [0, 1]
-    np.testing.assert_allclose(record["spectral_radius"], 0.9, rtol=1e-12)
+        assert record[name].shape == (p, 2)
+    assert record["seed"].tolist() == [0, 1] and record["radius"].shape == (p,)
+    np.testing.assert_allclose(record["spectral_radius"], record["radius"][:, None] * np.ones(2), rtol=1e-12)
     assert np.isfinite(record["log10_grad_h"]).all()
 
 
-def test_shorter_sequence_gives_the_same_first_steps_forward(tmp_path):
-    # The same inputs prefix and weights: the loss sits at a different step, so
-    # compare what does not depend on it: the seeds' weights and spectral norms.
-    short, long = _run(tmp_path, seq_len=4), _run(tmp_path, seq_len=9)
-    np.testing.assert_array_equal(short["spectral_norm"], long["spectral_norm"])
-    np.testing.assert_array_equal(short["gamma_step"][:, :1], long["gamma_step"][:, :1])
+def test_a_stacked_job_records_what_each_network_gives_alone(tmp_path):
+    # Point 4 of the LSTM job: radius 1.2, gate bias 1, seed 1, computed on its own with the core.
+    record = _run(tmp_path, cell="lstm", seq_len=5)
+    cell = cells.make("lstm", input_size=2, hidden_size=4, activation="tanh", radius=1.2, rng=seeding.rng(1, "lstm"), gate_bias=1.0)
+    x = seeding.inputs(1, 5, 3, 2, 1.0)
+    graded = loss.cross_entropy(cells.forward(cell, x)[-1], seeding.readout(1, 3, 4), seeding.targets(1, "cross_entropy", 3, 3))
+    alone = gradients.profile(cell, x, graded.dh_last, graded.log10_scale)
+    assert (record["radius"][4], record["gate_bias"][4]) == (1.2, "1")
+    np.testing.assert_allclose(record["log10_grad_h"][4, 1], np.median(alone.log10_grad_h, axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(record["gamma_step"][4, 1], np.median(alone.gamma_step, axis=1), rtol=0, atol=1e-12)
+    assert record["log10_grad_norm_weight_hh"][4, 1] == pytest.approx(alone.log10_grad_norm["weight_hh"], abs=1e-12)
+
+
+def test_jacobian_diagnostics_of_the_first_sequence_only(tmp_path):
+    full, first = _run(tmp_path, jacobian_batch=3, name="full"), _run(tmp_path, jacobian_batch=1, name="first")
+    np.testing.assert_array_equal(full["log10_grad_h"], first["log10_grad_h"])
+    assert not np.array_equal(full["gamma_step"], first["gamma_step"])  # a median of 3 against one sequence
+    none = _run(tmp_path, jacobian_batch=0, name="none")
+    assert np.isnan(none["gamma_step"]).all() and np.isfinite(none["log10_grad_h"]).all()
 
 
 def test_identical_runs_give_identical_records(tmp_path):
@@ -52,33 +74,60 @@ def test_identical_runs_give_identical_records(tmp_path):
         np.testing.assert_array_equal(first[name], second[name])
 
 
-def test_forget_bias_for_another_cell_is_refused(tmp_path):
-    argv = ARGS.format(cell="gru", forget_bias=1, radius=1, seq_len=3, loss="mse", output=tmp_path / "out.npz").split()
-    with pytest.raises(SystemExit, match="forget-bias applies to --cell lstm only"):
-        experiment.main(argv)
+def test_the_issues_lstm_near_float64s_limit_flags_every_nan_before_its_overflow(tmp_path, capsys):
+    # Issue 8, item 1: this command gave NaN at 1554 of 1629 steps of seed 2 before the overflow and
+    # NaN parameter-gradient norms, unflagged, with exit code 0. Its gates saturate beyond float64
+    # (pre-activations ~1e250): one step's factor is e^-(1e250), which float64 cannot carry even per
+    # step, so those steps are not measurable; now each is counted and said, and nothing else is NaN.
+    output = tmp_path / "x.npz"
+    experiment.main(
+        "--cell lstm --activation linear --radius 3 --seq-len 2000 --seeds 3 --batch-size 4 --hidden-size 16"
+        " --input-size 8 --recurrent-init orthogonal --input-scale 1 --loss cross_entropy --num-classes 10"
+        f" --gate-bias 0 --jacobian-batch 1 --output {output}".split()
+    )
+    with np.load(output) as record:
+        step = record["overflow_step"][0]
+        assert (step > 0).all()
+        for seed in range(3):
+            rows = np.stack([record[n][0, seed, : step[seed]] for n in experiment.STEP_ARRAYS])
+            assert np.isnan(rows).any(axis=0).sum() == record["unmeasurable_steps"][0, seed]
+            assert not np.isneginf(record["log10_grad_h"][0, seed]).any()
+            # A parameter gradient is NaN only where some steps were lost (their terms are in its sum).
+            assert np.isfinite(record["log10_grad_norm_weight_hh"][0, seed]) or record["unmeasurable_steps"][0, seed]
+    assert "seed 2: 1555 of 1629 steps before the overflow are not measurable" in capsys.readouterr().out
 
 
-def test_last_finite_state_stops_before_an_overflow():
-    h = np.ones((5, 2, 3))
-    h[3, 1, 0] = np.inf
-    np.testing.assert_array_equal(experiment.last_finite_state(h), h[2])
-    assert experiment.last_finite_state(h[:3]) is not None
-    np.testing.assert_array_equal(experiment.last_finite_state(np.full((2, 1, 1), np.nan)), np.zeros((1, 1)))
+def test_last_finite_state_stops_before_an_overflow_per_model():
+    h = np.ones((5, 2, 2, 3))
+    h[3, 1, 0, 0] = np.inf
+    h[0, 0, 1, 2] = np.nan
+    got = experiment.last_finite_state(h)
+    np.testing.assert_array_equal(got[1], h[2, 1])
+    np.testing.assert_array_equal(got[0], np.zeros((2, 3)))  # non-finite at step 0: nothing finite
 
 
 @pytest.mark.parametrize(
     "flag, value, message",
     [("--radius", "0", "must be a finite number > 0"), ("--radius", "nan", "must be a finite number"),
-     ("--seq-len", "0", "must be an integer >= 1"), ("--cell", "cnn", "invalid choice")],
+     ("--seq-len", "0", "must be an integer >= 1"), ("--cell", "cnn", "invalid choice"),
+     ("--gate-bias", "large", "must be a finite number or chrono"), ("--jacobian-batch", "4", "exceeds --batch-size 3")],
 )
 def test_bad_arguments_exit_with_a_message_and_write_nothing(tmp_path, capsys, flag, value, message):
-    argv = ARGS.format(cell="rnn", forget_bias=0, radius=1, seq_len=3, loss="mse", output=tmp_path / "out.npz").split()
+    argv, _ = _argv(tmp_path, cell="rnn")
     argv[argv.index(flag) + 1] = value
     with pytest.raises(SystemExit) as exit_info:
         experiment.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_in_a_folder_that_does_not_exist_is_written_there(tmp_path):
+    argv, _ = _argv(tmp_path, cell="gru")
+    output = tmp_path / "new" / "folder" / "x.npz"
+    argv[argv.index("--output") + 1] = str(output)
+    experiment.main(argv)
+    assert output.exists()
 
 
 def test_entry_imports_numpy_and_the_core_only():

@@ -22,7 +22,7 @@ def check_config(config, schema_file):
     found = configcheck.problems(config, schema)
     if not found:
         validate(config, str(schema_path))  # fills in the schema's defaults; cannot fail after the check
-        found = configcheck.grid_problems(config)
+        found = configcheck.cross_problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

@@ -25,6 +25,7 @@ rule experiment:
             input_scale=config["input_scale"],
             loss=config["loss"],
             num_classes=config["num_classes"],
+            jacobian_batch=config["jacobian_batch"],
         ),
         code=codehash.code_hash("bptt.pipeline.experiment"),
     shell:

@@ -21,7 +21,9 @@ length and scale, each in one place:
     float64 value may be a rounded-away remainder, not the true one; such entries are NaN and
     flagged in `unmeasurable`, never reported as 0 (an exact zero, from ReLU's f' = 0 at an
     unsaturated step, stays -inf);
-  - Jacobian diagnostics (`bptt.core.jacobian`), for `profile` only.
+  - Jacobian diagnostics (`bptt.core.jacobian`), for `profile` only, on the first
+    `jacobian_samples` sequences of each model's batch (all by default): they cost O(n^3) per
+    sequence and step against the gradient's O(H^2), so a caller may measure them on fewer.
 
 Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last, optionally times 10**log10_scale per
 sample (a gradient beyond float64's range, from `bptt.core.loss`). Step k is 0-based; lag = T-1-k.
@@ -31,7 +33,8 @@ Profile fields:
   log10_grad_h          log10 ||dL/dh_k||, the full adjoint of h_k (for the LSTM through c as well)
   log10_grad_c          log10 ||dL/dc_k|| for the LSTM (adjoint of c_k as part of s_k = (h_k, c_k),
                         through c_{k+1}; -inf at k = T-1), None otherwise
-  log10_jac             log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM
+  log10_jac             log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM; (T, J) for the
+                        first J = jacobian_samples sequences (J = B by default), as gamma_step
   log10_dW_hh_contrib   log10 ||step k's term of dL/dW_hh||_F = log10 ||dL/d(U h_{k-1})|| ||h_{k-1}||
                         (-inf at k = 0: h_{-1} = 0)
   gamma_step            gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear scale
@@ -116,7 +119,7 @@ def lag_profile_and_grads(
 def _public(cell, x, dh_last, log10_scale, *, grads: bool):
     """lag_profile and param_grads of a sweep, with warnings for what carries no flag there."""
     stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
-    out = _sweep(stacked, xs, dhs, scale, jacobian=False)
+    out = _sweep(stacked, xs, dhs, scale, jacobian=None)
     if (out.overflow_step >= 0).any():
         warnings.warn(
             f"forward pass overflowed at step {int(out.overflow_step.max())}: results cover the steps before "
@@ -142,14 +145,20 @@ def _public(cell, x, dh_last, log10_scale, *, grads: bool):
     return _unstack(out.log10_grad_h, single), {k: _unstack(v, single, axis=0) for k, v in values.items()}
 
 
-def profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> Profile:
+def profile(
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None, *, jacobian_samples: int | None = None
+) -> Profile:
     """Everything in the module docstring's Profile list, in one forward and backward pass.
 
-    The Jacobian products cost O(T B n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
-    gradient: they dominate from H of a few tens on.
+    The Jacobian products cost O(T J n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
+    gradient, J = jacobian_samples (default: the whole batch B): they dominate from H of a few tens on.
     """
     stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
-    out = _sweep(stacked, xs, dhs, scale, jacobian=True)
+    batch = xs.shape[2]
+    samples = batch if jacobian_samples is None else jacobian_samples
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 0 <= samples <= batch:
+        raise ValueError(f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}")
+    out = _sweep(stacked, xs, dhs, scale, jacobian=int(samples))
     u = cells.candidate_block(stacked)  # (M, H, H)
     grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
     for g in grads.values():
@@ -242,9 +251,10 @@ def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
     return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
 
 
-def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np.ndarray, *, jacobian: bool) -> _Sweep:
+def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np.ndarray, *, jacobian: int | None) -> _Sweep:
     """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)
-    times 10**log10_scale (M, B)."""
+    times 10**log10_scale (M, B). jacobian: None for the gradient alone (lag_profile, param_grads),
+    else the number of sequences whose Jacobian diagnostics `profile` records."""
     n_steps, n_models, batch, _ = x.shape
     size = chunk_length(cell, n_models * batch, n_steps)
 
@@ -264,14 +274,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
 
-    shape = (n_steps, n_models, batch)
-    nan = np.full(shape, np.nan)
-    out = {
-        "log10_grad_h": nan.copy(),
-        "log10_grad_c": nan.copy() if cell.spec.state_parts == 2 else None,
-        "unmeasurable": np.zeros(shape, dtype=bool),
-        **{k: nan.copy() if jacobian else None for k in ("log10_jac", "log10_dW_hh_contrib", "gamma_step")},
-    }
+    out = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
     grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
     # Pass 2: backward, chunk by chunk from the last; the adjoint, its log10 scale and the
     # state of the precision checks carry over.
@@ -280,7 +283,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np
         log_scale=log10_scale.copy(),
         saturated_next=np.zeros((n_models, batch), dtype=bool),
         lost_from=np.full((n_models, batch), -1),
-        jac=JacobianProduct((n_models, batch), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
+        jac=JacobianProduct((n_models, jacobian), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
         if jacobian
         else None,
     )
@@ -294,10 +297,24 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np
     lost = np.arange(n_steps)[:, None, None] <= carry.lost_from[None]
     for key in ("log10_grad_h", "log10_grad_c", "log10_dW_hh_contrib", "log10_jac"):
         if out[key] is not None:
-            out[key][lost] = np.nan
+            out[key][lost[..., : out[key].shape[2]]] = np.nan
     out["unmeasurable"] |= lost
     _check_no_silent_nan(out)
     return _Sweep(**out, grads=grads, grads_lost=(carry.lost_from >= 0).any(axis=1), overflow_step=overflow_step)
+
+
+def _empty_fields(cell: cells.Cell, shape: tuple[int, int, int], jacobian: int | None) -> dict:
+    """The per-step fields of a sweep, NaN (and nothing unmeasurable) until filled; None where not computed."""
+    nan = np.full(shape, np.nan)
+    jac_shape = shape[:2] + (jacobian or 0,)
+    return {
+        "log10_grad_h": nan.copy(),
+        "log10_grad_c": nan.copy() if cell.spec.state_parts == 2 else None,
+        "log10_jac": None if jacobian is None else np.full(jac_shape, np.nan),
+        "log10_dW_hh_contrib": None if jacobian is None else nan.copy(),
+        "gamma_step": None if jacobian is None else np.full(jac_shape, np.nan),
+        "unmeasurable": np.zeros(shape, dtype=bool),
+    }
 
 
 def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
@@ -305,10 +322,8 @@ def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
     non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN."""
     n_steps, n_models, batch, _ = x.shape
     ends = np.where(overflow_step >= 0, overflow_step, n_steps)
-    per_step = ["log10_grad_h"] + (["log10_grad_c"] if cell.spec.state_parts == 2 else [])
-    per_step += ["log10_jac", "log10_dW_hh_contrib", "gamma_step"] if jacobian else []
-    fields = {k: np.full((n_steps, n_models, batch), np.nan) for k in per_step}
-    fields["unmeasurable"] = np.zeros((n_steps, n_models, batch), dtype=bool)
+    fields = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
+    per_step = [k for k, v in fields.items() if v is not None and k != "unmeasurable"]
     grads = {k: (np.full_like(v, np.nan), np.zeros(n_models)) for k, v in cell.params.items()}
     grads_lost = np.zeros(n_models, dtype=bool)
     for end in np.unique(ends[ends > 0]):
@@ -320,7 +335,6 @@ def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
         grads_lost[idx] = part.grads_lost
         for k, (mantissa, scale) in part.grads.items():
             grads[k][0][idx], grads[k][1][idx] = mantissa, scale
-    fields = {k: fields.get(k) for k in _Sweep._fields[:6]}
     return _Sweep(**fields, grads=grads, grads_lost=grads_lost, overflow_step=overflow_step)
 
 
@@ -382,14 +396,15 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
     sq_h, norms, extra = np.empty((n, m, b)), np.empty((n, m, b)), np.zeros((n, m, b))
     sq_c = np.empty_like(sq_h) if spec.state_parts == 2 else None
     through = _ThroughU(u, _hh_slice(spec), (m, b))
-    jac_through = _ThroughU(u, _hh_slice(spec), (m, b)) if carry.jac is not None else None
-    log_p, gamma = (np.empty((n, m, b)), np.empty((n, m, b))) if carry.jac is not None else (None, None)
+    j = carry.jac.scale.shape[1] if carry.jac is not None else 0  # sequences with Jacobian diagnostics
+    jac_through = _ThroughU(u, _hh_slice(spec), (m, j)) if j else None
+    log_p, gamma = np.empty((n, m, j)), np.empty((n, m, j))
     adj = carry.adj
     for t in reversed(range(n)):
         values = {k: v[t] for k, v in factors.items()}
-        if carry.jac is not None:
+        if j:
             jac_through.check = guard[t]
-            log_p[t], gamma[t] = carry.jac.step(spec.backward_step, values, jac_through)
+            log_p[t], gamma[t] = carry.jac.step(spec.backward_step, {k: v[:, :j] for k, v in values.items()}, jac_through)
         sq_h[t] = np.einsum("mbh,mbh->mb", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
         sq = sq_h[t]
         if sq_c is not None:
@@ -437,7 +452,7 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
         contrib[da_lost] = np.nan
         out["log10_dW_hh_contrib"][rows] = contrib
     if carry.jac is not None:
-        _record_jacobian(out, rows, log_p, gamma, saturated, saturated_after, carry, s)
+        _record_jacobian(out, rows, log_p, gamma, saturated[..., :j], saturated_after[..., :j], carry, s)
     carry.saturated_next = saturated[0]
 
     # Sum over steps and samples: one matrix product per parameter and model, in log space.
@@ -463,19 +478,20 @@ def _record_jacobian(out, rows, log_p, gamma, saturated, saturated_after, carry:
     with np.errstate(invalid="ignore"):
         product_lost = saturated_after & (log_p - following < LOG10_UNDERFLOW)
     gamma_lost = saturated & (gamma < UNDERFLOW)
+    j = log_p.shape[2]
     out["log10_jac"][rows] = log_p
     out["gamma_step"][rows] = np.where(gamma_lost, np.nan, gamma)
-    out["unmeasurable"][rows] |= gamma_lost
+    out["unmeasurable"][rows, :, :j] |= gamma_lost
     if product_lost.any():
         last = np.where(product_lost.any(axis=0), n - 1 - np.argmax(product_lost[::-1], axis=0), -1)
-        carry.lost_from = np.maximum(carry.lost_from, np.where(last >= 0, s + last, -1))
+        carry.lost_from[:, :j] = np.maximum(carry.lost_from[:, :j], np.where(last >= 0, s + last, -1))
     carry.log_p_next = log_p[:1]
 
 
 def _check_no_silent_nan(out: dict) -> None:
     """A NaN outside the flagged entries and overflow rows is a bug: fail loudly, never write it."""
     for key in ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step"):
-        if out[key] is not None and (np.isnan(out[key]) & ~out["unmeasurable"]).any():
+        if out[key] is not None and (np.isnan(out[key]) & ~out["unmeasurable"][..., : out[key].shape[2]]).any():
             raise FloatingPointError(
                 f"internal error: {key} holds NaN at entries not flagged as unmeasurable; "
                 "please report this with the command that produced it"

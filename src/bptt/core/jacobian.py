@@ -13,7 +13,7 @@ from bptt.core import logscale, spectral
 
 
 class JacobianProduct:
-    """P_k for every sample of a stack (M, B): p (M, B, n, n) times 10**scale (M, B)."""
+    """P_k for every sample of a stack (M, J): p (M, J, n, n) times 10**scale (M, J)."""
 
     def __init__(self, shape: tuple[int, int], hidden_size: int, state_parts: int, grad_blocks: int):
         n = state_parts * hidden_size

@@ -122,10 +122,17 @@ def normalise(config, schema: dict):
     return _as_number(config, _types(schema))
 
 
-def grid_problems(config: dict) -> list[str]:
-    """One line per cell of a valid config's grid (defaults filled in) that gets no point."""
+def cross_problems(config: dict) -> list[str]:
+    """Problems between keys of a config valid key by key (defaults filled in): a cell of the grid
+    that gets no point, a jacobian_batch larger than the batch."""
     g = config["grid"]
-    return [
+    lines = []
+    if config["jacobian_batch"] > config["batch_size"]:
+        lines.append(
+            f"jacobian_batch: {config['jacobian_batch']} exceeds batch_size {config['batch_size']}; "
+            "give at most batch_size sequences (0 for none)."
+        )
+    return lines + [
         f"grid: {cell} gets no grid point from recurrent_init {g['recurrent_init']} and gate_bias {g['gate_bias']} "
         f"(identity applies to rnn only, chrono to lstm only). Add a value that applies to {cell}, or remove it from grid.cell."
         for cell in g["cell"]

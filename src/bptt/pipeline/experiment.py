@@ -3,13 +3,14 @@
     python -m bptt.pipeline.experiment --cell lstm --activation tanh --seq-len 100 \\
         --radius 0.5 1 1.5 --recurrent-init orthogonal --gate-bias 0 1 chrono --seeds 3 \\
         --batch-size 4 --hidden-size 16 --input-size 8 --input-scale 1 \\
-        --loss cross_entropy --num-classes 10 --output results/runs/lstm/tanh/T100.npz
+        --loss cross_entropy --num-classes 10 --jacobian-batch 1 --output results/runs/lstm/tanh/T100.npz
 
 The points (radius x initialisation x gate bias, see `bptt.pipeline.grid`) and seeds run as
 one stack of networks through one forward and one backward sweep (`bptt.core.gradients.profile`):
 for each seed (draws as in `bptt.pipeline.seeding`) the networks share inputs, targets, readout
 and base weights. The loss is taken on a readout of the last hidden state. Recorded: per step
-the medians over the batch, and per seed the constants (`RECORD`); written as one .npz,
+the medians over the batch (for the Jacobian diagnostics, over its first --jacobian-batch
+sequences), and per seed the constants (`RECORD`); written as one .npz,
 atomically, so a killed job leaves no partial file. `bptt.pipeline.collect` makes Parquet of it.
 
 Process start-up is paid once per job, so this module imports numpy and the core only: no
@@ -90,13 +91,16 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     graded = [loss.loss_and_grad(args.loss, h, v, t) for h, v, t in zip(h_last, readout, target)]
     scale = np.array([g.log10_scale for g in graded])  # (M, B): dL/dh_last = mantissa * 10**scale
     measurable = np.isfinite(scale)  # False where the readout itself left float64
-    prof = gradients.profile(stack, x, np.array([g.dh_last for g in graded]), np.where(measurable, scale, 0.0))
+    prof = gradients.profile(
+        stack, x, np.array([g.dh_last for g in graded]), np.where(measurable, scale, 0.0), jacobian_samples=args.jacobian_batch
+    )
     steps = {}
     for name in STEP_ARRAYS:
-        values = getattr(prof, name)
+        values = getattr(prof, name)  # (T, M, B), or (T, M, jacobian_batch) for the Jacobian diagnostics
         if values is not None:
-            values = np.where(measurable[None], values, np.nan)
-            steps[name] = np.median(values, axis=2).T  # (T, M, B) -> (M, T)
+            values = np.where(measurable[None, :, : values.shape[2]], values, np.nan)
+            with np.errstate(invalid="ignore"):  # jacobian_batch 0: no sequence, all NaN
+                steps[name] = np.median(values, axis=2).T if values.shape[2] else np.full(values.shape[1::-1], np.nan)
     overflow_step = prof.overflow_step
     rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
     lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
@@ -190,16 +194,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input-scale", type=_positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
     parser.add_argument("--num-classes", type=_at_least(2), required=True)
+    parser.add_argument(
+        "--jacobian-batch", type=_at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"
+    )
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
+    if args.jacobian_batch > args.batch_size:
+        parser.error(f"--jacobian-batch {args.jacobian_batch} exceeds --batch-size {args.batch_size}")
     if not grid.points({"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell):
         parser.error(f"--recurrent-init {' '.join(args.recurrent_init)} and --gate-bias give --cell {args.cell} no point")
     return args
 
 
+def report(record: dict[str, np.ndarray]) -> list[str]:
+    """One line per point and seed that overflowed or has unmeasurable steps, for the job's log."""
+    lines = []
+    for p, radius in enumerate(record["radius"]):
+        point = f"radius {radius:g}, {record['recurrent_init'][p]}" + (f", gate bias {record['gate_bias'][p]}" if record["gate_bias"][p] else "")
+        for s, seed in enumerate(record["seed"]):
+            step, lost = record["overflow_step"][p, s], record["unmeasurable_steps"][p, s]
+            before = f"{step} steps before the overflow" if step >= 0 else f"{record['log10_grad_h'].shape[2]} steps"
+            if lost:
+                lines.append(f"{point}, seed {seed}: {lost} of {before} are not measurable (gates or slopes beyond float64)")
+            elif step >= 0:
+                lines.append(f"{point}, seed {seed}: the forward pass overflowed float64 at step {step}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    write(run(args), args.output)
+    record = run(args)
+    write(record, args.output)
+    print("\n".join([f"wrote {args.output}", *report(record)]))
     return 0
 
 
