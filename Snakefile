@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 
 
 check_config(config, "workflow/schemas/config.schema.yaml")
+warn_if_costly(config)
 
 # Jobs run `python` from the environment running Snakemake (the project's .venv), as if it
 # were activated, whatever the caller's PATH. Not a param: moving the checkout reruns nothing.

@@ -50,7 +50,22 @@ def test_keys_left_out_take_the_schemas_defaults(fresh):
     (path / "config.yaml").write_text("grid:\n  cell: [gru]\nseeds: 2\n")
     schema = yaml.safe_load((path / "workflow/schemas/config.schema.yaml").read_text())["properties"]
     grid = {key: spec["default"] for key, spec in schema["grid"]["properties"].items()}
-    assert planned(path)["experiment"] == len(grid["activation"]) * len(grid["radius"]) * len(grid["seq_len"])
-    shell = snakemake(path, "-n", "-p", "results/runs/gru/tanh/rho1_T25.npz").stdout
+    assert planned(path)["experiment"] == len(grid["activation"]) * len(grid["seq_len"])
+    shell = snakemake(path, "-n", "-p", "results/runs/gru/tanh/T25.npz").stdout
     expected = f"--seeds 2 --batch-size {schema['batch_size']['default']} --hidden-size {schema['hidden_size']['default']}"
     assert expected in shell
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "seeds=2.0",  # an integral number for an integer setting (issue 8, item 15)
+        "hidden_size=3.0",
+        'grid={"cell": ["rnn", "lstm"], "activation": ["tanh"], "radius": [0.9, 1, 1.1], "seq_len": [4, 6], '
+        '"recurrent_init": ["orthogonal"], "gate_bias": [0, 0.5]}',  # nested values arrive as text (item 17)
+    ],
+)
+def test_numbers_from_the_command_line_are_read_as_meant(after_baseline, flag):
+    # Each flag restates a value of the baseline's config: the same numbers, so nothing to do.
+    result = snakemake(after_baseline, "-n", "--config", flag)
+    assert "Nothing to be done" in result.stdout + result.stderr

@@ -1,7 +1,7 @@
 """Reruns do the least correct work: what `snakemake -n` plans after each kind of edit.
 
-Every case starts from a copy of the finished baseline run (12 points) and
-asserts the number of jobs planned per rule.
+Every case starts from a copy of the finished baseline run (4 jobs: one per cell and length, each
+computing all its radii and gate biases) and asserts the number of jobs planned per rule.
 """
 
 import copy
@@ -14,7 +14,7 @@ from workflow_helpers import TINY, planned, write_config
 
 pytestmark = pytest.mark.workflow
 
-ALL_POINTS, LSTM_POINTS = 12, 6
+ALL_JOBS, LSTM_JOBS, RNN_JOBS = 4, 2, 2
 
 
 def _edit_config(path, **changes):
@@ -29,7 +29,7 @@ def _append(path: pathlib.Path, text: str) -> None:
 
 
 def _pipeline(plan):
-    """The plan for the rules of this issue; the report's rules follow them."""
+    """The plan for the rules that compute and collect; the report's rules follow them."""
     return {rule: plan.get(rule, 0) for rule in ("experiment", "collect")}
 
 
@@ -42,9 +42,14 @@ def test_the_same_radius_spelled_1_0_is_the_same_point(after_baseline):
     assert planned(after_baseline) == {}
 
 
-def test_adding_a_value_runs_only_the_new_points(after_baseline):
+def test_adding_a_length_runs_only_its_new_jobs(after_baseline):
+    _edit_config(after_baseline, seq_len=[4, 6, 8])
+    assert _pipeline(planned(after_baseline)) == {"experiment": 2, "collect": 1}
+
+
+def test_adding_a_radius_reruns_each_job_once_with_all_its_radii(after_baseline):
     _edit_config(after_baseline, radius=[0.9, 1, 1.1, 1.25])
-    assert _pipeline(planned(after_baseline)) == {"experiment": 2 * 2, "collect": 1}
+    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
 
 
 def test_removing_a_value_reruns_only_collect(after_baseline):
@@ -54,12 +59,17 @@ def test_removing_a_value_reruns_only_collect(after_baseline):
 
 def test_a_shared_setting_reruns_every_experiment(after_baseline):
     _edit_config(after_baseline, batch_size=3)
-    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_POINTS, "collect": 1}
+    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
 
 
-def test_the_lstm_forget_bias_reruns_the_lstm_points_only(after_baseline):
-    _edit_config(after_baseline, forget_bias=1.0)
-    assert _pipeline(planned(after_baseline)) == {"experiment": LSTM_POINTS, "collect": 1}
+def test_the_gate_bias_reruns_the_gated_jobs_only(after_baseline):
+    _edit_config(after_baseline, gate_bias=[0.0, 1.0])
+    assert _pipeline(planned(after_baseline)) == {"experiment": LSTM_JOBS, "collect": 1}
+
+
+def test_the_identity_init_reruns_the_elman_jobs_only(after_baseline):
+    _edit_config(after_baseline, recurrent_init=["orthogonal", "identity"])
+    assert _pipeline(planned(after_baseline)) == {"experiment": RNN_JOBS, "collect": 1}
 
 
 def test_a_summary_setting_reruns_only_collect(after_baseline):
@@ -67,10 +77,10 @@ def test_a_summary_setting_reruns_only_collect(after_baseline):
     assert _pipeline(planned(after_baseline)) == {"experiment": 0, "collect": 1}
 
 
-@pytest.mark.parametrize("module", ["cells.py", "gradients.py", "experiment.py", "seeding.py"])
+@pytest.mark.parametrize("module", ["core/lstm.py", "core/gradients.py", "pipeline/experiment.py", "pipeline/seeding.py"])
 def test_numerical_code_reruns_the_experiments(after_baseline, module):
     _append(after_baseline / "src/bptt" / module, "\nEDITED = True\n")
-    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_POINTS, "collect": 1}
+    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
 
 
 def test_collect_code_reruns_only_collect(after_baseline):

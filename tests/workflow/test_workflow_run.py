@@ -20,16 +20,16 @@ from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake
 
 pytestmark = pytest.mark.workflow
 
-POINTS = 12  # the tiny grid
+JOBS = 4  # the tiny grid: 2 cells x 2 lengths
+POINTS = 3 + 3 * 2  # per length: 3 radii for rnn, 3 radii x 2 gate biases for lstm
 
 
 def test_collected_tables_have_the_contract_columns_and_rows(baseline):
     gradients = pq.read_table(baseline / COLLECTED[0])
     summary = pq.read_table(baseline / COLLECTED[1])
     assert gradients.schema.equals(tables.GRADIENTS) and summary.schema.equals(tables.SUMMARY)
-    rows_per_point = TINY["seeds"] * sum(TINY["grid"]["seq_len"]) / len(TINY["grid"]["seq_len"])
-    assert len(gradients) == POINTS * rows_per_point
-    assert len(summary) == POINTS * TINY["seeds"]
+    assert len(gradients) == POINTS * TINY["seeds"] * sum(TINY["grid"]["seq_len"])
+    assert len(summary) == POINTS * TINY["seeds"] * len(TINY["grid"]["seq_len"])
     lstm = pc.equal(gradients["cell"], "lstm").to_numpy(zero_copy_only=False)
     assert gradients.filter(lstm)["log10_grad_c"].null_count == 0
     assert gradients.filter(~lstm)["log10_grad_c"].null_count == len(gradients.filter(~lstm))
@@ -73,7 +73,7 @@ def test_a_run_killed_mid_way_recovers_the_same_data(baseline, fresh, signal_num
     os.killpg(run.pid, signal_number)
     run.wait(timeout=60)
     done = list(runs.rglob("*.npz"))
-    assert 0 < len(done) < POINTS, f"the signal came too late or too early: {len(done)} of {POINTS} points"
+    assert 0 < len(done) < JOBS, f"the signal came too late or too early: {len(done)} of {JOBS} jobs"
     assert not (path / COLLECTED[0]).exists()
     for record in done:  # written atomically: every file there is whole
         with np.load(record) as arrays:

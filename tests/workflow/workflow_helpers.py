@@ -20,18 +20,25 @@ ROOT = pathlib.Path(__file__).parents[2]
 SNAKEMAKE = pathlib.Path(sys.executable).parent / "snakemake"
 COPIED = ("Snakefile", "config.yaml", "workflow", "profiles", "report", "src")
 
-# 2 cells x 1 activation x 3 radii x 2 lengths = 12 points of a few ms each.
+# 2 cells x 1 activation x 2 lengths = 4 jobs of a few ms each; 3 radii, and 2 gate biases for the
+# LSTM: 3 + 6 points per length.
 TINY = {
-    "grid": {"cell": ["rnn", "lstm"], "activation": ["tanh"], "radius": [0.9, 1, 1.1], "seq_len": [4, 6]},
+    "grid": {
+        "cell": ["rnn", "lstm"],
+        "activation": ["tanh"],
+        "radius": [0.9, 1, 1.1],
+        "seq_len": [4, 6],
+        "recurrent_init": ["orthogonal"],
+        "gate_bias": [0.0, 0.5],
+    },
     "seeds": 2,
     "batch_size": 2,
     "hidden_size": 3,
     "input_size": 2,
-    "recurrent_init": "orthogonal",
     "input_scale": 1.0,
     "loss": "cross_entropy",
     "num_classes": 3,
-    "forget_bias": 0.5,
+    "jacobian_batch": 1,
     "regime_tolerance": 0.01,
 }
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")

@@ -1,13 +1,16 @@
 # The config check and the small helpers the rules share. Result paths live in
 # bptt.pipeline.paths, the grid's jobs and points in bptt.pipeline.grid.
+import os
 import pathlib
 
 import yaml
 
 from snakemake.utils import validate
 
+from snakemake.logging import logger
+
 from bptt.core import activations, cells
-from bptt.pipeline import codehash, configcheck, grid, paths
+from bptt.pipeline import codehash, configcheck, estimate, grid, paths
 
 
 def check_config(config, schema_file):
@@ -33,6 +36,14 @@ def check_config(config, schema_file):
     config["grid"]["radius"] = [float(r) for r in config["grid"]["radius"]]
     for key in ("input_scale", "regime_tolerance"):
         config[key] = float(config[key])
+
+
+def warn_if_costly(config):
+    """Say at planning time, before any job starts, when the experiments would take long here."""
+    cores = workflow._cores or os.cpu_count()  # None in a dry run without --cores
+    message = estimate.warning(config, cores)
+    if message:
+        logger.warning(message)
 
 
 def cli(**settings):
