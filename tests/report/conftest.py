@@ -4,6 +4,7 @@ import pathlib
 import sys
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import synthetic  # noqa: E402
@@ -18,13 +19,14 @@ def tables():
 
 
 @pytest.fixture(scope="session")
-def main(tables):
-    """The tables restricted to the main variant the norm figures show."""
-    from bptt.report import render
-
-    return render.main_variant(tables, synthetic.CONFIG)
+def config():
+    """The shipped config.yaml: its grid lists the variants synthetic.py draws."""
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
 @pytest.fixture(scope="session")
-def config():
-    return synthetic.CONFIG
+def main(tables, config):
+    """The tables restricted to the main variant the norm figures show."""
+    from bptt.report import render
+
+    return render.main_variant(tables, config)

@@ -22,7 +22,6 @@ VARIANTS = {"rnn": [("orthogonal", None), ("identity", None)], "lstm": [("orthog
 VARIANT_GAIN = {("orthogonal", None): 1.0, ("identity", None): 1.3, ("orthogonal", "0"): 1.0,
                 ("orthogonal", "1"): 1.3, ("orthogonal", "chrono"): 1.5}
 MEANFIELD = {"tanh": 0.75, "sigmoid": 0.22, "relu": 1 / np.sqrt(2), "linear": 1.0}
-CONFIG = {"grid": {"recurrent_init": ["orthogonal", "identity"], "gate_bias": [0.0, 1.0, "chrono"]}, "hidden_size": 16}
 OVERFLOW_LOG10 = 308.0
 
 

@@ -27,9 +27,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory, tables, eigenvalues, config):
-    gradients, summary = tables
-    html = render.render(gradients, summary, eigenvalues, config=config, report_dir=ROOT / "report",
+def report_file(tmp_path_factory, tables, config):
+    html = render.render(tables, config=config, report_dir=ROOT / "report",
                          benchmarks=[], benchmark_root=ROOT, repo_root=ROOT,
                          now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))
     path = tmp_path_factory.mktemp("report") / "report.html"
@@ -63,6 +62,8 @@ def test_report_in_headless_chromium(report_file, tmp_path):
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: the summary table fits whole
+            table_hidden = page.eval_on_selector("#summary .table-scroll", "e => e.scrollWidth - e.clientWidth")
             page.set_viewport_size({"width": 390, "height": 844})  # a phone
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             page.screenshot(path=str(artifacts / "report-phone.png"))
@@ -70,7 +71,7 @@ def test_report_in_headless_chromium(report_file, tmp_path):
             context.close()
     assert console_errors == []
     assert requests == []
-    assert len(images) == 6
+    assert len(images) == 7
     assert all(done and width > 0 and height > 0 for done, width, height, _ in images), images
     assert math_count > 20 and math_height > 0
     assert sorted(references) == sorted({c.replace("#", "") for c in cited})
@@ -78,3 +79,4 @@ def test_report_in_headless_chromium(report_file, tmp_path):
                 "cho2014", "pascanu2013"):
         assert f"ref-{key}" in references
     assert overflow <= 1, "the page scrolls sideways on a phone"
+    assert table_hidden <= 1, f"at 1280 px the summary table hides {table_hidden} px of its columns"

@@ -15,22 +15,22 @@ from bptt.report import mathml, provenance, render
 from bptt.pipeline.spectrum import few_radii
 
 ROOT = pathlib.Path(__file__).parents[2]
-SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in "abcdef"}
+FIGURES = "abcdefg"
+SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in FIGURES}
 
 
-def page(tables, eigenvalues, config, **changes):
-    gradients, summary = tables
+def page(tables, config, **changes):
     arguments = dict(config=config, report_dir=ROOT / "report", benchmarks=[], benchmark_root=ROOT,
                      repo_root=ROOT, svgs=SVGS, now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))
-    return render.render(gradients, summary, eigenvalues, **{**arguments, **changes})
+    return render.render(tables, **{**arguments, **changes})
 
 
-def test_page_is_self_contained_and_cites_what_it_lists(tables, eigenvalues, config):
-    html = page(tables, eigenvalues, config)
+def test_page_is_self_contained_and_cites_what_it_lists(tables, config):
+    html = page(tables, config)
     # Nothing is loaded: every src is a data URI; reference links are <a href>, fetched only on click.
     assert re.findall(r"""src=["'](?!data:)""", html) == []
     assert "<script" not in html and "<link" not in html and "@import" not in html and "url(" not in html
-    assert html.count("<img") == 6 and html.count("data:image/svg+xml;base64,") == 6
+    assert html.count("<img") == len(FIGURES) and html.count("data:image/svg+xml;base64,") == len(FIGURES)
     assert html.count("<math") > 20
     cited = set(re.findall(r'href="#ref-([\w-]+)"', html))
     listed = set(re.findall(r'<li id="ref-([\w-]+)"', html))
@@ -40,11 +40,10 @@ def test_page_is_self_contained_and_cites_what_it_lists(tables, eigenvalues, con
     assert "2024-01-02 00:00:00 UTC" in html
 
 
-def test_config_and_data_strings_are_escaped(tables, eigenvalues, config):
-    gradients, summary = tables
+def test_config_and_data_strings_are_escaped(tables, config):
     hostile = "<script>alert(1)</script>"
-    summary = summary.assign(activation=summary.activation.replace("tanh", hostile))
-    html = page((gradients, summary), eigenvalues, {**config, "loss": hostile})
+    summary = tables.summary.assign(activation=tables.summary.activation.replace("tanh", hostile))
+    html = page(tables._replace(summary=summary), {**config, "loss": hostile})
     assert hostile not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -65,35 +64,44 @@ def test_every_equation_converts_without_leftover_latex():
 
 
 def test_read_table_names_missing_columns_and_files(tmp_path, tables):
-    gradients, _ = tables
+    schema = render.SCHEMAS["gradients"]
     path = tmp_path / "gradients.parquet"
-    gradients.drop(columns=["gamma_step"]).to_parquet(path)
-    with pytest.raises(ValueError, match="lacks the column.*gamma_step"):
-        render.read_table(path, render.GRADIENT_COLUMNS)
-    with pytest.raises(FileNotFoundError, match="run `snakemake` first"):
-        render.read_table(tmp_path / "missing.parquet", render.GRADIENT_COLUMNS)
-    gradients.iloc[:0].to_parquet(path)
-    with pytest.raises(ValueError, match="has no rows"):
-        render.read_table(path, render.GRADIENT_COLUMNS)
+    tables.gradients.drop(columns=["gamma_step"]).to_parquet(path)
+    with pytest.raises(SystemExit, match="lacks the column.*gamma_step.*moved to .*corrupt"):
+        render.read_table(path, schema)
+    with pytest.raises(SystemExit, match="run snakemake to produce it"):
+        render.read_table(tmp_path / "missing.parquet", schema)
+    tables.gradients.iloc[:0].to_parquet(path)
+    with pytest.raises(SystemExit, match="has no rows"):
+        render.read_table(path, schema)
 
 
-def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, eigenvalues, config):
-    gradients, summary = tables
-    for name, table in [("g", gradients), ("s", summary), ("e", eigenvalues)]:
+def test_a_truncated_table_is_named_and_set_aside(tmp_path, tables):
+    path = tmp_path / "gradients.parquet"
+    tables.gradients.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(SystemExit, match=f"{path} could not be read"):
+        render.read_table(path, render.SCHEMAS["gradients"])
+    assert (tmp_path / "gradients.parquet.corrupt").exists() and not path.exists()
+
+
+def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
+    for name, table in zip(render.SCHEMAS, tables):
         table.to_parquet(tmp_path / f"{name}.parquet")
     bench = tmp_path / "benchmarks" / "experiment"
     bench.mkdir(parents=True)
     pd.DataFrame({"s": [1.5], "h:m:s": ["0:00:01"]}).to_csv(bench / "one.tsv", sep="\t", index=False)
     out = tmp_path / "out" / "report.html"
-    cli.main(["--gradients", str(tmp_path / "g.parquet"), "--summary", str(tmp_path / "s.parquet"),
-              "--eigenvalues", str(tmp_path / "e.parquet"), "--config-json", json.dumps(config),
+    cli.main([*[f for name in render.SCHEMAS for f in (f"--{name}", str(tmp_path / f"{name}.parquet"))],
+              "--config-json", json.dumps(config),
               "--benchmarks", str(bench / "one.tsv"), "--benchmark-root", str(tmp_path / "benchmarks"),
               "--report-dir", str(ROOT / "report"), "--figures", str(tmp_path / "figs"),
               "--output", str(out), "--repo", str(ROOT)])
-    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"figure_{k}.svg" for k in "abcdef"]
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"figure_{k}.svg" for k in FIGURES]
     assert "<td>experiment</td>" in out.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{n}.parquet" for n in render.SCHEMAS), "benchmarks", "figs", "out"])
     with pytest.raises(SystemExit, match="--config-json is not valid JSON"):
-        cli.main(["--gradients", "g", "--summary", "s", "--eigenvalues", "e", "--config-json", "{",
+        cli.main(["--gradients", "g", "--summary", "s", "--eigenvalues", "e", "--theory", "t", "--config-json", "{",
                   "--report-dir", "r", "--figures", "f", "--output", "o"])
 
 

@@ -86,8 +86,8 @@ THEORY = pa.schema(
         ("chi1", pa.float64(), "mean-field factor per step of the squared gradient norm"),
         ("rate", pa.float64(), "predicted factor per step of ||dL/dh_k||, sqrt(chi1)"),
         ("critical_radius", pa.float64(), "rho where the predicted rate is 1, the edge of chaos"),
-        ("large_h", pa.int64(), "hidden size of the large-network measurement"),
-        ("large_h_rate", pa.float64(), "rate measured with bptt's core at large_h units (grid radii only)"),
+        ("large_h", pa.int64(), "hidden size of the large-network measurement (its input size too)"),
+        ("large_h_rate", pa.float64(), "rate measured with bptt's core at large_h units and inputs (grid radii only)"),
     )
 )
 

@@ -6,9 +6,9 @@
 For each activation: the predicted per-step factor sqrt(chi_1) and chi_1, q* and the critical
 radius (`bptt.theory.meanfield`), on the grid's radii and on a fine log-spaced range around
 them (for smooth curves in the report). At the grid's radii the rate is also measured with
-bptt's own core at LARGE_H units (an orthogonal Elman cell, as the experiment builds it but
-wider): where mean-field theory holds, that measurement meets the prediction, and the gap
-the grid's runs show at hidden_size is a finite-size effect.
+bptt's own core at LARGE_H units and as many inputs (an orthogonal Elman cell, built as the
+experiment builds it, but large): where mean-field theory holds, that measurement meets the
+prediction, and what separates it from the grid's small runs is their size.
 """
 
 import argparse
@@ -24,16 +24,18 @@ from bptt.theory import meanfield
 
 LARGE_H = 512
 # The large-H measurement: sequences, steps of burn-in before the fitted window, fitted lags.
-BATCH, BURN_IN, WINDOW = 8, 100, 100
+BATCH, BURN_IN, WINDOW = 4, 60, 60
 CURVE_POINTS = 48
 
 
-def measured_rate(activation: str, radius: float, input_scale: float, hidden_size: int, seed: int = 0) -> float:
-    """10**slope of the batch mean of log10 ||dL/dh_k|| against lag, over WINDOW lags after BURN_IN steps."""
+def measured_rate(activation: str, radius: float, input_scale: float, size: int, seed: int = 0) -> float:
+    """10**slope of the batch mean of log10 ||dL/dh_k|| against lag, over WINDOW lags after BURN_IN steps,
+    for an Elman cell with `size` units and `size` inputs (so that every unit's input variance is
+    close to input_scale^2, as mean-field theory assumes)."""
     rng = np.random.default_rng(seed)
-    cell = cells.make("rnn", input_size=8, hidden_size=hidden_size, activation=activation, radius=radius, rng=rng)
-    x = input_scale * rng.standard_normal((BURN_IN + WINDOW, BATCH, 8))
-    log_norm = gradients.lag_profile(cell, x, rng.standard_normal((BATCH, hidden_size)))[BURN_IN:].mean(axis=1)
+    cell = cells.make("rnn", input_size=size, hidden_size=size, activation=activation, radius=radius, rng=rng)
+    x = input_scale * rng.standard_normal((BURN_IN + WINDOW, BATCH, size))
+    log_norm = gradients.lag_profile(cell, x, rng.standard_normal((BATCH, size)))[BURN_IN:].mean(axis=1)
     lag = np.arange(WINDOW - 1, -1, -1)
     return float(10 ** np.polyfit(lag, log_norm, 1)[0])
 

@@ -7,6 +7,7 @@ Pascanu sentences; a point whose seeds disagree is called mixed).
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from bptt.report import data
@@ -180,23 +181,38 @@ def _radius_text(move: pd.Series) -> str:
 
 
 def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
-    """How the Elman runs' rates compare with mean-field theory, at hidden_size and at large H."""
-    if points.empty:
-        return []
-    below = points[points["median"] < points["rate"]]
-    gap = (points["rate"] - points["median"]).median()
-    large = points.dropna(subset=["large_h_rate"])
-    sentences = [
-        f"At H = {hidden_size}, the measured decay rate lies below the mean-field prediction at {len(below)} of "
-        f"the {len(points)} Elman points (median gap {gap:.3f} per step)."
-    ]
-    if len(large):
-        worst = (large["large_h_rate"] - large["rate"]).abs()
-        sentences.append(
-            f"Measured at H = {int(large['large_h'].iloc[0])} with the same core, the rate is within "
-            f"{worst.max():.3f} of the prediction at every one of those points (median {worst.median():.4f}): "
-            "the gap at the grid's size is a finite-size effect."
-        )
+    """Per Elman activation: how the measured rates compare with mean-field theory at the grid's size,
+    and at the large size of the theory table's own measurement."""
+    sentences = []
+    for activation, g in points.groupby("activation", sort=False):
+        gap = g["median"] - g["rate"]
+        text = f"Elman RNN with {activation}: at H = {hidden_size}, "
+        if (gap.abs() < 1e-6).all():
+            text += "the measured rate equals the prediction at every radius"
+        else:
+            text += (
+                f"the measured rate lies below the prediction at {int((gap < 0).sum())} of {len(g)} radii "
+                f"and above it at {int((gap > 0).sum())}"
+            )
+            far = g[gap.abs() > 0.05]
+            near = gap[gap.abs() <= 0.05].abs()
+            if len(near):
+                text += f", within {near.max():.3f} of it" + (" elsewhere" if len(far) else "")
+            if len(far):
+                text += "; far from it at " + ", ".join(
+                    f"ρ = {r.radius:g} ({r.median:.3g} against {r.rate:.3g})" for r in far.itertuples()
+                )
+        large = g.dropna(subset=["large_h_rate"])
+        if len(large):
+            dev = (large["large_h_rate"] - large["rate"]).abs()
+            steady = np.isfinite(large["q_star"])
+            text += f". With {int(large['large_h'].iloc[0])} units and inputs it is within {dev[steady].max():.4f}"
+            text += " at every radius" + (" with a stationary state" if (~steady).any() else "")
+            if (~steady).any():
+                text += ", and " + ", ".join(
+                    f"{d:.3f} off at ρ = {r:g}" for r, d in zip(large["radius"][~steady], dev[~steady])
+                ) + ", where the state grows without bound"
+        sentences.append(text + ".")
     return sentences
 
 

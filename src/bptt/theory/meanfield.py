@@ -139,16 +139,10 @@ def _expect(fn, q: float, step: float = STEP) -> float:
     return float(np.dot(w, fn(math.sqrt(q) * z)))
 
 
-def _df(act: activations.Activation, u: np.ndarray) -> np.ndarray:
-    """f'(u) for pre-activations u. The registry's df takes the output y = f(u) (exact to within
-    ~1e-16 of f', far below what the expectations need); the core will soon take u directly."""
-    return act.df(act.f(u))
-
-
 def _homogeneous_gain(act: activations.Activation) -> float:
     """E_z[f'(z)^2] = E_z[f(z)^2] for a positively homogeneous f, exactly: f' is f'(1) on z > 0 and
     f'(-1) on z < 0, each with probability 1/2, and f(z)^2 = z^2 f'(z)^2 with E[z^2 | z > 0] = 1."""
-    return float(np.mean(_df(act, np.array([1.0, -1.0])) ** 2))
+    return float(np.mean(act.df(np.array([1.0, -1.0])) ** 2))
 
 
 def _variance_map(act, radius: float, q: float, c: float, step: float) -> float:
@@ -239,7 +233,7 @@ def chi1(
 def _chi1(act, radius: float, c: float, step: float = STEP) -> float:
     if act.name in HOMOGENEOUS:
         return radius**2 * _homogeneous_gain(act)
-    return radius**2 * _expect(lambda u: _df(act, u) ** 2, _q_star(act, radius, c, step), step)
+    return radius**2 * _expect(lambda u: act.df(u) ** 2, _q_star(act, radius, c, step), step)
 
 
 def gradient_rate(activation: str, radius: float, *, input_variance: float = 1.0, bias_variance: float = 0.0) -> float:
