@@ -19,13 +19,25 @@ include: "workflow/rules/common.smk"
 check_config(config, "workflow/schemas/config.schema.yaml")
 warn_if_costly(config)
 
+
 # Jobs run `python` from the environment running Snakemake (the project's .venv), as if it
 # were activated, whatever the caller's PATH. Not a param: moving the checkout reruns nothing.
-os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ["PATH"]])
-
-
 envvars:
     "PATH",
+
+
+os.environ["PATH"] = os.pathsep.join(
+    [str(pathlib.Path(sys.executable).parent), os.environ["PATH"]]
+)
+
+
+# On a cluster these run where Snakemake runs: seconds of work each, less than a submission costs.
+localrules:
+    all,
+    collect,
+    spectrum,
+    theory,
+    report,
 
 
 include: "workflow/rules/experiment.smk"

@@ -37,6 +37,12 @@ def test_collected_tables_have_the_contract_columns_and_rows(baseline):
     assert sorted(set(summary["radius"].to_pylist())) == [0.9, 1.0, 1.1]
 
 
+def test_each_job_runs_numpy_with_one_blas_thread(baseline):
+    # Snakemake sets OPENBLAS_NUM_THREADS and its kin from the rule's threads: 1; the job logs it.
+    logs = sorted((baseline / "logs" / "experiment").rglob("*.log"))
+    assert len(logs) == JOBS and all("(BLAS threads: 1)" in log.read_text() for log in logs)
+
+
 @pytest.mark.parametrize("name", COLLECTED)
 def test_pandas_polars_and_duckdb_read_the_same_table(baseline, name):
     path = baseline / name

@@ -24,7 +24,9 @@ def check_config(config, schema_file):
     config.update(configcheck.normalise(dict(config), schema))
     found = configcheck.problems(config, schema)
     if not found:
-        validate(config, str(schema_path))  # fills in the schema's defaults; cannot fail after the check
+        validate(
+            config, str(schema_path)
+        )  # fills in the schema's defaults; cannot fail after the check
         found = configcheck.cross_problems(config)
     if found:
         raise WorkflowError(
@@ -70,13 +72,6 @@ def grid_lists(*keys):
 def job_benchmarks():
     """The benchmark file of every experiment job of the grid."""
     return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
-
-
-# Each job runs numpy with one BLAS thread: Snakemake already runs one job per core, and more
-# threads per job only cost CPU time (the benchmarks say how much).
-BLAS_THREADS = (
-    "OPENBLAS_NUM_THREADS={threads} OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"
-)
 
 
 wildcard_constraints:

@@ -29,6 +29,6 @@ rule experiment:
         ),
         code=codehash.code_hash("bptt.pipeline.experiment"),
     shell:
-        BLAS_THREADS + " python -m bptt.pipeline.experiment"
+        "python -m bptt.pipeline.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"
         " --seq-len {wildcards.seq_len} {params.settings} --output {output:q} > {log:q} 2>&1"

@@ -1,8 +1,7 @@
 # The report: eigenvalues of the recurrent matrices (rule spectrum) and mean-field predictions
-# (rule theory), then one self-contained
-# HTML page and its SVG figures (rule report). As in the other rules, code arrives as a
-# content hash param; for the report it also covers the templates, CSS and text in report/,
-# so editing a template reruns only the report. The report's own files are found beside the
+# (rule theory), then one self-contained HTML page and its SVG figures (rule report). As in the
+# other rules, code arrives as a content hash param; for the report it also covers the
+# templates, CSS and text in report/, so editing a template reruns only the report. The report's own files are found beside the
 # Snakefile, whatever the working directory (--directory), through an environment variable:
 # like PATH (see the Snakefile), it is not a param, so moving the checkout reruns nothing.
 import json
@@ -32,7 +31,7 @@ rule spectrum:
         ),
         code=codehash.code_hash("bptt.pipeline.spectrum"),
     shell:
-        BLAS_THREADS + " python -m bptt.pipeline.spectrum {params.settings}"
+        "python -m bptt.pipeline.spectrum {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
 
 
@@ -52,7 +51,7 @@ rule theory:
         ),
         code=codehash.code_hash("bptt.pipeline.theory"),
     shell:
-        BLAS_THREADS + " python -m bptt.pipeline.theory {params.settings}"
+        "python -m bptt.pipeline.theory {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
 
 
@@ -62,7 +61,8 @@ rule report:
         summary=paths.SUMMARY,
         eigenvalues=paths.EIGENVALUES,
         theory=paths.THEORY,
-        benchmarks=job_benchmarks() + ["benchmarks/spectrum.tsv", "benchmarks/theory.tsv"],
+        benchmarks=job_benchmarks()
+        + ["benchmarks/spectrum.tsv", "benchmarks/theory.tsv"],
     output:
         html=report(
             paths.REPORT,
@@ -77,17 +77,18 @@ rule report:
     threads: 1
     params:
         config_json=json.dumps(config, sort_keys=True),
+        benchmark_root=paths.BENCHMARKS,
         code=codehash.code_hash(
             "bptt.report.__main__",
             files=sorted(p for p in REPORT_DIR.rglob("*") if p.is_file()),
             root=REPORT_DIR.parent,
         ),
     shell:
-        BLAS_THREADS + " python -m bptt.report"
+        "python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"
         " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
         " --config-json {params.config_json:q}"
-        " --benchmarks {input.benchmarks:q} --benchmark-root " + paths.BENCHMARKS +
+        " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'
         " --figures {output.figures:q}"
         " --output {output.html:q} > {log:q} 2>&1"

@@ -19,6 +19,7 @@ pyarrow, pandas, matplotlib or snakemake.
 
 import argparse
 import math
+import os
 import sys
 
 import numpy as np
@@ -225,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     record = run(args)
     write(record, args.output)
-    print("\n".join([f"wrote {args.output}", *report(record)]))
+    # Snakemake sets the BLAS threads from the rule's `threads:` (1): said here, for the log.
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "the library default")
+    print("\n".join([f"wrote {args.output} (BLAS threads: {threads})", *report(record)]))
     return 0
 
 
