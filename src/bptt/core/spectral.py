@@ -3,10 +3,10 @@
 sigma_max(P)^2 = lambda_max(P P^T), and LAPACK's symmetric eigensolver (`numpy.linalg.eigvalsh`,
 backward stable) gives lambda_max of the Gram matrix to within about n eps ||P||^2, so
 sigma_max comes out with a relative error of about n eps / 2 (< 1e-13 for n <= 512): the
-same accuracy as an SVD, at about three quarters of its cost for 16 x 16 matrices (measured
-in the README's benchmarks). An iterative method with a proved stopping rule was tried and
-lost: the per-matrix proof (a Cholesky factorisation) failed for most Jacobians of these
-networks, whose top singular values lie close together.
+same accuracy as an SVD, for less (`bench/bench_jacobian.py` prints both, per matrix). An
+iterative method with a proved stopping rule (power iterations, then a Cholesky factorisation
+of (1 + delta) theta I - A as the proof) was tried and lost: the proof failed for most
+Jacobians of these networks, whose top singular values lie close together, and fell back here.
 """
 
 import numpy as np
