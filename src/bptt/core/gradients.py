@@ -195,20 +195,27 @@ def _unstack(a: np.ndarray, single: bool, axis: int = 1) -> np.ndarray:
     return np.take(a, 0, axis=axis) if single else a
 
 
-def check_inputs(cell, x, dh_last, log10_scale=None) -> tuple[cells.Cell, bool, np.ndarray, np.ndarray, np.ndarray]:
+def check_inputs(
+    cell, x, dh_last, log10_scale=None, *, every_step: bool = False
+) -> tuple[cells.Cell, bool, np.ndarray, np.ndarray, np.ndarray]:
     """(stack, single, x (T, M, B, I), dh_last (M, B, H), log10_scale (M, B)) as float64; ValueError
     naming what is wrong. A single cell takes x (T, B, I), dh_last (B, H) and log10_scale (B,) or
     None (zeros); a stack of M takes (T, M, B, I), (M, B, H) and (M, B).
+
+    every_step: the loss has a term at every step (`bptt.core.sources`), and dh_last is dh_all,
+    dh_all[t] = dL_t/dh_t, with a leading T axis on it and on log10_scale: (T, B, H) and (T, B),
+    or (T, M, B, H) and (T, M, B); returned as (T, M, B, H) and (T, M, B).
     """
     if not isinstance(cell, cells.Cell):
         raise ValueError(
             f"cell must be a bptt.core.cells.Cell (from cells.make or cells.from_params), got {type(cell).__name__}"
         )
+    dh_name = "dh_all" if every_step else "dh_last"
     try:
         x = np.asarray(x, dtype=np.float64)
         dh_last = np.asarray(dh_last, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"x and dh_last must be numeric arrays: {err}") from None
+        raise ValueError(f"x and {dh_name} must be numeric arrays: {err}") from None
     isz, hsz, m = cell.input_size, cell.hidden_size, cell.n_models
     lead = "T, B" if m is None else f"T, M={m}, B"
     if x.ndim != (3 if m is None else 4) or x.shape[-1] != isz or (m is not None and x.shape[1] != m):
@@ -216,17 +223,19 @@ def check_inputs(cell, x, dh_last, log10_scale=None) -> tuple[cells.Cell, bool, 
     if x.shape[0] < 1 or x.shape[-2] < 1:
         raise ValueError(f"x must have T >= 1 steps and B >= 1 samples, got shape {x.shape}")
     want = (x.shape[-2], hsz) if m is None else (m, x.shape[-2], hsz)
+    names = f"B={want[-2]}, hidden_size={hsz}" if m is None else f"M={m}, B={want[-2]}, hidden_size={hsz}"
+    if every_step:
+        want, names = (x.shape[0], *want), f"T={x.shape[0]}, {names}"
     if dh_last.shape != want:
-        names = f"B={want[-2]}, hidden_size={hsz}" if m is None else f"M={m}, B={want[-2]}, hidden_size={hsz}"
-        raise ValueError(f"dh_last must have shape ({names}), got {dh_last.shape}")
+        raise ValueError(f"{dh_name} must have shape ({names}), got {dh_last.shape}")
     scale = np.zeros(dh_last.shape[:-1]) if log10_scale is None else np.asarray(log10_scale, dtype=np.float64)
     if scale.shape != dh_last.shape[:-1]:
         raise ValueError(f"log10_scale must have shape {dh_last.shape[:-1]}, got {scale.shape}")
-    for name, a in (("x", x), ("dh_last", dh_last), ("log10_scale", scale)):
+    for name, a in (("x", x), (dh_name, dh_last), ("log10_scale", scale)):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} must be finite (it holds NaN or inf)")
-    if m is None:
-        x, dh_last, scale = x[:, None], dh_last[None], scale[None]
+    if m is None:  # the model axis M = 1, in front of B
+        x, dh_last, scale = x[:, None], dh_last[..., None, :, :], scale[..., None, :]
     return cells.as_stack(cell), m is None, x, dh_last, scale
 
 
@@ -374,6 +383,15 @@ class _ThroughU:
         return vec_matmul(out[..., self.hh, :], self.u)
 
 
+def _guarded_steps(factors: dict, u: np.ndarray) -> np.ndarray:
+    """(K,): steps whose product with U could leave the guarded range, for step factors (K, ...) each
+    and an adjoint whose entries are <= 2 (a unit vector, or its h and c parts added in a step)."""
+    n = len(next(iter(factors.values())))
+    with np.errstate(invalid="ignore"):
+        biggest = np.stack([np.abs(v).reshape(n, -1).max(axis=1) for v in factors.values()]).max(axis=0)
+    return 2 * biggest * np.abs(u).sum(axis=1).max() > 2.0**GUARD_EXPONENT
+
+
 def _hh_slice(spec) -> slice:
     return slice(spec.hh_blocks[0], spec.hh_blocks[-1] + 1)
 
@@ -387,10 +405,7 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
     saturated = spec.saturated(tr, act)  # (K, M, B)
     h_prev = tr["h"][:-1]  # (K, M, B, H)
     n, m, b = h_prev.shape[:3]
-    with np.errstate(invalid="ignore"):
-        biggest = np.stack([np.abs(v).reshape(n, -1).max(axis=1) for v in factors.values()]).max(axis=0)
-    # (K,): steps whose product with U could leave the guarded range (the adjoint's entries are <= 2).
-    guard = 2 * biggest * np.abs(u).sum(axis=1).max() > 2.0**GUARD_EXPONENT
+    guard = _guarded_steps(factors, u)
     del tr
     da = np.empty((n, m, b, spec.grad_blocks, cell.hidden_size))  # dL/da_t in the scale of step t
     sq_h, norms, extra = np.empty((n, m, b)), np.empty((n, m, b)), np.zeros((n, m, b))
