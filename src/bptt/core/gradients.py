@@ -13,6 +13,8 @@ length and scale, each in one place:
   - overflow: a model whose forward pass leaves float64 is cut before its first non-finite
     step s; its gradients are those of L = sum(dh_last * h_{s-1}) over steps 0..s-1 and rows
     s..T-1 are NaN (`_sweep`, `_cut`);
+  - a dh_last whose squared norm would exceed float64 although each entry is finite starts
+    divided by a power of two (`_sweep`);
   - a guard for one backward step whose product with U would exceed float64 although each
     factor is finite (an LSTM or GRU whose state is near float64's largest numbers): the
     step's outputs are divided by a power of two, moved to the log scale (`_ThroughU`);
@@ -270,9 +272,14 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bo
     grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
     # Pass 2: backward, chunk by chunk from the last; the adjoint, its log10 scale and the
     # state of the precision checks carry over.
+    # A dh_last whose squared norm would exceed float64 (entries beyond ~1e154, as in a diverging
+    # training run) starts divided by a power of two, exactly, and the power joins the log scale.
+    # Any other dh_last is left bit for bit as it is (exponent 0).
+    exponent = np.maximum(0, np.frexp(np.abs(dh_last).max(axis=-1))[1] - GUARD_EXPONENT)  # (M, B)
+    start = np.ldexp(dh_last, -exponent[..., None])
     carry = _Carry(
-        adj=(dh_last.copy(), np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (dh_last.copy(),),
-        log_scale=np.zeros((n_models, batch)),
+        adj=(start, np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (start,),
+        log_scale=exponent * _LOG10_2,
         saturated_next=np.zeros((n_models, batch), dtype=bool),
         lost_from=np.full((n_models, batch), -1),
         jac=JacobianProduct((n_models, batch), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
