@@ -114,6 +114,44 @@ def lag_profile_and_grads(
     return _public(cell, x, dh_last, jacobian=False, grads=True)
 
 
+def param_grads_from_last_state(cell: cells.Cell, x: np.ndarray, head) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """param_grads with dh_last computed from h_{T-1} inside the same forward pass, for a stack.
+
+    A training loop's dh_last depends on h_{T-1} (through its loss): `cells.forward` and then
+    `param_grads` would run the forward pass twice. cell: a stack of M, x (T, M, B, I).
+    head(h_last, models) -> dh_last: h_last (M', B, H) of the models `models` (indices into the
+    stack, (M',)) whose forward pass stayed within float64; dh_last finite, of the same shape.
+    Returns (grads, finite): grads like cell.params, summed over the batch, NaN for the models whose
+    forward pass left float64, and finite (M,) bool naming the others. Gradients beyond float64 are
+    +-inf, without the warnings of param_grads (a caller that trains tests them).
+    """
+    if cell.n_models is None:
+        raise ValueError("param_grads_from_last_state needs a stack (bptt.core.cells.stack); wrap one cell with cells.as_stack")
+    batch = np.shape(x)[-2] if np.ndim(x) == 4 else 1  # a stand-in dh_last, for the checks of x alone
+    x = check_inputs(cell, x, np.zeros((cell.n_models, batch, cell.hidden_size)))[2]
+    models = np.arange(cell.n_models)
+    while len(models):
+        sub = cells.Cell(cell.kind, cell.activation, {k: v[models] for k, v in cell.params.items()})
+
+        def dh_last(h_last, models=models):
+            dh = np.asarray(head(h_last, models), dtype=np.float64)
+            if dh.shape != h_last.shape or not np.isfinite(dh).all():
+                raise ValueError(f"head must return a finite dh_last of shape {h_last.shape}, got shape {dh.shape}")
+            return dh
+
+        try:
+            out = _sweep(sub, x[:, models], dh_last, jacobian=False)
+            break
+        except _Overflow as overflow:  # sweep the models that stayed finite again, without the others
+            models = models[overflow.overflow_step < 0]
+    finite = np.isin(np.arange(cell.n_models), models)
+    grads = {k: np.full_like(v, np.nan) for k, v in cell.params.items()}
+    if len(models):
+        for k, (mantissa, scale) in out.grads.items():
+            grads[k][models] = logscale.to_linear(mantissa, scale)
+    return grads, finite
+
+
 def _public(cell, x, dh_last, *, jacobian: bool, grads: bool):
     """lag_profile and param_grads of a sweep, with warnings for what carries no flag there."""
     stacked, single, xs, dhs = check_inputs(cell, x, dh_last)
@@ -240,8 +278,21 @@ def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
     return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
 
 
-def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bool) -> _Sweep:
-    """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)."""
+class _Overflow(Exception):
+    """Raised by `_sweep` when dh_last is to be computed from h_{T-1} but some model's forward pass
+    left float64 (there is no h_{T-1} to compute it from)."""
+
+    def __init__(self, overflow_step: np.ndarray):
+        super().__init__("forward pass overflowed")
+        self.overflow_step = overflow_step
+
+
+def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, *, jacobian: bool) -> _Sweep:
+    """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H).
+
+    dh_last may instead be a function of h_{T-1} (M, B, H), called once after the forward pass
+    (see `param_grads_from_last_state`); if a model overflowed, `_Overflow` is raised instead.
+    """
     n_steps, n_models, batch, _ = x.shape
     size = chunk_length(cell, n_models * batch, n_steps)
 
@@ -257,9 +308,13 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, *, jacobian: bo
         if (bad >= 0).any():
             overflow_step = np.where(bad >= 0, s + bad, -1)
             del tr
+            if callable(dh_last):
+                raise _Overflow(overflow_step)
             return _cut(cell, x, dh_last, overflow_step, jacobian=jacobian)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
+    if callable(dh_last):
+        dh_last = dh_last(state[0])  # from h_{T-1} of this very pass
 
     shape = (n_steps, n_models, batch)
     nan = np.full(shape, np.nan)

@@ -12,11 +12,9 @@ held-out batch.
 Divergence: a model whose training loss, gradients or updated parameters, or whose held-out loss,
 are not finite has diverged at that step. It stops there (the step's update is not applied and it
 leaves the stack) and the others carry on; its later entries are NaN. The loop never raises on
-it: numpy's overflow warnings, and the core's about gradients beyond float64, are silenced where
-the non-finite values are tested right after.
+it: numpy's overflow warnings are silenced where the non-finite values are tested right after.
 """
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -55,26 +53,32 @@ def eval_steps(steps: int, interval: int) -> np.ndarray:
 def loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray):
     """(loss (M,), grads dict like params) of the batch-mean loss for x (T, M, B, I), target (M, B, ...).
 
-    A model with a non-finite state, loss or dh_last gets NaN gradients (its own divergence; the
-    core would differentiate it up to the overflow only); the others are computed as if it were absent.
+    One forward and one backward pass (`bptt.core.gradients.param_grads_from_last_state`: dh_last is
+    taken from h_{T-1} of the core's own forward pass). A model whose forward pass leaves float64,
+    or whose loss or dh_last is not finite, gets NaN: that is its divergence.
     """
+    m = x.shape[1]
+    loss = np.full(m, np.nan)
+    grads = {k: np.full_like(params[k], np.nan) for k in READOUT}
+    bad = np.zeros(m, dtype=bool)
+
+    def head(h_last, models):  # dL/dh_{T-1} of the models whose forward pass stayed finite
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = readout.loss_and_grads(
+                task.loss, h_last, params["readout_weight"][models], params["readout_bias"][models], target[models],
+                task.loss_scale,
+            )
+            loss[models] = out.loss.mean(axis=1)  # L, the batch mean
+        grads["readout_weight"][models], grads["readout_bias"][models] = out.weight, out.bias
+        ok = np.isfinite(loss[models]) & np.isfinite(out.dh_last).all(axis=(1, 2))
+        bad[models] = ~ok
+        return np.where(ok[:, None, None], out.dh_last, 0.0)  # 0 stands in where the model diverged
+
     cell = cells.Cell(kind, activation, {k: params[k] for k in cells.PARAM_NAMES})
-    with np.errstate(over="ignore", invalid="ignore"):
-        h = cells.forward(cell, x)  # (T, M, B, H)
-        out = readout.loss_and_grads(
-            task.loss, h[-1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
-        )
-    loss = out.loss.mean(axis=1)  # L, the batch mean (M,)
-    ok = np.isfinite(loss) & np.isfinite(out.dh_last).all(axis=(1, 2)) & np.isfinite(h).all(axis=(0, 2, 3))
-    grads = {k: np.full_like(params[k], np.nan) for k in cells.PARAM_NAMES}
-    if ok.any():
-        sub = cell if ok.all() else cells.Cell(kind, activation, {k: v[ok] for k, v in cell.params.items()})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # gradients beyond float64: inf, tested by the caller
-            found = gradients.param_grads(sub, x[:, ok], out.dh_last[ok])
-        for k, g in found.items():
-            grads[k][ok] = g
-    return loss, grads | {"readout_weight": out.weight, "readout_bias": out.bias}
+    cell_grads, _ = gradients.param_grads_from_last_state(cell, x, head)
+    for g in cell_grads.values():
+        g[bad] = np.nan
+    return loss, cell_grads | grads
 
 
 def evaluate(kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray):
