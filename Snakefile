@@ -20,7 +20,9 @@ check_config(config, "workflow/schemas/config.schema.yaml")
 
 # Jobs run `python` from the environment running Snakemake (the project's .venv), as if it
 # were activated, whatever the caller's PATH. Not a param: moving the checkout reruns nothing.
-os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ["PATH"]])
+os.environ["PATH"] = os.pathsep.join(
+    [str(pathlib.Path(sys.executable).parent), os.environ["PATH"]]
+)
 
 
 envvars:
@@ -30,6 +32,7 @@ envvars:
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:
@@ -38,6 +41,10 @@ rule all:
         paths.GRADIENTS,
         paths.SUMMARY,
         paths.REPORT,
+        paths.TRAINING,
+        paths.TRAINING_SUMMARY,
+        paths.TRAINING_CLIFF_SURFACE,
+        paths.TRAINING_CLIFF_PATHS,
 
 
 onsuccess:
