@@ -116,7 +116,7 @@ def test_a_killed_job_leaves_nothing_behind(tmp_path):
     argv = _argv(tmp_path, steps=100_000)  # long enough to be killed while it trains
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     job = subprocess.Popen([sys.executable, "-m", "bptt.pipeline.train", *argv], env=env)
-    time.sleep(2.0)
+    time.sleep(1.0)
     assert job.poll() is None
     job.send_signal(signal.SIGKILL)
     job.wait()

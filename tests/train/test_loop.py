@@ -11,20 +11,20 @@ from bptt.train import loop, tasks
 T, B, H = 5, 3, 4
 
 
-def _params(kind, task, m=2, seed=0, activation="tanh", recurrent_init="orthogonal", gate_bias=0.0):
+def _params(kind, task, m=2, seed=0, activation="tanh", recurrent_init="orthogonal", gate_bias=0.0, hidden_size=H):
     """A stack of m networks with random nonzero biases, and a random readout (V, c)."""
     rng = np.random.default_rng(seed)
     stack = cells.stack(
         [
-            cells.make(kind, input_size=task.input_size, hidden_size=H, activation=activation, radius=0.9, rng=rng,
-                       recurrent_init=recurrent_init, gate_bias=gate_bias)
+            cells.make(kind, input_size=task.input_size, hidden_size=hidden_size, activation=activation, radius=0.9,
+                       rng=rng, recurrent_init=recurrent_init, gate_bias=gate_bias)
             for _ in range(m)
         ]
     )
     params = {k: v.copy() for k, v in stack.params.items()}
     params["bias_ih"] += 0.3 * rng.standard_normal(params["bias_ih"].shape)
     params["bias_hh"] += 0.3 * rng.standard_normal(params["bias_hh"].shape)
-    params["readout_weight"] = rng.standard_normal((m, task.output_size, H))
+    params["readout_weight"] = rng.standard_normal((m, task.output_size, hidden_size))
     params["readout_bias"] = rng.standard_normal((m, task.output_size))
     return params
 
@@ -42,7 +42,7 @@ TASKS = {"adding": tasks.get("adding"), "recall": tasks.get("recall", num_classe
 @pytest.mark.parametrize("task_name", TASKS)
 def test_gradients_through_readout_and_cell_match_finite_differences(kind, task_name):
     task = TASKS[task_name]
-    params = _params(kind, task)
+    params = _params(kind, task, hidden_size=3)
     x, target = _data(task)
     _, grads = loop.loss_and_grads(kind, "tanh", params, task, x, target)
     eps = 1e-5

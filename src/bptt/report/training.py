@@ -28,17 +28,20 @@ OFF = "no clipping"
 
 
 def model_label(spec) -> str:
-    """A reader's name for a model from its summary row: "Elman tanh", "IRNN", "LSTM, forget bias 1", ..."""
-    cell, activation, init, bias = spec["cell"], spec["activation"], spec["recurrent_init"], spec["gate_bias"]
+    """A reader's name for a model from its summary row: "Elman tanh RNN", "IRNN", "LSTM (forget bias 1)", ...
+
+    What differs from the usual (tanh, orthogonal, rho = 1) is named; the IRNN is ReLU with U = I.
+    """
+    cell, activation, init, radius, bias = (spec[k] for k in ("cell", "activation", "recurrent_init", "radius", "gate_bias"))
+    if cell == "rnn" and activation == "relu" and init == "identity" and radius == 1:
+        return "IRNN"
+    details = [] if cell == "rnn" or activation == "tanh" else [activation]
+    details += [] if init == "orthogonal" else [init]
+    details += [] if radius == 1 else [f"ρ = {radius:g}"]
     if cell == "rnn":
-        if activation == "relu" and init == "identity" and spec["radius"] == 1:
-            return "IRNN"
-        detail = "" if init == "orthogonal" and spec["radius"] == 1 else f" ({init}, ρ = {spec['radius']:g})"
-        return f"Elman {activation}{detail}"
-    gate = {"lstm": "forget bias", "gru": "update bias"}[cell]
-    extra = "" if activation == "tanh" and init == "orthogonal" and spec["radius"] == 1 else (
-        f" ({activation}, {init}, ρ = {spec['radius']:g})")
-    return f"{CELL_NAMES[cell]}, {'chrono' if bias == 'chrono' else f'{gate} {bias}'}{extra}"
+        return f"Elman {activation} RNN" + (f" ({', '.join(details)})" if details else "")
+    gate = "chrono" if bias == "chrono" else f"{'forget' if cell == 'lstm' else 'update'} bias {bias}"
+    return f"{CELL_NAMES[cell]} ({', '.join([gate, *details])})"
 
 
 def model_labels(summary: pd.DataFrame) -> dict[str, str]:
@@ -50,6 +53,11 @@ def model_labels(summary: pd.DataFrame) -> dict[str, str]:
 def clip_label(clip) -> str:
     """ "no clipping" for a null threshold, "clipping at c = 1" otherwise."""
     return OFF if clip is None or (isinstance(clip, float) and math.isnan(clip)) else f"clipping at c = {clip:g}"
+
+
+def clip_phrase(label: str) -> str:
+    """A clipping label as it reads in a sentence: "without clipping", "with clipping at c = 1"."""
+    return "without clipping" if label == OFF else f"with {label}"
 
 
 def _labelled(table: pd.DataFrame) -> pd.DataFrame:
@@ -249,50 +257,47 @@ def divergence_sentence(summary: pd.DataFrame) -> str:
     for clipping in clip_order(summary):
         runs = table[table["clipping"] == clipping]
         bad = runs[runs["diverged"]]
-        which = f" ({_names(list(dict.fromkeys(bad['model'])), labels)})" if len(bad) else ""
-        parts.append(f"{'without clipping' if clipping == OFF else 'with ' + clipping} "
-                     f"{len(bad) if len(bad) else 'none'} of {len(runs)} runs diverged{which}")
+        which = f" (the {_names(list(dict.fromkeys(bad['model'])), labels)})" if len(bad) else ""
+        parts.append(f"{clip_phrase(clipping)}, {len(bad) if len(bad) else 'none'} of {len(runs)} runs diverged{which}")
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
 
 
 def reach_sentences(summary: pd.DataFrame) -> list[str]:
-    """Per task and clipping setting: the longest T each model solves (at least half of its seeds)."""
+    """Per task and clipping setting: the longest T each model solves (at least half of its seeds solved)."""
     labels, sentences = model_labels(summary), []
-    reach = longest_solved(summary)
-    for (task, clipping), group in reach.groupby(["task", "clipping"], sort=False):
+    for (task, clipping), group in longest_solved(summary).groupby(["task", "clipping"], sort=False):
         parts = []
         for _, row in group.iterrows():
             if math.isnan(row["longest"]):
-                parts.append(f"the {labels[row['model']]} at no length tried (T = {row['shortest']} to {row['longest_tried']})")
-                continue
-            gap = f", though not at T = {', '.join(map(str, row['gaps']))}" if row["gaps"] else ""
-            reach_text = "every length tried, up to" if row["longest"] == row["longest_tried"] else "up to"
-            parts.append(f"the {labels[row['model']]} {reach_text} T = {int(row['longest'])}{gap}")
-        sentences.append(f"On {TASK_NAMES.get(task, task)}, {clipping}, at least half of the seeds are solved by "
-                         + "; ".join(parts) + ".")
+                what = f"no length tried (T = {row['shortest']} to {row['longest_tried']})"
+            elif row["longest"] == row["longest_tried"] and not row["gaps"]:
+                what = f"every length tried, up to T = {int(row['longest'])}"
+            else:
+                what = f"up to T = {int(row['longest'])}"
+                what += f", though not T = {', '.join(map(str, row['gaps']))}" if row["gaps"] else ""
+            parts.append(f"the {labels[row['model']]} solves {what}")
+        sentences.append(f"On {TASK_NAMES.get(task, task)} {clip_phrase(clipping)}, " + "; ".join(parts)
+                         + " (solves: at least half of the seeds solved).")
     return sentences
 
 
 def clipping_sentences(summary: pd.DataFrame) -> list[str]:
-    """Per task: solved runs without clipping against with it, and the models whose count changed most."""
-    if summary["clip"].notna().all() or summary["clip"].isna().all():
+    """Per task: solved runs without clipping against with it, and the models whose count changed."""
+    order = clip_order(summary)
+    if len(order) < 2 or order[0] != OFF:
         return []
     labels, table, sentences = model_labels(summary), _labelled(summary), []
     for task, runs in table.groupby("task", sort=False):
         counts = runs.groupby(["model", "clipping"], sort=False)["solved"].sum().unstack()
-        clipped = [c for c in clip_order(summary) if c != OFF]
-        change = counts[clipped[0]] - counts[OFF]
+        change = counts[order[1]] - counts[OFF]
         more, fewer = change[change > 0], change[change < 0]
-        detail = []
-        if len(more):
-            detail.append(f"more with clipping: {_names(list(more.index), labels)}")
-        if len(fewer):
-            detail.append(f"fewer: {_names(list(fewer.index), labels)}")
+        detail = [f"more with clipping: the {_names(list(more.index), labels)}"] if len(more) else []
+        detail += [f"fewer: the {_names(list(fewer.index), labels)}"] if len(fewer) else []
         sentences.append(
-            f"On {TASK_NAMES.get(task, task)}, {int(counts[OFF].sum())} of {int((runs['clipping'] == OFF).sum())} runs "
-            f"are solved without clipping and {int(counts[clipped[0]].sum())} of "
-            f"{int((runs['clipping'] == clipped[0]).sum())} {clipped[0].replace('clipping', 'with clipping')}"
+            f"On {TASK_NAMES.get(task, task)}, {int(counts[OFF].sum())} of {int((runs['clipping'] == OFF).sum())} "
+            f"runs are solved without clipping and {int(counts[order[1]].sum())} of "
+            f"{int((runs['clipping'] == order[1]).sum())} {clip_phrase(order[1])}"
             + (f" ({'; '.join(detail)})." if detail else "; no model's count changed.")
         )
     return sentences
@@ -322,13 +327,13 @@ def cliff_sentence(paths: pd.DataFrame) -> str:
         mine = table[table["clipping"] == clipping]
         final = mine.groupby("start")["loss"].last()
         parts.append(
-            f"{clipping}, the largest step was {mine['move'].max():.3g} and the final loss ranged from "
-            f"{final.min():.3g} to {final.max():.3g} over the {len(final)} paths"
+            f"{clip_phrase(clipping)}, the largest step in (w, b) was {mine['move'].max():.3g} and the "
+            f"{len(final)} path{'s' if len(final) > 1 else ''} ended at losses from {final.min():.3g} to {final.max():.3g}"
         )
     steep = paths["grad_norm"].max()
     rate = paths["learning_rate"].iloc[0]
-    return (f"On Pascanu's one-unit RNN (SGD, learning rate {rate:g}; the steepest gradient met was "
-            f"{steep:.3g}): " + "; ".join(parts) + ".")
+    return (f"On Pascanu's one-unit RNN (plain SGD, learning rate {rate:g}; the steepest gradient met on a "
+            f"path was {steep:.3g}): " + "; ".join(parts) + ".")
 
 
 def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame) -> list[str]:
