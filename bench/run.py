@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ (bench_*.py) in turn; each prints its own figures.
 
-Usage: python bench/run.py [NAME ...]   (NAME: core, pipeline, report, ...)
+Usage: python bench/run.py [NAME ...]   (NAME: core, pipeline, report, train, ...)
 """
 
 import pathlib

@@ -1,6 +1,7 @@
 """collect_training: evaluation rows, the per-run summary (solved, divergence, clipping), the cliff's tables."""
 
 import math
+import pathlib
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -112,3 +113,13 @@ def test_every_column_says_what_it_means():
     for schema in (tables.TRAINING, tables.TRAINING_SUMMARY, tables.CLIFF_SURFACE, tables.CLIFF_PATHS):
         for field in schema:
             assert field.metadata[b"description"], field.name
+
+
+@pytest.mark.parametrize("schema", [tables.TRAINING, tables.TRAINING_SUMMARY, tables.CLIFF_SURFACE, tables.CLIFF_PATHS],
+                         ids=["training", "summary", "cliff_surface", "cliff_paths"])
+def test_readme_lists_every_column_with_its_type_and_meaning(schema):
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Training experiments")[1].split("\n## ")[0]
+    for field in schema:
+        kind = str(field.type).replace("double", "float64")
+        assert f"| `{field.name}` | {kind} | {field.metadata[b'description'].decode()} |" in section, field.name
