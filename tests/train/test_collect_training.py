@@ -56,6 +56,11 @@ def test_solved_is_judged_at_the_end_and_steps_to_solve_from_when_it_stays_solve
     assert summary.schema == tables.TRAINING_SUMMARY
 
 
+def test_a_run_that_meets_the_criterion_at_every_evaluation_was_solved_from_step_0():
+    _, summary = collect_training.run_tables(_record(np.full((4, 2), 0.001)), 0.1)
+    assert [r["steps_to_solve"] for r in summary.to_pylist()] == [0, 0]
+
+
 def test_a_diverged_run_keeps_its_evaluations_before_the_divergence_and_is_never_solved():
     record = _record(np.full((4, 2), 0.001), diverged_step=(3, -1))
     record["grad_norm"][2, 0] = np.inf  # step 3's gradient left float64

@@ -41,9 +41,9 @@ rule collect_training:
         cliff_surface=paths.TRAINING_CLIFF_SURFACE,
         cliff_paths=paths.TRAINING_CLIFF_PATHS,
     log:
-        "logs/collect_training.log",
+        paths.TRAINING_COLLECT_LOG,
     benchmark:
-        "benchmarks/collect_training.tsv"
+        paths.TRAINING_COLLECT_BENCHMARK
     threads: 1
     params:
         settings=cli(solved_fraction=config["training"]["solved_fraction"]),

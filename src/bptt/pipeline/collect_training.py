@@ -86,19 +86,19 @@ def run_tables(record: dict, fraction: float) -> tuple[pa.Table, pa.Table]:
         rows["step"] += at[:n].tolist()
         rows["loss"] += record["eval_loss"][:n, s].tolist()
         rows["metric"] += record["eval_metric"][:n, s].tolist()
-        rows["grad_norm"] += [None] + largest[1:n, s].tolist() if n else []
+        rows["grad_norm"] += ([None] + largest[1:n, s].tolist()) if n else []
         rows["clipped"] += events[:n, s].tolist()
 
     diverged = record["diverged_step"] >= 0
     final_metric = np.where(diverged, np.nan, record["eval_metric"][-1])
     meets = tasks.solved(task, record["eval_metric"], fraction) & made  # (E, S)
     solved = tasks.solved(task, final_metric, fraction)
-    # The first evaluation from which every later one meets the criterion: after the last one that does not.
-    first = len(at) - np.argmax(~meets[::-1], axis=0)
-    steps_to_solve = [int(at[i]) if ok else None for i, ok in zip(np.minimum(first, len(at) - 1), solved)]
-    with np.errstate(invalid="ignore"):
-        max_norm = [float(np.nanmax(col)) if np.isfinite(col).any() or np.isinf(col).any() else None
-                    for col in record["grad_norm"].T]
+    # The first evaluation from which every later one meets the criterion: the one after the last that
+    # does not (the first of all if none fails). A solved run meets it at its last evaluation.
+    failing = ~meets
+    last_failing = np.where(failing.any(axis=0), len(at) - 1 - np.argmax(failing[::-1], axis=0), -1)
+    steps_to_solve = [int(at[i + 1]) if ok else None for i, ok in zip(last_failing, solved)]
+    max_norm = [float(np.nanmax(col)) if (~np.isnan(col)).any() else None for col in record["grad_norm"].T]
     cell = str(record["cell"])
     summary = {
         **{name: [value] * len(seeds) for name, value in keys.items()},

@@ -38,6 +38,8 @@ TRAINING = "results/training.parquet"
 TRAINING_SUMMARY = "results/training_summary.parquet"
 TRAINING_CLIFF_SURFACE = "results/training_cliff_surface.parquet"
 TRAINING_CLIFF_PATHS = "results/training_cliff_paths.parquet"
+TRAINING_COLLECT_LOG = "logs/collect_training.log"
+TRAINING_COLLECT_BENCHMARK = "benchmarks/collect_training.tsv"
 MODEL_PATTERN = r"[a-z][a-z0-9_]*"
 # "off", or a threshold as bptt.pipeline.grid.canonical_number spells it (Python's shortest float
 # repr without ".0": 1, 0.5, 1e-05, 2.5e+20), so that 1 and 1.0 name one file, as SEQ_LEN_PATTERN does.
