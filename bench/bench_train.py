@@ -68,9 +68,15 @@ def bench_workflow(repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [training_run(pathlib.Path(tmp)) for _ in range(repeats)]
     walls = [r[0] for r in runs]
-    print(f"default training grid, {runs[0][2]} train jobs + collect_training, --cores {CORES}, {repeats} runs from empty results:")
+    print(
+        f"default training grid, {runs[0][2]} train jobs + collect_training, --cores {CORES}, "
+        f"{repeats} runs from empty results:"
+    )
     for i, (wall, cpu, _, before, after) in enumerate(runs):
-        print(f"  run {i + 1}: wall {wall:.1f} s, train jobs' CPU {cpu:.1f} s, load average before {before}, after {after}")
+        print(
+            f"  run {i + 1}: wall {wall:.1f} s, train jobs' CPU {cpu:.1f} s, "
+            f"load average before {before}, after {after}"
+        )
     verdict = "within" if statistics.median(walls) <= TARGET_SECONDS else "OVER"
     print(f"  median wall {statistics.median(walls):.1f} s; target <= {TARGET_SECONDS:.0f} s: {verdict}")
 
@@ -82,8 +88,10 @@ def numpy_step(h, b, t, rng):
 
     task = tasks.get("adding")
     cell = cells.as_stack(cells.make("lstm", input_size=2, hidden_size=h, activation="tanh", radius=1.0, rng=rng))
-    params = dict(cell.params) | {"readout_weight": rng.standard_normal((1, 1, h)) / np.sqrt(h),
-                                  "readout_bias": np.zeros((1, 1))}
+    params = dict(cell.params) | {
+        "readout_weight": rng.standard_normal((1, 1, h)) / np.sqrt(h),
+        "readout_bias": np.zeros((1, 1)),
+    }
     x, target = tasks.batch(task, rng, t, b)
     x, target = x[:, None], target[None]
     state = {"params": params, "optim": optim.init_state("adam", params)}
@@ -130,8 +138,10 @@ def bench_step() -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("one training step against PyTorch: SKIPPED (torch is not importable in this environment; "
-              "pip install torch to run it)")
+        print(
+            "one training step against PyTorch: SKIPPED (torch is not importable in this environment; "
+            "pip install torch to run it)"
+        )
         return
     for h, b, t in SHAPES:
         ours, x, target = numpy_step(h, b, t, np.random.default_rng(0))
@@ -139,9 +149,11 @@ def bench_step() -> None:
         rounds = [(per_step(ours), per_step(theirs)) for _ in range(ROUNDS)]
         ratio = statistics.median(a / c for a, c in rounds)
         print(f"one Adam training step, LSTM H={h} B={b} T={t} I=2, float64, 1 thread, {ROUNDS} interleaved rounds:")
-        print(f"  bptt numpy {statistics.median(a for a, _ in rounds) * 1e3:.1f} ms, PyTorch {version} "
-              f"{statistics.median(c for _, c in rounds) * 1e3:.1f} ms per step; bptt / PyTorch = {ratio:.2f} "
-              "(median of the rounds' ratios)")
+        print(
+            f"  bptt numpy {statistics.median(a for a, _ in rounds) * 1e3:.1f} ms, PyTorch {version} "
+            f"{statistics.median(c for _, c in rounds) * 1e3:.1f} ms per step; bptt / PyTorch = {ratio:.2f} "
+            "(median of the rounds' ratios)"
+        )
 
 
 if __name__ == "__main__":

@@ -54,5 +54,8 @@ def test_a_head_that_returns_a_non_finite_dh_last_is_refused():
     with pytest.raises(ValueError, match="finite dh_last of shape"):
         gradients.param_grads_from_last_state(cell, x, lambda h, m: np.full_like(h, np.inf))
     with pytest.raises(ValueError, match="needs a stack"):
-        gradients.param_grads_from_last_state(cells.make("gru", input_size=2, hidden_size=3, activation="tanh",
-                                                         radius=1.0, rng=np.random.default_rng(0)), x[:, 0], None)
+        gradients.param_grads_from_last_state(
+            cells.make("gru", input_size=2, hidden_size=3, activation="tanh", radius=1.0, rng=np.random.default_rng(0)),
+            x[:, 0],
+            None,
+        )

@@ -22,12 +22,23 @@ def _record(metric, diverged_step=(-1, -1), task="adding"):
     clipped = np.zeros((6, 2), dtype=bool)
     clipped[[1, 2], 0] = True  # row k-1 is step k
     record = {
-        "task": np.array(task), "model": np.array("m"), "seq_len": np.array(8), "clip": np.array("1"),
-        "cell": np.array("rnn"), "activation": np.array("tanh"), "recurrent_init": np.array("orthogonal"),
-        "radius": np.array(1.0), "gate_bias": np.array("0"),
-        "eval_step": eval_step, "eval_loss": metric * 2, "eval_metric": metric,
-        "train_loss": np.ones((6, 2)), "grad_norm": np.stack([steps, 10 * steps], axis=1).astype(float),
-        "clipped": clipped, "diverged_step": diverged, "seed": np.array([0, 1]),
+        "task": np.array(task),
+        "model": np.array("m"),
+        "seq_len": np.array(8),
+        "clip": np.array("1"),
+        "cell": np.array("rnn"),
+        "activation": np.array("tanh"),
+        "recurrent_init": np.array("orthogonal"),
+        "radius": np.array(1.0),
+        "gate_bias": np.array("0"),
+        "eval_step": eval_step,
+        "eval_loss": metric * 2,
+        "eval_metric": metric,
+        "train_loss": np.ones((6, 2)),
+        "grad_norm": np.stack([steps, 10 * steps], axis=1).astype(float),
+        "clipped": clipped,
+        "diverged_step": diverged,
+        "seed": np.array([0, 1]),
     }
     return record | ({"num_classes": np.array(4)} if task == "recall" else {})
 
@@ -75,7 +86,9 @@ def test_a_diverged_run_keeps_its_evaluations_before_the_divergence_and_is_never
 
 def test_recall_is_solved_by_accuracy_against_chance_one_over_c():
     # C = 4: solved means 1 - accuracy <= 0.1 * 3/4, accuracy >= 0.925.
-    _, summary = collect_training.run_tables(_record([[0.25, 0.25], [0.5, 0.5], [0.9, 0.9], [0.93, 0.92]], task="recall"), 0.1)
+    _, summary = collect_training.run_tables(
+        _record([[0.25, 0.25], [0.5, 0.5], [0.9, 0.9], [0.93, 0.92]], task="recall"), 0.1
+    )
     assert [r["solved"] for r in summary.to_pylist()] == [True, False]
     assert summary.to_pylist()[0]["chance_loss"] == pytest.approx(math.log(4))
 
@@ -120,8 +133,11 @@ def test_every_column_says_what_it_means():
             assert field.metadata[b"description"], field.name
 
 
-@pytest.mark.parametrize("schema", [tables.TRAINING, tables.TRAINING_SUMMARY, tables.CLIFF_SURFACE, tables.CLIFF_PATHS],
-                         ids=["training", "summary", "cliff_surface", "cliff_paths"])
+@pytest.mark.parametrize(
+    "schema",
+    [tables.TRAINING, tables.TRAINING_SUMMARY, tables.CLIFF_SURFACE, tables.CLIFF_PATHS],
+    ids=["training", "summary", "cliff_surface", "cliff_paths"],
+)
 def test_readme_lists_every_column_with_its_type_and_meaning(schema):
     readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
     section = readme.split("## Training experiments")[1].split("\n## ")[0]

@@ -60,17 +60,53 @@ def test_a_model_entry_gets_the_defaults_it_leaves_out_and_a_task_left_out_stays
 CASES = {
     "negative clip": ({"clip": ["off", -1.0]}, "training.clip[1]: -1.0 is not allowed", "threshold c > 0"),
     "clip zero": ({"clip": [0]}, "training.clip[0]: 0 is not allowed", "threshold c > 0"),
-    "unknown task": ({"tasks": {"copy": {"seq_len": [5]}}}, "training.tasks: unknown key(s) copy; allowed keys: adding, recall", ""),
+    "unknown task": (
+        {"tasks": {"copy": {"seq_len": [5]}}},
+        "training.tasks: unknown key(s) copy; allowed keys: adding, recall",
+        "",
+    ),
     "no task": ({"tasks": {}}, "training.tasks: nothing is given; give at least 1 entry", "adding and recall"),
-    "adding too short": ({"tasks": {"adding": {"seq_len": [1]}}}, "training.tasks.adding.seq_len[0]: 1 is not allowed; it must be >= 2", "integers >= 2"),
-    "unknown cell": ({"models": {"m": {"cell": "transformer"}}}, "training.models.m.cell: 'transformer' is not allowed; allowed values: rnn, lstm, gru", "recurrent cell kind"),
-    "model without cell": ({"models": {"m": {"activation": "relu"}}}, "training.models.m: cell is missing", "its cell (rnn, lstm or gru)"),
-    "bad model name": ({"models": {"LSTM-1": {"cell": "lstm"}}}, "training.models: the name 'LSTM-1' is not allowed", "lowercase letters, digits and _"),
-    "unknown model key": ({"models": {"m": {"cell": "lstm", "forget_bias": 1}}}, "training.models.m: unknown key(s) forget_bias", ""),
+    "adding too short": (
+        {"tasks": {"adding": {"seq_len": [1]}}},
+        "training.tasks.adding.seq_len[0]: 1 is not allowed; it must be >= 2",
+        "integers >= 2",
+    ),
+    "unknown cell": (
+        {"models": {"m": {"cell": "transformer"}}},
+        "training.models.m.cell: 'transformer' is not allowed; allowed values: rnn, lstm, gru",
+        "recurrent cell kind",
+    ),
+    "model without cell": (
+        {"models": {"m": {"activation": "relu"}}},
+        "training.models.m: cell is missing",
+        "its cell (rnn, lstm or gru)",
+    ),
+    "bad model name": (
+        {"models": {"LSTM-1": {"cell": "lstm"}}},
+        "training.models: the name 'LSTM-1' is not allowed",
+        "lowercase letters, digits and _",
+    ),
+    "unknown model key": (
+        {"models": {"m": {"cell": "lstm", "forget_bias": 1}}},
+        "training.models.m: unknown key(s) forget_bias",
+        "",
+    ),
     "steps zero": ({"steps": 0}, "training.steps: 0 is not allowed; it must be >= 1", "an integer >= 1"),
-    "unknown optimizer": ({"optimizer": "rmsprop"}, "training.optimizer: 'rmsprop' is not allowed; allowed values: sgd, adam", ""),
-    "learning rate nan": ({"learning_rate": {"adam": math.nan}}, "training.learning_rate.adam: nan is not a finite number", "> 0"),
-    "solved fraction one": ({"solved_fraction": 1}, "training.solved_fraction: 1 is not allowed; it must be < 1", "> 0 and < 1"),
+    "unknown optimizer": (
+        {"optimizer": "rmsprop"},
+        "training.optimizer: 'rmsprop' is not allowed; allowed values: sgd, adam",
+        "",
+    ),
+    "learning rate nan": (
+        {"learning_rate": {"adam": math.nan}},
+        "training.learning_rate.adam: nan is not a finite number",
+        "> 0",
+    ),
+    "solved fraction one": (
+        {"solved_fraction": 1},
+        "training.solved_fraction: 1 is not allowed; it must be < 1",
+        "> 0 and < 1",
+    ),
 }
 
 
@@ -86,7 +122,10 @@ def test_each_bad_training_setting_is_one_line_naming_the_key_and_what_is_allowe
 @pytest.mark.parametrize(
     "model, message",
     [
-        ({"cell": "lstm", "recurrent_init": "identity"}, "training.models.m: recurrent_init 'identity' applies to kind 'rnn' only"),
+        (
+            {"cell": "lstm", "recurrent_init": "identity"},
+            "training.models.m: recurrent_init 'identity' applies to kind 'rnn' only",
+        ),
         ({"cell": "rnn", "gate_bias": 1.0}, "training.models.m: gate_bias applies to the gated kinds only"),
         ({"cell": "gru", "gate_bias": "chrono"}, "training.models.m: gate_bias 'chrono' applies to kind 'lstm' only"),
     ],
@@ -102,8 +141,13 @@ def test_numbers_written_as_text_in_a_model_are_read_as_meant():
 
 
 def test_jobs_follow_the_config_order_and_spell_clip_canonically():
-    config = _filled(_with(tasks={"adding": {"seq_len": [4, 8]}, "recall": {"seq_len": [3]}}, clip=["off", 1.0],
-                           models={"a": {"cell": "rnn"}, "b": {"cell": "gru"}}))
+    config = _filled(
+        _with(
+            tasks={"adding": {"seq_len": [4, 8]}, "recall": {"seq_len": [3]}},
+            clip=["off", 1.0],
+            models={"a": {"cell": "rnn"}, "b": {"cell": "gru"}},
+        )
+    )
     jobs = training_grid.jobs(config["training"])
     assert jobs[:3] == [("adding", "a", 4, "off"), ("adding", "a", 4, "1"), ("adding", "b", 4, "off")]
     assert len(jobs) == 3 * 2 * 2 and jobs[-1] == ("recall", "b", 3, "1")

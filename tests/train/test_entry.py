@@ -16,8 +16,19 @@ ARGS = (
     " --recurrent-init {init} --radius 1 --gate-bias {gate_bias} --optimizer {optimizer} --learning-rate {lr}"
     " --steps {steps} --batch-size 4 --eval-interval 3 --eval-batch-size 8 --seeds {seeds} --hidden-size 3"
 )
-DEFAULTS = {"task": "adding", "seq_len": 4, "clip": "off", "cell": "lstm", "activation": "tanh", "init": "orthogonal",
-            "gate_bias": 1, "optimizer": "adam", "lr": 0.01, "steps": 7, "seeds": 2}
+DEFAULTS = {
+    "task": "adding",
+    "seq_len": 4,
+    "clip": "off",
+    "cell": "lstm",
+    "activation": "tanh",
+    "init": "orthogonal",
+    "gate_bias": 1,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 7,
+    "seeds": 2,
+}
 
 
 def _argv(tmp_path, name="record", **changes):
@@ -40,7 +51,12 @@ def test_record_holds_every_array_with_its_shape(tmp_path, task):
     assert record["eval_loss"].shape == record["eval_metric"].shape == (4, 2)
     assert record["grad_norm"].shape == record["clipped"].shape == record["train_loss"].shape == (7, 2)
     assert record["seed"].tolist() == [0, 1] and record["diverged_step"].tolist() == [-1, -1]
-    assert (str(record["task"]), str(record["model"]), int(record["seq_len"]), str(record["clip"])) == (task, "m", 4, "off")
+    assert (str(record["task"]), str(record["model"]), int(record["seq_len"]), str(record["clip"])) == (
+        task,
+        "m",
+        4,
+        "off",
+    )
     assert np.isfinite(record["eval_loss"]).all()
 
 
@@ -59,8 +75,17 @@ def test_a_seed_trains_the_same_whatever_the_other_seeds(tmp_path):
 
 def test_a_diverging_job_records_the_divergence_and_exits_normally(tmp_path, capsys):
     # Plain SGD with a huge learning rate on the IRNN, no clipping: a seed leaves float64.
-    record = _run(tmp_path, cell="rnn", activation="relu", init="identity", gate_bias=0, optimizer="sgd", lr=1e6,
-                  seq_len=20, steps=20)
+    record = _run(
+        tmp_path,
+        cell="rnn",
+        activation="relu",
+        init="identity",
+        gate_bias=0,
+        optimizer="sgd",
+        lr=1e6,
+        seq_len=20,
+        steps=20,
+    )
     diverged = record["diverged_step"] > 0
     assert diverged.any()
     assert np.isnan(record["eval_loss"][-1][diverged]).all() and np.isfinite(record["eval_loss"][0]).all()

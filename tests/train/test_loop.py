@@ -16,8 +16,16 @@ def _params(kind, task, m=2, seed=0, activation="tanh", recurrent_init="orthogon
     rng = np.random.default_rng(seed)
     stack = cells.stack(
         [
-            cells.make(kind, input_size=task.input_size, hidden_size=hidden_size, activation=activation, radius=0.9,
-                       rng=rng, recurrent_init=recurrent_init, gate_bias=gate_bias)
+            cells.make(
+                kind,
+                input_size=task.input_size,
+                hidden_size=hidden_size,
+                activation=activation,
+                radius=0.9,
+                rng=rng,
+                recurrent_init=recurrent_init,
+                gate_bias=gate_bias,
+            )
             for _ in range(m)
         ]
     )
@@ -62,17 +70,26 @@ def test_gradients_through_readout_and_cell_match_finite_differences(kind, task_
 
 
 def _settings(**changes):
-    return loop.Settings(**{"steps": 6, "batch_size": 4, "eval_interval": 4, "optimizer": "sgd",
-                            "learning_rate": 0.1, "clip": None} | changes)
+    return loop.Settings(
+        **{"steps": 6, "batch_size": 4, "eval_interval": 4, "optimizer": "sgd", "learning_rate": 0.1, "clip": None}
+        | changes
+    )
 
 
 def _train(kind="rnn", task_name="adding", params=None, settings=None, m=2, activation="tanh", seq_len=T):
     task = TASKS[task_name]
     params = _params(kind, task, m=m, activation=activation) if params is None else params
     rngs = [np.random.default_rng([7, i]) for i in range(m)]
-    return loop.train(kind, activation, params, task, seq_len, rngs, _data(task, m=m, seed=9, batch_size=16,
-                                                                              seq_len=seq_len),
-                      settings or _settings())
+    return loop.train(
+        kind,
+        activation,
+        params,
+        task,
+        seq_len,
+        rngs,
+        _data(task, m=m, seed=9, batch_size=16, seq_len=seq_len),
+        settings or _settings(),
+    )
 
 
 def test_evaluations_are_at_zero_every_interval_and_the_last_step():
@@ -109,8 +126,9 @@ def test_an_exploding_relu_network_under_plain_sgd_diverges_at_a_recorded_step()
     params["weight_hh"] *= 1.1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        history, final = _train(params=params, m=1, activation="relu", seq_len=40,
-                                settings=_settings(steps=30, learning_rate=1e3))
+        history, final = _train(
+            params=params, m=1, activation="relu", seq_len=40, settings=_settings(steps=30, learning_rate=1e3)
+        )
     step = history.diverged_step[0]
     assert 0 < step <= 30
     assert np.isfinite(history.train_loss[: step - 1, 0]).all()
@@ -143,8 +161,9 @@ def test_seeds_trained_side_by_side_equal_seeds_trained_alone(optimizer):
         alone_params = {k: v[i : i + 1].copy() for k, v in params.items()}
         rng = [np.random.default_rng([7, i])]
         x, target = _data(task, m=2, seed=9, batch_size=16)
-        alone, alone_final = loop.train("lstm", "tanh", alone_params, task, T, rng,
-                                        (x[:, i : i + 1], target[i : i + 1]), settings)
+        alone, alone_final = loop.train(
+            "lstm", "tanh", alone_params, task, T, rng, (x[:, i : i + 1], target[i : i + 1]), settings
+        )
         np.testing.assert_allclose(alone.eval_loss[:, 0], together.eval_loss[:, i], rtol=1e-12)
         np.testing.assert_allclose(alone_final["weight_hh"][0], final["weight_hh"][i], rtol=1e-12)
 

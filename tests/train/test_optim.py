@@ -76,9 +76,14 @@ def test_global_norm_stays_finite_near_float64s_largest_numbers_and_flags_non_fi
     assert norm[0] == np.inf and np.isnan(norm[1]) and norm[2] == 0.0
 
 
-@pytest.mark.parametrize("name, lr, message", [("rmsprop", 0.1, "unknown optimizer 'rmsprop'"),
-                                               ("adam", 0.0, "must be a finite number > 0"),
-                                               ("sgd", float("nan"), "must be a finite number > 0")])
+@pytest.mark.parametrize(
+    "name, lr, message",
+    [
+        ("rmsprop", 0.1, "unknown optimizer 'rmsprop'"),
+        ("adam", 0.0, "must be a finite number > 0"),
+        ("sgd", float("nan"), "must be a finite number > 0"),
+    ],
+)
 def test_bad_optimiser_settings_are_refused(name, lr, message):
     with pytest.raises(ValueError, match=message):
         optim.check(name, lr)

@@ -27,13 +27,33 @@ def cliff():
 @pytest.mark.parametrize(
     "spec, label",
     [
-        ({"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": None}, "Elman tanh RNN"),
+        (
+            {"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": None},
+            "Elman tanh RNN",
+        ),
         ({"cell": "rnn", "activation": "relu", "recurrent_init": "identity", "radius": 1.0, "gate_bias": None}, "IRNN"),
-        ({"cell": "rnn", "activation": "relu", "recurrent_init": "gaussian", "radius": 0.9, "gate_bias": None},
-         "Elman relu RNN (gaussian, ρ = 0.9)"),
-        ({"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "1"}, "LSTM (forget bias 1)"),
-        ({"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "chrono"}, "LSTM (chrono)"),
-        ({"cell": "gru", "activation": "relu", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "0"}, "GRU (update bias 0, relu)"),
+        (
+            {"cell": "rnn", "activation": "relu", "recurrent_init": "gaussian", "radius": 0.9, "gate_bias": None},
+            "Elman relu RNN (gaussian, ρ = 0.9)",
+        ),
+        (
+            {"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "1"},
+            "LSTM (forget bias 1)",
+        ),
+        (
+            {
+                "cell": "lstm",
+                "activation": "tanh",
+                "recurrent_init": "orthogonal",
+                "radius": 1.0,
+                "gate_bias": "chrono",
+            },
+            "LSTM (chrono)",
+        ),
+        (
+            {"cell": "gru", "activation": "relu", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "0"},
+            "GRU (update bias 0, relu)",
+        ),
     ],
 )
 def test_model_labels_name_what_differs_from_the_usual(spec, label):
@@ -61,8 +81,10 @@ def test_longest_solved_length_and_its_gaps(tables):
 def test_sentences_state_the_tables_numbers(tables, cliff):
     training, summary = tables
     found = report.findings(training, summary, cliff[1])
-    assert found[0] == ("Without clipping, 1 of 24 runs diverged (the LSTM (forget bias 1)); "
-                        "with clipping at c = 1, none of 24 runs diverged.")
+    assert found[0] == (
+        "Without clipping, 1 of 24 runs diverged (the LSTM (forget bias 1)); "
+        "with clipping at c = 1, none of 24 runs diverged."
+    )
     assert found[1] == (
         "On the adding problem without clipping, the Elman tanh RNN solves up to T = 10; the LSTM (forget bias 1) "
         "solves every length tried, up to T = 40; the GRU (update bias 0) solves up to T = 40, though not T = 10 "
@@ -104,7 +126,9 @@ def test_learning_curves_draw_the_median_loss_at_the_contrast_length(tables):
     training, summary = tables
     figure = report.learning_curves(training, summary)
     panel = next(ax for ax in figure.axes if ax.get_title() == "the adding problem, T = 40, no clipping")
-    gru = training[(training.task == "adding") & (training.seq_len == 40) & (training.model == "gru") & training["clip"].isna()]
+    gru = training[
+        (training.task == "adding") & (training.seq_len == 40) & (training.model == "gru") & training["clip"].isna()
+    ]
     median = gru.groupby("step")["loss"].median().to_numpy()
     assert any(np.allclose(line.get_ydata(), median) for line in _lines(panel) if line.get_linewidth() > 1)
     assert any(np.allclose(line.get_ydata(), 1 / 6) for line in _lines(panel, ":"))  # chance

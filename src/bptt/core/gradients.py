@@ -126,7 +126,9 @@ def param_grads_from_last_state(cell: cells.Cell, x: np.ndarray, head) -> tuple[
     +-inf, without the warnings of param_grads (a caller that trains tests them).
     """
     if cell.n_models is None:
-        raise ValueError("param_grads_from_last_state needs a stack (bptt.core.cells.stack); wrap one cell with cells.as_stack")
+        raise ValueError(
+            "param_grads_from_last_state needs a stack (bptt.core.cells.stack); wrap one cell with cells.as_stack"
+        )
     batch = np.shape(x)[-2] if np.ndim(x) == 4 else 1  # a stand-in dh_last, for the checks of x alone
     x = check_inputs(cell, x, np.zeros((cell.n_models, batch, cell.hidden_size)))[2]
     models = np.arange(cell.n_models)

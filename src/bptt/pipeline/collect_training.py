@@ -132,8 +132,13 @@ def cliff_tables(settings: cliff.Settings = cliff.SETTINGS) -> tuple[pa.Table, p
     loss = cliff.surface(w, b, settings.seq_len, settings.target)  # (n_b, n_w)
     ww, bb = np.meshgrid(w, b)
     surface = pa.Table.from_pydict(
-        {"w": ww.ravel(), "b": bb.ravel(), "loss": loss.ravel(), "seq_len": [settings.seq_len] * loss.size,
-         "target": [settings.target] * loss.size},
+        {
+            "w": ww.ravel(),
+            "b": bb.ravel(),
+            "loss": loss.ravel(),
+            "seq_len": [settings.seq_len] * loss.size,
+            "target": [settings.target] * loss.size,
+        },
         schema=tables.CLIFF_SURFACE,
     )
     columns = {name: [] for name in tables.CLIFF_PATHS.names}
@@ -169,8 +174,9 @@ def _fraction(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.collect_training",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bptt.pipeline.collect_training", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--solved-fraction", type=_fraction, required=True)
     parser.add_argument("--runs", nargs="+", required=True, help="the training jobs' records (.npz)")
     parser.add_argument("--training", required=True, help="output: training.parquet")
@@ -180,12 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     training, summary = collect(args.runs, args.solved_fraction)
     surface, paths = cliff_tables()
-    for table, path in ((training, args.training), (summary, args.summary), (surface, args.cliff_surface),
-                        (paths, args.cliff_paths)):
+    for table, path in (
+        (training, args.training),
+        (summary, args.summary),
+        (surface, args.cliff_surface),
+        (paths, args.cliff_paths),
+    ):
         tables.write(table, path)
-    print(f"wrote {len(training)} evaluations and {len(summary)} runs "
-          f"({int(pa.compute.sum(summary['solved']).as_py())} solved, "
-          f"{int(pa.compute.sum(summary['diverged']).as_py())} diverged), and the cliff")
+    print(
+        f"wrote {len(training)} evaluations and {len(summary)} runs "
+        f"({int(pa.compute.sum(summary['solved']).as_py())} solved, "
+        f"{int(pa.compute.sum(summary['diverged']).as_py())} diverged), and the cliff"
+    )
     return 0
 
 

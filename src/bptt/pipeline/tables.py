@@ -95,7 +95,11 @@ def write(table: pa.Table, path: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 TRAINING_KEYS = _fields(
-    ("task", pa.string(), "adding (target: the sum of two marked values) or recall (the class of the first of T symbols)"),
+    (
+        "task",
+        pa.string(),
+        "adding (target: the sum of two marked values) or recall (the class of the first of T symbols)",
+    ),
     ("model", pa.string(), "the model's name in config.yaml's training.models"),
     ("seq_len", pa.int64(), "sequence length T"),
     ("clip", pa.float64(), "gradient-norm clipping threshold c; null: no clipping"),
@@ -104,10 +108,24 @@ TRAINING_KEYS = _fields(
 
 EVALUATION = _fields(
     ("step", pa.int64(), "training steps taken before this evaluation (0: at initialisation)"),
-    ("loss", pa.float64(), "loss on the seed's fixed held-out batch: MSE for adding (chance 1/6), cross-entropy for recall (chance log C)"),
+    (
+        "loss",
+        pa.float64(),
+        "loss on the seed's fixed held-out batch: MSE for adding (chance 1/6), cross-entropy for recall "
+        "(chance log C)",
+    ),
     ("metric", pa.float64(), "on the same batch: MSE for adding (chance 1/6), accuracy for recall (chance 1/C)"),
-    ("grad_norm", pa.float64(), "largest global gradient norm ‖g‖ before clipping over the training steps since the previous evaluation (so no spike is lost between evaluations); null at step 0"),
-    ("clipped", pa.int64(), "clipping events (steps with ‖g‖ > clip) since the previous evaluation; 0 without clipping"),
+    (
+        "grad_norm",
+        pa.float64(),
+        "largest global gradient norm ‖g‖ before clipping over the training steps since the previous "
+        "evaluation (so no spike is lost between evaluations); null at step 0",
+    ),
+    (
+        "clipped",
+        pa.int64(),
+        "clipping events (steps with ‖g‖ > clip) since the previous evaluation; 0 without clipping",
+    ),
 )
 
 MODEL = _fields(
@@ -115,7 +133,11 @@ MODEL = _fields(
     ("activation", pa.string(), "candidate-path nonlinearity f"),
     ("recurrent_init", pa.string(), "how U's blocks were drawn: orthogonal, gaussian or identity (the IRNN)"),
     ("radius", pa.float64(), "spectral radius rho U was scaled to"),
-    ("gate_bias", pa.string(), "the LSTM's forget-gate or the GRU's update-gate bias: a number, or chrono; null for rnn"),
+    (
+        "gate_bias",
+        pa.string(),
+        "the LSTM's forget-gate or the GRU's update-gate bias: a number, or chrono; null for rnn",
+    ),
 )
 
 OUTCOME = _fields(
@@ -123,9 +145,23 @@ OUTCOME = _fields(
     ("final_metric", pa.float64(), "held-out metric at the last step; null if the run diverged"),
     ("chance_loss", pa.float64(), "the task's chance loss: 1/6 (adding), log C (recall)"),
     ("chance_metric", pa.float64(), "the task's chance metric: MSE 1/6 (adding), accuracy 1/C (recall)"),
-    ("solved", pa.bool_(), "final_metric within solved_fraction of chance's distance from perfect: MSE <= f/6, or 1 - accuracy <= f (1 - 1/C)"),
-    ("steps_to_solve", pa.int64(), "first evaluation step from which every evaluation meets the solved criterion; null unless solved"),
-    ("diverged", pa.bool_(), "true if a training loss, gradient or parameter, or a held-out loss, was not finite; the run stopped there"),
+    (
+        "solved",
+        pa.bool_(),
+        "final_metric within solved_fraction of chance's distance from perfect: MSE <= f/6, or 1 - accuracy "
+        "<= f (1 - 1/C)",
+    ),
+    (
+        "steps_to_solve",
+        pa.int64(),
+        "first evaluation step from which every evaluation meets the solved criterion; null unless solved",
+    ),
+    (
+        "diverged",
+        pa.bool_(),
+        "true if a training loss, gradient or parameter, or a held-out loss, was not finite; the run stopped "
+        "there",
+    ),
     ("diverged_step", pa.int64(), "the step at which the run diverged; null if it did not"),
     ("clipped_steps", pa.int64(), "steps whose gradient was clipped, over the whole run"),
     ("max_grad_norm", pa.float64(), "largest ‖g‖ before clipping over the run (inf: beyond float64)"),

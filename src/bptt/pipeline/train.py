@@ -15,7 +15,6 @@ this module imports numpy, the core and bptt.train only (its start-up is paid on
 """
 
 import argparse
-import math
 import re
 import sys
 
@@ -71,7 +70,9 @@ def initial_params(args: argparse.Namespace, task: tasks.Task) -> dict[str, np.n
 def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     """The job's record (RECORD, plus num_classes for recall)."""
     task = tasks.get(args.task, args.num_classes)
-    held_out = [tasks.batch(task, seeding.rng(s, "eval_batch"), args.seq_len, args.eval_batch_size) for s in range(args.seeds)]
+    held_out = [
+        tasks.batch(task, seeding.rng(s, "eval_batch"), args.seq_len, args.eval_batch_size) for s in range(args.seeds)
+    ]
     settings = loop.Settings(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -133,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     write(record, args.output)
     diverged = int((record["diverged_step"] >= 0).sum())
     final = record["eval_metric"][-1]
-    print(f"{args.task} {args.model} T={args.seq_len} clip={args.clip}: final metric per seed {np.round(final, 4).tolist()}, "
-          f"{diverged} of {args.seeds} diverged, {int(record['clipped'].sum())} clipped steps")
+    print(
+        f"{args.task} {args.model} T={args.seq_len} clip={args.clip}: "
+        f"final metric per seed {np.round(final, 4).tolist()}, "
+        f"{diverged} of {args.seeds} diverged, {int(record['clipped'].sum())} clipped steps"
+    )
     return 0
 
 

@@ -32,7 +32,9 @@ def model_label(spec) -> str:
 
     What differs from the usual (tanh, orthogonal, rho = 1) is named; the IRNN is ReLU with U = I.
     """
-    cell, activation, init, radius, bias = (spec[k] for k in ("cell", "activation", "recurrent_init", "radius", "gate_bias"))
+    cell, activation, init, radius, bias = (
+        spec[k] for k in ("cell", "activation", "recurrent_init", "radius", "gate_bias")
+    )
     if cell == "rnn" and activation == "relu" and init == "identity" and radius == 1:
         return "IRNN"
     details = [] if cell == "rnn" or activation == "tanh" else [activation]
@@ -154,7 +156,9 @@ def learning_curves(training: pd.DataFrame, summary: pd.DataFrame, seq_len: dict
         chance = summary.loc[summary["task"] == task, "chance_loss"].iloc[0]
         for j, clipping in enumerate(clippings):
             ax = grid[i, j]
-            mine = table[(table["task"] == task) & (table["seq_len"] == seq_len[task]) & (table["clipping"] == clipping)]
+            mine = table[
+                (table["task"] == task) & (table["seq_len"] == seq_len[task]) & (table["clipping"] == clipping)
+            ]
             for model in labels:
                 runs = mine[mine["model"] == model]
                 for _, run in runs.groupby("seed"):
@@ -199,8 +203,14 @@ def gradient_traces(training: pd.DataFrame, summary: pd.DataFrame, task: str, se
             for seed, run in mine.groupby("seed"):
                 ax.plot(run["step"], run["grad_norm"], color=shades[seed], lw=0.9)
                 clipped = run[run["clipped"] > 0]
-                ax.plot(clipped["step"], np.zeros(len(clipped)), "|", color=shades[seed], ms=6,
-                        transform=ax.get_xaxis_transform())
+                ax.plot(
+                    clipped["step"],
+                    np.zeros(len(clipped)),
+                    "|",
+                    color=shades[seed],
+                    ms=6,
+                    transform=ax.get_xaxis_transform(),
+                )
             spiky = marked[(marked["clipping"] == clipping) & (marked["model"] == model)]
             ax.plot(spiky["step"], spiky["grad_norm"], "o", mfc="none", color="crimson", ms=5)
             for _, run in ended[(ended["clipping"] == clipping) & (ended["model"] == model)].iterrows():
@@ -228,8 +238,9 @@ def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
     axes = figure.subplots(1, len(clippings), squeeze=False, sharey=True)[0]
     norm = colors.Normalize(vmin=float(np.log10(grid.to_numpy().min())), vmax=float(np.log10(grid.to_numpy().max())))
     for ax, clipping in zip(axes, clippings):
-        image = ax.pcolormesh(grid.columns, grid.index, np.log10(grid.to_numpy()), cmap="viridis", norm=norm,
-                              shading="nearest")
+        image = ax.pcolormesh(
+            grid.columns, grid.index, np.log10(grid.to_numpy()), cmap="viridis", norm=norm, shading="nearest"
+        )
         for _, path in table[table["clipping"] == clipping].groupby("start"):
             path = path.sort_values("step")
             ax.plot(path["w"], path["b"], color="white", lw=1.0, marker=".", ms=3)
@@ -277,8 +288,11 @@ def reach_sentences(summary: pd.DataFrame) -> list[str]:
                 what = f"up to T = {int(row['longest'])}"
                 what += f", though not T = {', '.join(map(str, row['gaps']))}" if row["gaps"] else ""
             parts.append(f"the {labels[row['model']]} solves {what}")
-        sentences.append(f"On {TASK_NAMES.get(task, task)} {clip_phrase(clipping)}, " + "; ".join(parts)
-                         + " (solves: at least half of the seeds solved).")
+        sentences.append(
+            f"On {TASK_NAMES.get(task, task)} {clip_phrase(clipping)}, "
+            + "; ".join(parts)
+            + " (solves: at least half of the seeds solved)."
+        )
     return sentences
 
 
@@ -328,12 +342,15 @@ def cliff_sentence(paths: pd.DataFrame) -> str:
         final = mine.groupby("start")["loss"].last()
         parts.append(
             f"{clip_phrase(clipping)}, the largest step in (w, b) was {mine['move'].max():.3g} and the "
-            f"{len(final)} path{'s' if len(final) > 1 else ''} ended at losses from {final.min():.3g} to {final.max():.3g}"
+            f"{len(final)} path{'s' if len(final) > 1 else ''} ended at losses "
+            f"from {final.min():.3g} to {final.max():.3g}"
         )
     steep = paths["grad_norm"].max()
     rate = paths["learning_rate"].iloc[0]
-    return (f"On Pascanu's one-unit RNN (plain SGD, learning rate {rate:g}; the steepest gradient met on a "
-            f"path was {steep:.3g}): " + "; ".join(parts) + ".")
+    return (
+        f"On Pascanu's one-unit RNN (plain SGD, learning rate {rate:g}; the steepest gradient met on a "
+        f"path was {steep:.3g}): " + "; ".join(parts) + "."
+    )
 
 
 def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame) -> list[str]:

@@ -61,8 +61,14 @@ def loss_and_grad(theta: np.ndarray, seq_len: int, target: float) -> tuple[np.nd
     cell = one_unit_cells(theta[:, 0], theta[:, 1])
     x = np.zeros((seq_len, len(theta), 1, 1))  # no input; one sequence per point
     h_last = cells.forward(cell, x)[-1]  # (P, 1, 1)
-    out = readout.loss_and_grads("mse", h_last, np.ones((len(theta), 1, 1)), np.zeros((len(theta), 1)),
-                                 np.full((len(theta), 1, 1), target), scale=2.0)  # (h - target)^2
+    out = readout.loss_and_grads(
+        "mse",
+        h_last,
+        np.ones((len(theta), 1, 1)),
+        np.zeros((len(theta), 1)),
+        np.full((len(theta), 1, 1), target),
+        scale=2.0,
+    )  # (h - target)^2
     grads = gradients.param_grads(cell, x, out.dh_last)
     return out.loss[:, 0], np.stack([grads["weight_hh"][:, 0, 0], grads["bias_ih"][:, 0]], axis=1)
 

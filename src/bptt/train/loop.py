@@ -65,7 +65,11 @@ def loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x
     def head(h_last, models):  # dL/dh_{T-1} of the models whose forward pass stayed finite
         with np.errstate(over="ignore", invalid="ignore"):
             out = readout.loss_and_grads(
-                task.loss, h_last, params["readout_weight"][models], params["readout_bias"][models], target[models],
+                task.loss,
+                h_last,
+                params["readout_weight"][models],
+                params["readout_bias"][models],
+                target[models],
                 task.loss_scale,
             )
             loss[models] = out.loss.mean(axis=1)  # L, the batch mean
@@ -161,8 +165,10 @@ def train(
             new, new_state = optim.update(
                 settings.optimizer, _rows(params, active), grads, _rows(state, active), settings.learning_rate
             )
-        ok = np.isfinite(loss) & np.isfinite(norm) & np.logical_and.reduce(
-            [np.isfinite(v.reshape(len(v), -1)).all(axis=1) for v in new.values()]
+        ok = (
+            np.isfinite(loss)
+            & np.isfinite(norm)
+            & np.logical_and.reduce([np.isfinite(v.reshape(len(v), -1)).all(axis=1) for v in new.values()])
         )
         train_loss[k - 1, active], grad_norm[k - 1, active], clipped[k - 1, active] = loss, norm, clip_now
         params = _put(params, active[ok], _rows(new, np.flatnonzero(ok)))

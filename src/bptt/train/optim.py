@@ -34,7 +34,11 @@ def init_state(name: str, params: dict[str, np.ndarray]) -> dict:
     """The optimiser's state before its first step: {} for SGD; step 0 and zero moments for Adam."""
     if name == "sgd":
         return {}
-    return {"step": 0, "m": {k: np.zeros_like(v) for k, v in params.items()}, "v": {k: np.zeros_like(v) for k, v in params.items()}}
+    return {
+        "step": 0,
+        "m": {k: np.zeros_like(v) for k, v in params.items()},
+        "v": {k: np.zeros_like(v) for k, v in params.items()},
+    }
 
 
 def update(name: str, params: dict, grads: dict, state: dict, learning_rate: float) -> tuple[dict, dict]:
