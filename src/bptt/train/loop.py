@@ -3,9 +3,9 @@
 Parameters are a dict with the model axis M first: the cell's (`bptt.core.cells.PARAM_NAMES`)
 and the readout's, READOUT = (readout_weight V (M, C, H), readout_bias c (M, C)). A step
 k = 1 .. steps draws a fresh batch for each model from that model's own generator, takes the
-task's loss on y = V h_{T-1} + c (`bptt.train.readout`), the cell's gradients from
-`bptt.core.gradients.param_grads` with dh_last = dL/dh_{T-1} and the readout's from
-`bptt.train.readout`, then clips (`bptt.train.optim.clip`) and updates. Evaluations at steps
+task's loss on y = V h_{T-1} + c (`bptt.train.readout`), the cell's exact gradients from
+`bptt.core.gradients.param_grads_from_last_state` with dh_last = dL/dh_{T-1} and the readout's
+from `bptt.train.readout`, then clips (`bptt.train.optim.clip`) and updates. Evaluations at steps
 0, e, 2e, ... and at the last step measure the loss and the metric on each model's fixed
 held-out batch.
 
