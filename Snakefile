@@ -43,6 +43,7 @@ localrules:
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:
@@ -51,6 +52,10 @@ rule all:
         paths.GRADIENTS,
         paths.SUMMARY,
         paths.REPORT,
+        paths.TRAINING,
+        paths.TRAINING_SUMMARY,
+        paths.TRAINING_CLIFF_SURFACE,
+        paths.TRAINING_CLIFF_PATHS,
 
 
 onsuccess:

@@ -56,3 +56,19 @@ def test_an_lstm_near_float64s_largest_numbers_gives_no_unflagged_nan_before_the
     assert p.unmeasurable[before][nan].all()  # every NaN before the overflow is a flagged one
     assert not np.isneginf(p.log10_grad_h).any()  # a linear LSTM's gradient is never exactly 0
     assert np.isfinite(p.log10_grad_h[p.overflow_step - 1]).all()  # dh_last, at the cut
+
+
+@pytest.mark.parametrize("kind", cells.KINDS)
+def test_a_finite_dh_last_whose_squared_norm_exceeds_float64_gives_the_scaled_gradients(kind):
+    # L is linear in dh_last: scaling it by 2^600 (entries ~1e180, squared norm beyond float64) adds
+    # 600 log10(2) to every log10 norm and multiplies every parameter gradient by 2^600. Before the
+    # fix the first backward step squared dh_last to inf and every norm came out NaN.
+    rng = np.random.default_rng(4)
+    cell = cells.make(kind, input_size=2, hidden_size=3, activation="tanh", radius=0.9, rng=rng)
+    x, dh = rng.standard_normal((6, 2, 2)), rng.standard_normal((2, 3))
+    small, small_grads = gradients.lag_profile_and_grads(cell, x, dh)
+    big, big_grads = gradients.lag_profile_and_grads(cell, x, np.ldexp(dh, 600))
+    np.testing.assert_allclose(big, small + 600 * np.log10(2.0), rtol=1e-14)
+    for name, g in small_grads.items():  # relative to each array's norm: 10**(log scale) rounds at ~1e-13
+        back = np.ldexp(big_grads[name], -600)  # exact
+        assert np.linalg.norm(back - g) <= 1e-12 * np.linalg.norm(g), name

@@ -24,10 +24,10 @@ def check_config(config, schema_file):
     config.update(configcheck.normalise(dict(config), schema))
     found = configcheck.problems(config, schema)
     if not found:
-        validate(
-            config, str(schema_path)
-        )  # fills in the schema's defaults; cannot fail after the check
+        # Fills in the schema's defaults; cannot fail after the check.
+        validate(config, str(schema_path))
         found = configcheck.cross_problems(config)
+        found += configcheck.training_problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

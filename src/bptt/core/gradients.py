@@ -13,6 +13,8 @@ length and scale, each in one place:
   - overflow: a model whose forward pass leaves float64 is cut before its first non-finite
     step s; its gradients are those of L = sum(dh_last * h_{s-1}) over steps 0..s-1 and rows
     s..T-1 are NaN (`_sweep`, `_cut`);
+  - a dh_last whose squared norm would exceed float64 although each entry is finite starts
+    divided by a power of two (`_sweep`);
   - a guard for one backward step whose product with U would exceed float64 although each
     factor is finite (an LSTM or GRU whose state is near float64's largest numbers): the
     step's outputs are divided by a power of two, moved to the log scale (`_ThroughU`);
@@ -114,6 +116,46 @@ def lag_profile_and_grads(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(lag_profile, param_grads) from one forward and one backward pass."""
     return _public(cell, x, dh_last, log10_scale, grads=True)
+
+
+def param_grads_from_last_state(cell: cells.Cell, x: np.ndarray, head) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """param_grads with dh_last computed from h_{T-1} inside the same forward pass, for a stack.
+
+    A training loop's dh_last depends on h_{T-1} (through its loss): `cells.forward` and then
+    `param_grads` would run the forward pass twice. cell: a stack of M, x (T, M, B, I).
+    head(h_last, models) -> dh_last: h_last (M', B, H) of the models `models` (indices into the
+    stack, (M',)) whose forward pass stayed within float64; dh_last finite, of the same shape.
+    Returns (grads, finite): grads like cell.params, summed over the batch, NaN for the models whose
+    forward pass left float64, and finite (M,) bool naming the others. Gradients beyond float64 are
+    +-inf, without the warnings of param_grads (a caller that trains tests them).
+    """
+    if cell.n_models is None:
+        raise ValueError(
+            "param_grads_from_last_state needs a stack (bptt.core.cells.stack); wrap one cell with cells.as_stack"
+        )
+    batch = np.shape(x)[-2] if np.ndim(x) == 4 else 1  # a stand-in dh_last, for the checks of x alone
+    x = check_inputs(cell, x, np.zeros((cell.n_models, batch, cell.hidden_size)))[2]
+    models = np.arange(cell.n_models)
+    while len(models):
+        sub = cells.Cell(cell.kind, cell.activation, {k: v[models] for k, v in cell.params.items()})
+
+        def dh_last(h_last, models=models):
+            dh = np.asarray(head(h_last, models), dtype=np.float64)
+            if dh.shape != h_last.shape or not np.isfinite(dh).all():
+                raise ValueError(f"head must return a finite dh_last of shape {h_last.shape}, got shape {dh.shape}")
+            return dh
+
+        try:
+            out = _sweep(sub, x[:, models], dh_last, np.zeros((len(models), x.shape[2])), jacobian=None)
+            break
+        except _Overflow as overflow:  # sweep the models that stayed finite again, without the others
+            models = models[overflow.overflow_step < 0]
+    finite = np.isin(np.arange(cell.n_models), models)
+    grads = {k: np.full_like(v, np.nan) for k, v in cell.params.items()}
+    if len(models):
+        for k, (mantissa, scale) in out.grads.items():
+            grads[k][models] = logscale.to_linear(mantissa, scale)
+    return grads, finite
 
 
 def _public(cell, x, dh_last, log10_scale, *, grads: bool):
@@ -260,10 +302,23 @@ def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
     return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
 
 
-def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np.ndarray, *, jacobian: int | None) -> _Sweep:
+class _Overflow(Exception):
+    """Raised by `_sweep` when dh_last is to be computed from h_{T-1} but some model's forward pass
+    left float64 (there is no h_{T-1} to compute it from)."""
+
+    def __init__(self, overflow_step: np.ndarray):
+        super().__init__("forward pass overflowed")
+        self.overflow_step = overflow_step
+
+
+def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *, jacobian: int | None) -> _Sweep:
     """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)
     times 10**log10_scale (M, B). jacobian: None for the gradient alone (lag_profile, param_grads),
-    else the number of sequences whose Jacobian diagnostics `profile` records."""
+    else the number of sequences whose Jacobian diagnostics `profile` records.
+
+    dh_last may instead be a function of h_{T-1} (M, B, H), called once after the forward pass
+    (see `param_grads_from_last_state`); if a model overflowed, `_Overflow` is raised instead.
+    """
     n_steps, n_models, batch, _ = x.shape
     size = chunk_length(cell, n_models * batch, n_steps)
 
@@ -279,17 +334,26 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale: np
         if (bad >= 0).any():
             overflow_step = np.where(bad >= 0, s + bad, -1)
             del tr
+            if callable(dh_last):
+                raise _Overflow(overflow_step)
             return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
+    if callable(dh_last):
+        dh_last = dh_last(state[0])  # from h_{T-1} of this very pass
 
     out = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
     grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
     # Pass 2: backward, chunk by chunk from the last; the adjoint, its log10 scale and the
     # state of the precision checks carry over.
+    # A dh_last whose squared norm would exceed float64 (entries beyond ~1e154, as in a diverging
+    # training run) starts divided by a power of two, exactly, and the power joins the log scale.
+    # Any other dh_last is left bit for bit as it is (exponent 0).
+    exponent = np.maximum(0, np.frexp(np.abs(dh_last).max(axis=-1))[1] - GUARD_EXPONENT)  # (M, B)
+    start = np.ldexp(dh_last, -exponent[..., None])
     carry = _Carry(
-        adj=(dh_last.copy(), np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (dh_last.copy(),),
-        log_scale=log10_scale.copy(),
+        adj=(start, np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (start,),
+        log_scale=log10_scale + exponent * _LOG10_2,
         saturated_next=np.zeros((n_models, batch), dtype=bool),
         lost_from=np.full((n_models, batch), -1),
         jac=JacobianProduct((n_models, jacobian), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)

@@ -13,7 +13,9 @@ import collections
 import math
 
 import jsonschema
+import numpy as np
 
+from bptt.core import cells
 from bptt.pipeline import grid
 
 TYPE_NAMES = {
@@ -40,12 +42,20 @@ def key_name(path) -> str:
     return text or "the config"
 
 
+def _child(node: dict, part) -> dict:
+    """The schema of item or key `part` of `node`: its items, its property, or its additionalProperties
+    (the schema of the entries of a mapping whose keys are names, such as training.models)."""
+    if isinstance(part, int):
+        return node.get("items", {})
+    extra = node.get("additionalProperties")
+    return node.get("properties", {}).get(part, extra if isinstance(extra, dict) else {})
+
+
 def _description(schema: dict, path) -> str:
     """Description of the deepest schema node along `path` that has one."""
     node, found = schema, schema.get("description", "")
     for part in path:
-        node = node.get("items" if isinstance(part, int) else "properties", {})
-        node = node if isinstance(part, int) else node.get(part, {})
+        node = _child(node, part)
         found = node.get("description", found)
     return found
 
@@ -70,6 +80,13 @@ def _what_is_wrong(error: jsonschema.ValidationError) -> str:
         return f"{bad!r} is not allowed"
     if rule == "minItems":
         return f"the list is empty; give at least {value} value(s)"
+    if rule == "minProperties":
+        return f"nothing is given; give at least {value} entry(ies)"
+    if rule == "required":
+        missing = ", ".join(k for k in value if k not in bad)
+        return f"{missing} is missing"
+    if rule == "pattern":
+        return f"the name {bad!r} is not allowed"
     if rule == "uniqueItems":
         counts = collections.Counter(_same_value_key(v) for v in bad)
         twice = [repr(v) for v in bad if counts[_same_value_key(v)] > 1]
@@ -115,8 +132,7 @@ def _as_number(value, types: set[str]):
 def normalise(config, schema: dict):
     """`config` with numbers read as meant (see the module docstring), following `schema`."""
     if isinstance(config, dict):
-        props = schema.get("properties", {})
-        return {k: normalise(v, props[k]) if k in props else v for k, v in config.items()}
+        return {k: normalise(v, _child(schema, k)) for k, v in config.items()}
     if isinstance(config, list):
         return [normalise(v, schema.get("items", {})) for v in config]
     return _as_number(config, _types(schema))
@@ -138,6 +154,28 @@ def cross_problems(config: dict) -> list[str]:
         for cell in g["cell"]
         if cell in grid.GATED and not grid.variants(cell, g["recurrent_init"], g["gate_bias"])
     ]
+
+
+def training_problems(config: dict) -> list[str]:
+    """One line per model of a valid config's training section (defaults filled in) that the core
+    refuses to build, in the core's words (identity for a gated cell, a gate bias for rnn, ...)."""
+    lines = []
+    for name, spec in config["training"]["models"].items():
+        try:
+            cells.make(
+                spec["cell"],
+                input_size=1,
+                hidden_size=1,
+                activation=spec["activation"],
+                radius=spec["radius"],
+                rng=np.random.default_rng(0),
+                recurrent_init=spec["recurrent_init"],
+                gate_bias=spec["gate_bias"],
+                chrono_t_max=3,
+            )
+        except ValueError as error:
+            lines.append(f"training.models.{name}: {error}. Change the value, or the cell.")
+    return lines
 
 
 def problems(config: dict, schema: dict) -> list[str]:

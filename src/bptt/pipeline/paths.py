@@ -28,3 +28,29 @@ def run_path(cell: str, activation: str, seq_len: int) -> str:
 
 def run_benchmark(cell: str, activation: str, seq_len: int) -> str:
     return RUN_BENCHMARK.format(cell=cell, activation=activation, seq_len=int(seq_len))
+
+
+# Training experiments (bptt.train, rule train): one job per task, model, sequence length and
+# clip setting ("off" or the threshold spelled canonically), all seeds in one record.
+TRAIN_RUN = "results/training/{task}/{model}/T{seq_len}/clip-{clip}.npz"
+TRAIN_LOG = "logs/train/{task}/{model}/T{seq_len}/clip-{clip}.log"
+TRAIN_BENCHMARK = "benchmarks/train/{task}/{model}/T{seq_len}/clip-{clip}.tsv"
+TRAINING = "results/training.parquet"
+TRAINING_SUMMARY = "results/training_summary.parquet"
+TRAINING_CLIFF_SURFACE = "results/training_cliff_surface.parquet"
+TRAINING_CLIFF_PATHS = "results/training_cliff_paths.parquet"
+TRAINING_COLLECT_LOG = "logs/collect_training.log"
+TRAINING_COLLECT_BENCHMARK = "benchmarks/collect_training.tsv"
+MODEL_PATTERN = r"[a-z][a-z0-9_]*"
+# "off", or a threshold as bptt.pipeline.grid.canonical_number spells it (Python's shortest float
+# repr without ".0": 1, 0.5, 1e-05, 2.5e+20), so that 1 and 1.0 name one file, as SEQ_LEN_PATTERN does.
+CLIP_PATTERN = r"off|[1-9][0-9]*|(0|[1-9][0-9]*)\.[0-9]*[1-9]|[1-9](\.[0-9]*[1-9])?e[+-][0-9]+"
+
+
+def train_run_path(task: str, model: str, seq_len: int, clip: str) -> str:
+    """Path of one training job's record; clip as `bptt.pipeline.training_grid.clip_text` spells it."""
+    return TRAIN_RUN.format(task=task, model=model, seq_len=int(seq_len), clip=clip)
+
+
+def train_benchmark(task: str, model: str, seq_len: int, clip: str) -> str:
+    return TRAIN_BENCHMARK.format(task=task, model=model, seq_len=int(seq_len), clip=clip)

@@ -1,16 +1,20 @@
 """The random draws of one replicate seed, derived with numpy's SeedSequence.
 
-Replicate seed s owns six independent streams. Stream number i is
+Replicate seed s owns eight independent streams. Stream number i is
 `np.random.default_rng(np.random.SeedSequence(s, spawn_key=(i,)))`, which is
-the i-th child of `np.random.SeedSequence(s).spawn(6)` (PCG64 generator):
+the i-th child of `np.random.SeedSequence(s).spawn(8)` (PCG64 generator; a
+child does not depend on how many are spawned, so appending a stream changes
+none of the others):
 
-  i  name     draws
-  0  inputs   x, standard normal in time-major order, shape (T, B, I), times input_scale
-  1  targets  class indices (B,) for cross_entropy, or standard normal (B, C) for mse
-  2  readout  readout matrix V (C, H), standard normal / sqrt(H)
-  3  rnn      the weights of `bptt.core.cells.make("rnn", ...)`
-  4  lstm     the weights of `bptt.core.cells.make("lstm", ...)`
-  5  gru      the weights of `bptt.core.cells.make("gru", ...)`
+  i  name           draws
+  0  inputs         x, standard normal in time-major order, shape (T, B, I), times input_scale
+  1  targets        class indices (B,) for cross_entropy, or standard normal (B, C) for mse
+  2  readout        readout matrix V (C, H), standard normal / sqrt(H)
+  3  rnn            the weights of `bptt.core.cells.make("rnn", ...)`
+  4  lstm           the weights of `bptt.core.cells.make("lstm", ...)`
+  5  gru            the weights of `bptt.core.cells.make("gru", ...)`
+  6  train_batches  training: a fresh task batch per step (`bptt.train.tasks.batch`)
+  7  eval_batch     training: the seed's fixed held-out batch
 
 What this buys (tests/test_seeding.py checks each point):
 - Every grid point of one cell and seed draws the same base weights, inputs and
@@ -24,7 +28,7 @@ Nothing depends on Python's hash, the job order or the number of cores.
 
 import numpy as np
 
-STREAMS = ("inputs", "targets", "readout", "rnn", "lstm", "gru")
+STREAMS = ("inputs", "targets", "readout", "rnn", "lstm", "gru", "train_batches", "eval_batch")
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:

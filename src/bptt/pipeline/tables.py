@@ -99,3 +99,111 @@ def write(table: pa.Table, path: str) -> None:
     """Write `table` to Parquet at `path`, atomically."""
     with atomic.replacing(path) as tmp:
         pq.write_table(table, tmp)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training experiments (bptt.train; written by bptt.pipeline.collect_training). Kept apart from the
+# tables above: results/training.parquet (TRAINING_KEYS + EVALUATION, one row per evaluation of a
+# run), results/training_summary.parquet (TRAINING_KEYS + MODEL + OUTCOME, one row per run), and
+# Pascanu's cliff: results/training_cliff_surface.parquet and results/training_cliff_paths.parquet.
+# ---------------------------------------------------------------------------------------------
+
+TRAINING_KEYS = _fields(
+    (
+        "task",
+        pa.string(),
+        "adding (target: the sum of two marked values) or recall (the class of the first of T symbols)",
+    ),
+    ("model", pa.string(), "the model's name in config.yaml's training.models"),
+    ("seq_len", pa.int64(), "sequence length T"),
+    ("clip", pa.float64(), "gradient-norm clipping threshold c; null: no clipping"),
+    ("seed", pa.int64(), "replicate seed"),
+)
+
+EVALUATION = _fields(
+    ("step", pa.int64(), "training steps taken before this evaluation (0: at initialisation)"),
+    (
+        "loss",
+        pa.float64(),
+        "loss on the seed's fixed held-out batch: MSE for adding (chance 1/6), cross-entropy for recall "
+        "(chance log C)",
+    ),
+    ("metric", pa.float64(), "on the same batch: MSE for adding (chance 1/6), accuracy for recall (chance 1/C)"),
+    (
+        "grad_norm",
+        pa.float64(),
+        "largest global gradient norm ‖g‖ before clipping over the training steps since the previous "
+        "evaluation (so no spike is lost between evaluations); null at step 0",
+    ),
+    (
+        "clipped",
+        pa.int64(),
+        "clipping events (steps with ‖g‖ > clip) since the previous evaluation; 0 without clipping",
+    ),
+)
+
+MODEL = _fields(
+    ("cell", pa.string(), "recurrent cell: rnn, lstm or gru"),
+    ("activation", pa.string(), "candidate-path nonlinearity f"),
+    ("recurrent_init", pa.string(), "how U's blocks were drawn: orthogonal, gaussian or identity (the IRNN)"),
+    ("radius", pa.float64(), "spectral radius rho U was scaled to"),
+    (
+        "gate_bias",
+        pa.string(),
+        "the LSTM's forget-gate or the GRU's update-gate bias: a number, or chrono; null for rnn",
+    ),
+)
+
+OUTCOME = _fields(
+    ("final_loss", pa.float64(), "held-out loss at the last step; null if the run diverged"),
+    ("final_metric", pa.float64(), "held-out metric at the last step; null if the run diverged"),
+    ("chance_loss", pa.float64(), "the task's chance loss: 1/6 (adding), log C (recall)"),
+    ("chance_metric", pa.float64(), "the task's chance metric: MSE 1/6 (adding), accuracy 1/C (recall)"),
+    (
+        "solved",
+        pa.bool_(),
+        "final_metric within solved_fraction of chance's distance from perfect: MSE <= f/6, or 1 - accuracy "
+        "<= f (1 - 1/C)",
+    ),
+    (
+        "steps_to_solve",
+        pa.int64(),
+        "first evaluation step from which every evaluation meets the solved criterion; null unless solved",
+    ),
+    (
+        "diverged",
+        pa.bool_(),
+        "true if a training loss, gradient or parameter, or a held-out loss, was not finite; the run stopped "
+        "there",
+    ),
+    ("diverged_step", pa.int64(), "the step at which the run diverged; null if it did not"),
+    ("clipped_steps", pa.int64(), "steps whose gradient was clipped, over the whole run"),
+    ("max_grad_norm", pa.float64(), "largest ‖g‖ before clipping over the run (inf: beyond float64)"),
+)
+
+CLIFF_SURFACE = pa.schema(
+    _fields(
+        ("w", pa.float64(), "recurrent weight w of the one-unit sigmoid RNN h_t = sigma(w h_{t-1} + b)"),
+        ("b", pa.float64(), "its bias b"),
+        ("loss", pa.float64(), "L = (h_{T-1} - target)^2 from h_{-1} = 0"),
+        ("seq_len", pa.int64(), "T"),
+        ("target", pa.float64(), "the target of h_{T-1}"),
+    )
+)
+
+CLIFF_PATHS = pa.schema(
+    _fields(
+        ("start", pa.int64(), "which starting point (w_0, b_0) the path leaves from"),
+        ("clip", pa.float64(), "clipping threshold c of the path; null: no clipping"),
+        ("learning_rate", pa.float64(), "the plain SGD step size"),
+        ("step", pa.int64(), "SGD steps taken"),
+        ("w", pa.float64(), "w after `step` steps"),
+        ("b", pa.float64(), "b after `step` steps"),
+        ("loss", pa.float64(), "L at (w, b)"),
+        ("grad_norm", pa.float64(), "‖dL/d(w, b)‖ at (w, b), before clipping"),
+        ("clipped", pa.bool_(), "the step leaving (w, b) was clipped (false at the last step)"),
+    )
+)
+
+TRAINING = pa.schema(TRAINING_KEYS + EVALUATION)
+TRAINING_SUMMARY = pa.schema(TRAINING_KEYS + MODEL + OUTCOME)

@@ -1,0 +1,146 @@
+"""One training job: every seed of one task, model, sequence length and clip setting.
+
+    python -m bptt.pipeline.train --task adding --model lstm_bias1 --seq-len 30 --clip off \\
+        --cell lstm --activation tanh --recurrent-init orthogonal --radius 1 --gate-bias 1 \\
+        --optimizer adam --learning-rate 0.01 --steps 400 --batch-size 16 --eval-interval 20 \\
+        --eval-batch-size 256 --seeds 3 --hidden-size 16 --output results/training/.../clip-off.npz
+
+Seed s draws as `bptt.pipeline.seeding` documents: the cell's weights from the stream of its kind
+(the base weights of the gradient experiments), the readout V from "readout" (c starts at 0), a
+fresh batch per step from "train_batches", the fixed held-out batch from "eval_batch". The seeds
+train side by side as one stack (`bptt.train.loop`); a diverging seed is recorded as diverged and
+the job carries on. The record (RECORD) is one .npz, written atomically, so a killed job leaves no
+partial file; `bptt.pipeline.collect_training` turns it into Parquet. Like the experiment entry,
+this module imports numpy, the core and bptt.train only (its start-up is paid once per job).
+"""
+
+import argparse
+import re
+import sys
+
+import numpy as np
+
+from bptt.core import activations, cells, initialisation
+from bptt.pipeline import paths, seeding
+from bptt.pipeline.experiment import _at_least, _gate_bias, _positive, write
+from bptt.pipeline.training_grid import OFF, clip_text
+from bptt.train import loop, optim, tasks
+
+# What the .npz holds. Keys and the model's settings (0-d); num_classes for recall only.
+KEYS = ("task", "model", "seq_len", "clip", "cell", "activation", "recurrent_init", "radius", "gate_bias")
+# History (E evaluations, N steps, S seeds), as bptt.train.loop.History names it.
+HISTORY = loop.History._fields + ("seed",)
+RECORD = KEYS + HISTORY
+
+
+def _clip(text: str) -> str:
+    """A --clip value: off, or a finite threshold > 0, spelled canonically."""
+    return OFF if text == OFF else clip_text(_positive(text))
+
+
+def _model_name(text: str) -> str:
+    if not re.fullmatch(paths.MODEL_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"must be lowercase letters, digits and _, starting with a letter; got {text}")
+    return text
+
+
+def initial_params(args: argparse.Namespace, task: tasks.Task) -> dict[str, np.ndarray]:
+    """The stack's starting parameters: one network and readout per seed, model axis first."""
+    gate_bias = args.gate_bias if args.gate_bias == initialisation.CHRONO else float(args.gate_bias)
+    stack = cells.stack(
+        [
+            cells.make(
+                args.cell,
+                input_size=task.input_size,
+                hidden_size=args.hidden_size,
+                activation=args.activation,
+                radius=args.radius,
+                rng=seeding.rng(seed, args.cell),
+                recurrent_init=args.recurrent_init,
+                gate_bias=gate_bias,
+                chrono_t_max=max(args.seq_len, 3),
+            )
+            for seed in range(args.seeds)
+        ]
+    )
+    readout = np.stack([seeding.readout(seed, task.output_size, args.hidden_size) for seed in range(args.seeds)])
+    return stack.params | {"readout_weight": readout, "readout_bias": np.zeros((args.seeds, task.output_size))}
+
+
+def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """The job's record (RECORD, plus num_classes for recall)."""
+    task = tasks.get(args.task, args.num_classes)
+    held_out = [
+        tasks.batch(task, seeding.rng(s, "eval_batch"), args.seq_len, args.eval_batch_size) for s in range(args.seeds)
+    ]
+    settings = loop.Settings(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        eval_interval=args.eval_interval,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        clip=None if args.clip == OFF else float(args.clip),
+    )
+    history, _ = loop.train(
+        args.cell,
+        args.activation,
+        initial_params(args, task),
+        task,
+        args.seq_len,
+        [seeding.rng(s, "train_batches") for s in range(args.seeds)],
+        (np.stack([x for x, _ in held_out], axis=1), np.stack([t for _, t in held_out])),
+        settings,
+    )
+    keys = {k: np.array(getattr(args, k)) for k in KEYS}
+    extra = {"num_classes": np.array(args.num_classes)} if args.task == "recall" else {}
+    return keys | extra | history._asdict() | {"seed": np.arange(args.seeds)}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=tasks.NAMES, required=True)
+    parser.add_argument("--model", type=_model_name, required=True, help="the model's name in the config")
+    parser.add_argument("--seq-len", type=_at_least(1), required=True, help="T")
+    parser.add_argument("--clip", type=_clip, required=True, help="off, or the clipping threshold c > 0")
+    parser.add_argument("--cell", choices=cells.KINDS, required=True)
+    parser.add_argument("--activation", choices=activations.NAMES, required=True)
+    parser.add_argument("--recurrent-init", choices=initialisation.METHODS, required=True)
+    parser.add_argument("--radius", type=_positive, required=True, help="spectral radius rho of U")
+    parser.add_argument("--gate-bias", type=_gate_bias, required=True, help="a number, or chrono")
+    parser.add_argument("--num-classes", type=_at_least(2), help="symbols C (recall only)")
+    parser.add_argument("--optimizer", choices=optim.NAMES, required=True)
+    parser.add_argument("--learning-rate", type=_positive, required=True)
+    parser.add_argument("--steps", type=_at_least(1), required=True)
+    parser.add_argument("--batch-size", type=_at_least(1), required=True)
+    parser.add_argument("--eval-interval", type=_at_least(1), required=True)
+    parser.add_argument("--eval-batch-size", type=_at_least(1), required=True)
+    parser.add_argument("--seeds", type=_at_least(1), required=True, help="train seeds 0 .. SEEDS-1")
+    parser.add_argument("--hidden-size", type=_at_least(1), required=True)
+    parser.add_argument("--output", required=True, help="the .npz to write")
+    args = parser.parse_args(argv)
+    if (args.task == "recall") != (args.num_classes is not None):
+        parser.error("--num-classes is required for --task recall and applies to it only")
+    try:  # what the core and the task refuse, in their words, before any work
+        tasks.check_length(tasks.get(args.task, args.num_classes or 2), args.seq_len)
+        initial_params(argparse.Namespace(**{**vars(args), "seeds": 1}), tasks.get(args.task, args.num_classes or 2))
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    record = run(args)
+    write(record, args.output)
+    diverged = int((record["diverged_step"] >= 0).sum())
+    final = record["eval_metric"][-1]
+    print(
+        f"{args.task} {args.model} T={args.seq_len} clip={args.clip}: "
+        f"final metric per seed {np.round(final, 4).tolist()}, "
+        f"{diverged} of {args.seeds} diverged, {int(record['clipped'].sum())} clipped steps"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

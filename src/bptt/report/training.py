@@ -1,0 +1,364 @@
+"""The training experiments in the report: figures and findings from the training tables.
+
+Inputs are the collected tables as DataFrames (columns as in the training section of
+`bptt.pipeline.tables`): `training` (one row per evaluation), `summary` (one row per run), and the
+cliff's `surface` and `paths`. Figures are `matplotlib.figure.Figure`s built directly, as in
+`bptt.report.figures` (serialise them with its `to_svg`); findings are sentences made of the
+tables' numbers, nothing typed by hand. Words used throughout:
+  - a run is solved when its final held-out metric is within the collect step's solved_fraction of
+    chance's distance from a perfect score (the summary's `solved`);
+  - a model solves a task at a length when at least half of its seeds are solved there;
+  - a spike is a gradient norm above SPIKE_FACTOR times the median norm of its run.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps, colors
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from bptt.report.findings import CELL_NAMES, power_of_ten
+
+TASK_NAMES = {"adding": "the adding problem", "recall": "the recall task"}
+METRIC_NAMES = {"adding": "held-out MSE", "recall": "held-out accuracy"}
+SPIKE_FACTOR = 10.0
+OFF = "no clipping"
+
+
+def model_label(spec) -> str:
+    """A reader's name for a model from its summary row: "Elman tanh RNN", "IRNN", "LSTM (forget bias 1)", ...
+
+    What differs from the usual (tanh, orthogonal, rho = 1) is named; the IRNN is ReLU with U = I.
+    """
+    cell, activation, init, radius, bias = (
+        spec[k] for k in ("cell", "activation", "recurrent_init", "radius", "gate_bias")
+    )
+    if cell == "rnn" and activation == "relu" and init == "identity" and radius == 1:
+        return "IRNN"
+    details = [] if cell == "rnn" or activation == "tanh" else [activation]
+    details += [] if init == "orthogonal" else [init]
+    details += [] if radius == 1 else [f"ρ = {radius:g}"]
+    if cell == "rnn":
+        return f"Elman {activation} RNN" + (f" ({', '.join(details)})" if details else "")
+    gate = "chrono" if bias == "chrono" else f"{'forget' if cell == 'lstm' else 'update'} bias {bias}"
+    return f"{CELL_NAMES[cell]} ({', '.join([gate, *details])})"
+
+
+def model_labels(summary: pd.DataFrame) -> dict[str, str]:
+    """Model name -> its label, in the order the models first appear (the config's)."""
+    first = summary.drop_duplicates("model")
+    return {row["model"]: model_label(row) for _, row in first.iterrows()}
+
+
+def clip_label(clip) -> str:
+    """ "no clipping" for a null threshold, "clipping at c = 1" otherwise."""
+    return OFF if clip is None or (isinstance(clip, float) and math.isnan(clip)) else f"clipping at c = {clip:g}"
+
+
+def clip_phrase(label: str) -> str:
+    """A clipping label as it reads in a sentence: "without clipping", "with clipping at c = 1"."""
+    return "without clipping" if label == OFF else f"with {label}"
+
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with a `clipping` label column (null clip thresholds cannot be grouped by pandas)."""
+    return table.assign(clipping=[clip_label(c) for c in table["clip"]])
+
+
+def clip_order(table: pd.DataFrame) -> list[str]:
+    """The clipping labels of `table`: no clipping first, then the thresholds from small to large."""
+    thresholds = sorted(c for c in table["clip"].dropna().unique())
+    return ([OFF] if table["clip"].isna().any() else []) + [clip_label(c) for c in thresholds]
+
+
+def success_rates(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per task, model, clipping and T: runs, solved, diverged and rate = solved / runs."""
+    table = _labelled(summary)
+    rates = (
+        table.groupby(["task", "model", "clipping", "seq_len"], sort=False)
+        .agg(runs=("seed", "size"), solved=("solved", "sum"), diverged=("diverged", "sum"))
+        .reset_index()
+    )
+    return rates.assign(rate=rates["solved"] / rates["runs"])
+
+
+def longest_solved(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per task, model and clipping: `longest`, the longest T the model solves (NaN if none), `shortest`
+    and `longest_tried`, the lengths tried, and `gaps`, the lengths below `longest` it does not solve."""
+    rows = []
+    for (task, model, clipping), group in success_rates(summary).groupby(["task", "model", "clipping"], sort=False):
+        group = group.sort_values("seq_len")
+        solves = group.loc[group["rate"] >= 0.5, "seq_len"]
+        longest = float(solves.max()) if len(solves) else math.nan
+        gaps = [int(t) for t in group["seq_len"] if t < longest and t not in set(solves)]
+        rows.append((task, model, clipping, longest, int(group["seq_len"].min()), int(group["seq_len"].max()), gaps))
+    return pd.DataFrame(rows, columns=["task", "model", "clipping", "longest", "shortest", "longest_tried", "gaps"])
+
+
+def contrast_length(summary: pd.DataFrame, task: str) -> int:
+    """The T of `task` at which the models' success rates differ most (the longer one on a tie)."""
+    rates = success_rates(summary[summary["task"] == task])
+    spread = rates.groupby("seq_len")["rate"].agg(lambda r: r.max() - r.min())
+    return int(spread[spread == spread.max()].index.max())
+
+
+def _palette(models: list[str]) -> dict[str, tuple]:
+    return dict(zip(models, colormaps["tab10"].colors))
+
+
+def _dashes(labels: list[str]) -> dict[str, str]:
+    return dict(zip(labels, ["-", "--", ":", "-."]))
+
+
+def success_figure(summary: pd.DataFrame) -> Figure:
+    """Share of seeds solved against T, a panel per task: a colour per model, solid without clipping
+    and dashed with it. Diverged runs are counted as not solved; a cross marks lengths where some diverged."""
+    rates = success_rates(summary)
+    labels, tasks = model_labels(summary), list(dict.fromkeys(summary["task"]))
+    palette, dashes = _palette(list(labels)), _dashes(clip_order(summary))
+    figure = Figure(figsize=(4.2 * len(tasks) + 2.2, 3.3), layout="constrained")
+    axes = figure.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks):
+        mine = rates[rates["task"] == task]
+        for (model, clipping), line in mine.groupby(["model", "clipping"], sort=False):
+            line = line.sort_values("seq_len")
+            ax.plot(line["seq_len"], line["rate"], color=palette[model], ls=dashes[clipping], marker="o", ms=3, lw=1.3)
+            bad = line[line["diverged"] > 0]
+            ax.plot(bad["seq_len"], bad["rate"], "x", color=palette[model], ms=8, mew=1.5)
+        lengths = sorted(mine["seq_len"].unique())
+        ax.set_xscale("log")
+        ax.set_xticks(lengths, [str(t) for t in lengths])
+        ax.minorticks_off()
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(TASK_NAMES.get(task, task).capitalize())
+        ax.set_xlabel("sequence length T")
+    axes[0].set_ylabel("share of seeds solved")
+    handles = [Line2D([], [], color=palette[m], lw=1.5, label=labels[m]) for m in labels]
+    handles += [Line2D([], [], color="0.3", ls=d, lw=1.2, label=c) for c, d in dashes.items()]
+    handles += [Line2D([], [], color="0.3", marker="x", ls="", label="some runs diverged")]
+    figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
+    return figure
+
+
+def learning_curves(training: pd.DataFrame, summary: pd.DataFrame, seq_len: dict[str, int] | None = None) -> Figure:
+    """Held-out loss against training step at one T per task (default: `contrast_length`), a row per task
+    and a column per clipping setting; a thin line per seed, a thick one for the median, chance dotted."""
+    tasks = list(dict.fromkeys(summary["task"]))
+    seq_len = seq_len or {task: contrast_length(summary, task) for task in tasks}
+    labels, clippings = model_labels(summary), clip_order(summary)
+    palette = _palette(list(labels))
+    table = _labelled(training)
+    figure = Figure(figsize=(3.8 * len(clippings) + 2.2, 2.9 * len(tasks)), layout="constrained")
+    grid = figure.subplots(len(tasks), len(clippings), squeeze=False, sharey="row")
+    for i, task in enumerate(tasks):
+        chance = summary.loc[summary["task"] == task, "chance_loss"].iloc[0]
+        for j, clipping in enumerate(clippings):
+            ax = grid[i, j]
+            mine = table[
+                (table["task"] == task) & (table["seq_len"] == seq_len[task]) & (table["clipping"] == clipping)
+            ]
+            for model in labels:
+                runs = mine[mine["model"] == model]
+                for _, run in runs.groupby("seed"):
+                    ax.plot(run["step"], run["loss"], color=palette[model], lw=0.5, alpha=0.35)
+                median = runs.groupby("step")["loss"].median()
+                ax.plot(median.index, median.to_numpy(), color=palette[model], lw=1.6)
+            ax.axhline(chance, color="0.3", ls=":", lw=1.0)
+            ax.set_yscale("log")
+            ax.set_title(f"{TASK_NAMES.get(task, task)}, T = {seq_len[task]}, {clipping}", fontsize=9)
+            ax.set_xlabel("training step")
+        grid[i, 0].set_ylabel("held-out loss")
+    handles = [Line2D([], [], color=palette[m], lw=1.6, label=labels[m]) for m in labels]
+    handles.append(Line2D([], [], color="0.3", ls=":", lw=1.0, label="chance"))
+    figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
+    return figure
+
+
+def spikes(training: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation rows whose grad_norm exceeds SPIKE_FACTOR times the median grad_norm of their run."""
+    keys = ["task", "model", "seq_len", "clip", "seed"]
+    median = training.groupby(keys, dropna=False)["grad_norm"].transform("median")
+    return training[training["grad_norm"] > SPIKE_FACTOR * median]
+
+
+def gradient_traces(training: pd.DataFrame, summary: pd.DataFrame, task: str, seq_len: int) -> Figure:
+    """‖g‖ before clipping (largest since the previous evaluation) against step, at one task and T:
+    a column per model, a row per clipping setting, a line per seed. Circles mark spikes, ticks at the
+    bottom the evaluations after which some steps were clipped (the threshold is dashed), crosses where
+    a run diverged (at its last evaluation before)."""
+    labels, clippings = model_labels(summary), clip_order(summary)
+    table = _labelled(training[(training["task"] == task) & (training["seq_len"] == seq_len)])
+    marked = _labelled(spikes(training[(training["task"] == task) & (training["seq_len"] == seq_len)]))
+    ended = _labelled(summary[(summary["task"] == task) & (summary["seq_len"] == seq_len) & summary["diverged"]])
+    seeds = sorted(summary["seed"].unique())
+    shades = dict(zip(seeds, colormaps["viridis"](np.linspace(0.1, 0.8, len(seeds)))))
+    figure = Figure(figsize=(2.7 * len(labels) + 1.6, 2.3 * len(clippings) + 0.5), layout="constrained")
+    grid = figure.subplots(len(clippings), len(labels), squeeze=False, sharex=True, sharey=True)
+    for i, clipping in enumerate(clippings):
+        for j, model in enumerate(labels):
+            ax = grid[i, j]
+            mine = table[(table["clipping"] == clipping) & (table["model"] == model)]
+            for seed, run in mine.groupby("seed"):
+                ax.plot(run["step"], run["grad_norm"], color=shades[seed], lw=0.9)
+                clipped = run[run["clipped"] > 0]
+                ax.plot(
+                    clipped["step"],
+                    np.zeros(len(clipped)),
+                    "|",
+                    color=shades[seed],
+                    ms=6,
+                    transform=ax.get_xaxis_transform(),
+                )
+            spiky = marked[(marked["clipping"] == clipping) & (marked["model"] == model)]
+            ax.plot(spiky["step"], spiky["grad_norm"], "o", mfc="none", color="crimson", ms=5)
+            for _, run in ended[(ended["clipping"] == clipping) & (ended["model"] == model)].iterrows():
+                last = mine[mine["seed"] == run["seed"]].tail(1)
+                ax.plot(last["step"], last["grad_norm"].fillna(1.0), "x", color="crimson", ms=8, mew=1.5)
+            threshold = mine["clip"].dropna()
+            if len(threshold):
+                ax.axhline(threshold.iloc[0], color="0.3", ls="--", lw=0.8)
+            ax.set_yscale("log")
+            ax.set_title(f"{labels[model]}\n{clipping}", fontsize=8)
+        grid[i, 0].set_ylabel("‖g‖ before clipping")
+    for ax in grid[-1]:
+        ax.set_xlabel("training step")
+    figure.suptitle(f"{TASK_NAMES.get(task, task).capitalize()}, T = {seq_len}", fontsize=10)
+    return figure
+
+
+def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
+    """Pascanu's cliff: log10 of the exact loss over (w, b), with the SGD paths from each start, a panel
+    without clipping and one with it. Paths may leave the panel (an unclipped step on the wall)."""
+    grid = surface.pivot(index="b", columns="w", values="loss")
+    clippings = clip_order(paths)
+    table = _labelled(paths)
+    figure = Figure(figsize=(4.0 * len(clippings) + 1.0, 3.6), layout="constrained")
+    axes = figure.subplots(1, len(clippings), squeeze=False, sharey=True)[0]
+    norm = colors.Normalize(vmin=float(np.log10(grid.to_numpy().min())), vmax=float(np.log10(grid.to_numpy().max())))
+    for ax, clipping in zip(axes, clippings):
+        image = ax.pcolormesh(
+            grid.columns, grid.index, np.log10(grid.to_numpy()), cmap="viridis", norm=norm, shading="nearest"
+        )
+        for _, path in table[table["clipping"] == clipping].groupby("start"):
+            path = path.sort_values("step")
+            ax.plot(path["w"], path["b"], color="white", lw=1.0, marker=".", ms=3)
+            ax.plot(path["w"].iloc[:1], path["b"].iloc[:1], "o", color="white", mec="black", ms=5)
+        ax.set_xlim(grid.columns.min(), grid.columns.max())
+        ax.set_ylim(grid.index.min(), grid.index.max())
+        rate = table["learning_rate"].iloc[0]
+        ax.set_title(f"SGD, learning rate {rate:g}, {clipping}", fontsize=9)
+        ax.set_xlabel("w")
+    axes[0].set_ylabel("b")
+    bar = figure.colorbar(image, ax=list(axes), shrink=0.9)
+    bar.set_label(f"log₁₀ L, T = {int(surface['seq_len'].iloc[0])}")
+    return figure
+
+
+def _names(models: list[str], labels: dict) -> str:
+    names = [labels[m] for m in models]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def divergence_sentence(summary: pd.DataFrame) -> str:
+    """How many runs diverged without and with clipping, and which models they were."""
+    labels, table = model_labels(summary), _labelled(summary)
+    parts = []
+    for clipping in clip_order(summary):
+        runs = table[table["clipping"] == clipping]
+        bad = runs[runs["diverged"]]
+        which = f" (the {_names(list(dict.fromkeys(bad['model'])), labels)})" if len(bad) else ""
+        parts.append(f"{clip_phrase(clipping)}, {len(bad) if len(bad) else 'none'} of {len(runs)} runs diverged{which}")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def reach_sentences(summary: pd.DataFrame) -> list[str]:
+    """Per task and clipping setting: the longest T each model solves (at least half of its seeds solved)."""
+    labels, sentences = model_labels(summary), []
+    for (task, clipping), group in longest_solved(summary).groupby(["task", "clipping"], sort=False):
+        parts = []
+        for _, row in group.iterrows():
+            if math.isnan(row["longest"]):
+                what = f"no length tried (T = {row['shortest']} to {row['longest_tried']})"
+            elif row["longest"] == row["longest_tried"] and not row["gaps"]:
+                what = f"every length tried, up to T = {int(row['longest'])}"
+            else:
+                what = f"up to T = {int(row['longest'])}"
+                what += f", though not T = {', '.join(map(str, row['gaps']))}" if row["gaps"] else ""
+            parts.append(f"the {labels[row['model']]} solves {what}")
+        sentences.append(
+            f"On {TASK_NAMES.get(task, task)} {clip_phrase(clipping)}, "
+            + "; ".join(parts)
+            + " (solves: at least half of the seeds solved)."
+        )
+    return sentences
+
+
+def clipping_sentences(summary: pd.DataFrame) -> list[str]:
+    """Per task: solved runs without clipping against with it, and the models whose count changed."""
+    order = clip_order(summary)
+    if len(order) < 2 or order[0] != OFF:
+        return []
+    labels, table, sentences = model_labels(summary), _labelled(summary), []
+    for task, runs in table.groupby("task", sort=False):
+        counts = runs.groupby(["model", "clipping"], sort=False)["solved"].sum().unstack()
+        change = counts[order[1]] - counts[OFF]
+        more, fewer = change[change > 0], change[change < 0]
+        detail = [f"more with clipping: the {_names(list(more.index), labels)}"] if len(more) else []
+        detail += [f"fewer: the {_names(list(fewer.index), labels)}"] if len(fewer) else []
+        sentences.append(
+            f"On {TASK_NAMES.get(task, task)}, {int(counts[OFF].sum())} of {int((runs['clipping'] == OFF).sum())} "
+            f"runs are solved without clipping and {int(counts[order[1]].sum())} of "
+            f"{int((runs['clipping'] == order[1]).sum())} {clip_phrase(order[1])}"
+            + (f" ({'; '.join(detail)})." if detail else "; no model's count changed.")
+        )
+    return sentences
+
+
+def spike_sentence(training: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """The largest gradient norm before clipping, where it occurred, and how common spikes were."""
+    labels = model_labels(summary)
+    top = summary.loc[summary["max_grad_norm"].idxmax()]
+    runs_with = spikes(training).groupby(["task", "model", "seq_len", "clip", "seed"], dropna=False).ngroups
+    return (
+        f"The largest gradient norm before clipping was {power_of_ten(math.log10(top['max_grad_norm']))} "
+        f"({labels[top['model']]}, {TASK_NAMES.get(top['task'], top['task'])}, T = {top['seq_len']}, "
+        f"{clip_label(top['clip'])}); {runs_with} of {len(summary)} runs had a spike above "
+        f"{SPIKE_FACTOR:g} times their median norm, and {int((summary['clipped_steps'] > 0).sum())} of "
+        f"{int(summary['clip'].notna().sum())} runs with clipping were clipped at least once."
+    )
+
+
+def cliff_sentence(paths: pd.DataFrame) -> str:
+    """What clipping did on Pascanu's cliff: the largest step of each kind, and where the paths ended."""
+    table = _labelled(paths).sort_values(["clipping", "start", "step"])
+    moves = table.groupby(["clipping", "start"])[["w", "b"]].diff()
+    table = table.assign(move=np.hypot(moves["w"], moves["b"]))
+    parts = []
+    for clipping in clip_order(paths):
+        mine = table[table["clipping"] == clipping]
+        final = mine.groupby("start")["loss"].last()
+        parts.append(
+            f"{clip_phrase(clipping)}, the largest step in (w, b) was {mine['move'].max():.3g} and the "
+            f"{len(final)} path{'s' if len(final) > 1 else ''} ended at losses "
+            f"from {final.min():.3g} to {final.max():.3g}"
+        )
+    steep = paths["grad_norm"].max()
+    rate = paths["learning_rate"].iloc[0]
+    return (
+        f"On Pascanu's one-unit RNN (plain SGD, learning rate {rate:g}; the steepest gradient met on a "
+        f"path was {steep:.3g}): " + "; ".join(parts) + "."
+    )
+
+
+def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame) -> list[str]:
+    """Every training finding, in reading order."""
+    return [
+        divergence_sentence(summary),
+        *reach_sentences(summary),
+        *clipping_sentences(summary),
+        spike_sentence(training, summary),
+        cliff_sentence(paths),
+    ]

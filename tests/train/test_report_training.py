@@ -1,0 +1,166 @@
+"""The report's training pieces on synthetic tables whose answers are set by synthetic_training.py."""
+
+import math
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import synthetic_training  # noqa: E402
+
+from bptt.report import figures  # noqa: E402
+from bptt.report import training as report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return synthetic_training.tables()
+
+
+@pytest.fixture(scope="module")
+def cliff():
+    return synthetic_training.cliff()
+
+
+@pytest.mark.parametrize(
+    "spec, label",
+    [
+        (
+            {"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": None},
+            "Elman tanh RNN",
+        ),
+        ({"cell": "rnn", "activation": "relu", "recurrent_init": "identity", "radius": 1.0, "gate_bias": None}, "IRNN"),
+        (
+            {"cell": "rnn", "activation": "relu", "recurrent_init": "gaussian", "radius": 0.9, "gate_bias": None},
+            "Elman relu RNN (gaussian, ρ = 0.9)",
+        ),
+        (
+            {"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "1"},
+            "LSTM (forget bias 1)",
+        ),
+        (
+            {
+                "cell": "lstm",
+                "activation": "tanh",
+                "recurrent_init": "orthogonal",
+                "radius": 1.0,
+                "gate_bias": "chrono",
+            },
+            "LSTM (chrono)",
+        ),
+        (
+            {"cell": "gru", "activation": "relu", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "0"},
+            "GRU (update bias 0, relu)",
+        ),
+    ],
+)
+def test_model_labels_name_what_differs_from_the_usual(spec, label):
+    assert report.model_label(spec) == label
+
+
+def test_success_rates_count_solved_seeds_and_divergences(tables):
+    _, summary = tables
+    rates = report.success_rates(summary).set_index(["task", "model", "clipping", "seq_len"])
+    assert rates.loc[("adding", "lstm1", "no clipping", 40), ["runs", "solved", "diverged"]].tolist() == [2, 1, 1]
+    assert rates.loc[("adding", "tanh", "clipping at c = 1", 10), "rate"] == 0.5
+    assert rates.loc[("recall", "tanh", "no clipping", 40), "rate"] == 0.0
+
+
+def test_longest_solved_length_and_its_gaps(tables):
+    _, summary = tables
+    reach = report.longest_solved(summary).set_index(["task", "model", "clipping"])
+    assert reach.loc[("adding", "tanh", "no clipping"), "longest"] == 10
+    assert reach.loc[("adding", "gru", "no clipping"), ["longest", "gaps"]].tolist() == [40, [10]]
+    assert math.isnan(reach.loc[("recall", "tanh", "clipping at c = 1"), "longest"])
+    assert report.contrast_length(summary, "adding") == 40  # a tie between 10 and 40: the longer
+    assert report.contrast_length(summary, "recall") == 10
+
+
+def test_sentences_state_the_tables_numbers(tables, cliff):
+    training, summary = tables
+    found = report.findings(training, summary, cliff[1])
+    assert found[0] == (
+        "Without clipping, 1 of 24 runs diverged (the LSTM (forget bias 1)); "
+        "with clipping at c = 1, none of 24 runs diverged."
+    )
+    assert found[1] == (
+        "On the adding problem without clipping, the Elman tanh RNN solves up to T = 10; the LSTM (forget bias 1) "
+        "solves every length tried, up to T = 40; the GRU (update bias 0) solves up to T = 40, though not T = 10 "
+        "(solves: at least half of the seeds solved)."
+    )
+    assert "the Elman tanh RNN solves no length tried (T = 10 to 40)" in found[3]
+    assert found[5] == (
+        "On the adding problem, 6 of 12 runs are solved without clipping and 9 of 12 with clipping at c = 1 "
+        "(more with clipping: the LSTM (forget bias 1) and GRU (update bias 0); fewer: the Elman tanh RNN)."
+    )
+    assert found[6].startswith("On the recall task, 2 of 12 runs are solved without clipping and 3 of 12")
+    assert found[7] == (
+        "The largest gradient norm before clipping was 1.0 × 10³ (Elman tanh RNN, the adding problem, T = 40, "
+        "no clipping); 2 of 48 runs had a spike above 10 times their median norm, and 24 of 24 runs with "
+        "clipping were clipped at least once."
+    )
+    assert found[8] == (
+        "On Pascanu's one-unit RNN (plain SGD, learning rate 10; the steepest gradient met on a path was 250): "
+        "without clipping, the largest step in (w, b) was 5 and the 1 path ended at losses from 0.09 to 0.09; "
+        "with clipping at c = 0.1, the largest step in (w, b) was 1 and the 1 path ended at losses from 0.01 to 0.01."
+    )
+
+
+def _lines(ax, style="-"):
+    return [line for line in ax.get_lines() if line.get_linestyle() == style]
+
+
+def test_success_figure_draws_each_models_rate_against_length(tables):
+    _, summary = tables
+    figure = report.success_figure(summary)
+    adding = next(ax for ax in figure.axes if ax.get_title() == "The adding problem")
+    rates = {tuple(line.get_ydata()) for line in _lines(adding, "-")}
+    assert (1.0, 0.5) in rates and (0.0, 0.5) in rates  # LSTM and GRU without clipping, at T = 10 and 40
+    crosses = [line for line in adding.get_lines() if line.get_marker() == "x" and len(line.get_xdata())]
+    assert [tuple(line.get_xdata()) for line in crosses] == [(40,)]
+
+
+def test_learning_curves_draw_the_median_loss_at_the_contrast_length(tables):
+    training, summary = tables
+    figure = report.learning_curves(training, summary)
+    panel = next(ax for ax in figure.axes if ax.get_title() == "the adding problem, T = 40, no clipping")
+    gru = training[
+        (training.task == "adding") & (training.seq_len == 40) & (training.model == "gru") & training["clip"].isna()
+    ]
+    median = gru.groupby("step")["loss"].median().to_numpy()
+    assert any(np.allclose(line.get_ydata(), median) for line in _lines(panel) if line.get_linewidth() > 1)
+    assert any(np.allclose(line.get_ydata(), 1 / 6) for line in _lines(panel, ":"))  # chance
+
+
+def test_gradient_traces_mark_spikes_divergences_and_the_threshold(tables):
+    training, summary = tables
+    figure = report.gradient_traces(training, summary, "adding", 40)
+    axes = {ax.get_title(): ax for ax in figure.axes}
+    spiky = axes["Elman tanh RNN\nno clipping"]
+    circles = [line for line in spiky.get_lines() if line.get_marker() == "o"]
+    assert [tuple(line.get_ydata()) for line in circles] == [(1000.0, 1000.0)]
+    lstm = axes["LSTM (forget bias 1)\nno clipping"]
+    crosses = [line for line in lstm.get_lines() if line.get_marker() == "x"]
+    assert [tuple(line.get_xdata()) for line in crosses] == [(30,)]  # the last evaluation before it diverged
+    clipped = axes["GRU (update bias 0)\nclipping at c = 1"]
+    assert any(np.allclose(line.get_ydata(), 1.0) for line in _lines(clipped, "--"))
+    ticks = [line for line in clipped.get_lines() if line.get_marker() == "|"]
+    assert sum(len(line.get_xdata()) for line in ticks) == 2 * 5  # 2 seeds, every evaluation after step 0
+
+
+def test_cliff_figure_has_a_panel_per_clipping_setting_with_its_paths(cliff):
+    surface, paths = cliff
+    figure = report.cliff_figure(surface, paths)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert titles == ["SGD, learning rate 10, no clipping", "SGD, learning rate 10, clipping at c = 0.1"]
+    drawn = {tuple(line.get_xdata()) for ax in figure.axes for line in _lines(ax)}
+    assert (0.0, 3.0, 3.0) in drawn and (0.0, 0.6, 1.2) in drawn
+
+
+def test_figures_are_deterministic_svg(tables, cliff):
+    training, summary = tables
+    first = figures.to_svg(report.success_figure(summary))
+    assert first == figures.to_svg(report.success_figure(summary))
+    assert figures.to_svg(report.cliff_figure(*cliff)).startswith("<?xml")
