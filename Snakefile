@@ -38,6 +38,7 @@ localrules:
     spectrum,
     theory,
     report,
+    collect_training,
 
 
 include: "workflow/rules/experiment.smk"

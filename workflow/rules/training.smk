@@ -27,7 +27,7 @@ rule train:
         ),
         code=codehash.code_hash("bptt.pipeline.train"),
     shell:
-        BLAS_THREADS + " python -m bptt.pipeline.train"
+        "python -m bptt.pipeline.train"
         " --task {wildcards.task} --model {wildcards.model} --seq-len {wildcards.seq_len}"
         " --clip {wildcards.clip} {params.settings} --output {output:q} > {log:q} 2>&1"
 
@@ -49,7 +49,7 @@ rule collect_training:
         settings=cli(solved_fraction=config["training"]["solved_fraction"]),
         code=codehash.code_hash("bptt.pipeline.collect_training"),
     shell:
-        BLAS_THREADS + " python -m bptt.pipeline.collect_training {params.settings}"
+        "python -m bptt.pipeline.collect_training {params.settings}"
         " --runs {input:q} --training {output.training:q} --summary {output.summary:q}"
         " --cliff-surface {output.cliff_surface:q} --cliff-paths {output.cliff_paths:q}"
         " > {log:q} 2>&1"

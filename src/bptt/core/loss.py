@@ -26,6 +26,11 @@ class LossGrad(NamedTuple):
     dh_last: np.ndarray  # (B, H), the mantissa
     log10_scale: np.ndarray  # (B,): dL/dh_last = dh_last * 10**log10_scale; NaN where not measurable
 
+    def gradient(self) -> np.ndarray:
+        """dL/dh_last as plain float64 (B, H): 0 where it is below float64's range, NaN where not measurable."""
+        with np.errstate(under="ignore", over="ignore"):
+            return self.dh_last * 10.0 ** self.log10_scale[:, None]
+
 
 def cross_entropy(h_last: np.ndarray, readout: np.ndarray, target: np.ndarray) -> LossGrad:
     """Softmax cross-entropy against class indices.

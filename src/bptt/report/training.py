@@ -19,7 +19,8 @@ from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from bptt.report.findings import CELL_NAMES, power_of_ten
+from bptt.report.data import CELL_NAMES
+from bptt.report.findings import power_of_ten
 
 TASK_NAMES = {"adding": "the adding problem", "recall": "the recall task"}
 METRIC_NAMES = {"adding": "held-out MSE", "recall": "held-out accuracy"}

@@ -41,7 +41,7 @@ def loss_and_grads(
     m, b, c = h_last.shape[0], h_last.shape[1], weight.shape[1]
     y = outputs(h_last, weight, bias)
     flat = loss.loss_and_grad(name, y.reshape(m * b, c), np.eye(c), target.reshape(m * b, *target.shape[2:]))
-    dy = (scale / b) * flat.dh_last.reshape(m, b, c)  # dL/dy
+    dy = (scale / b) * flat.gradient().reshape(m, b, c)  # dL/dy
     return ReadoutGrad(
         loss=scale * flat.loss.reshape(m, b),
         y=y,
