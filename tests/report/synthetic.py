@@ -9,10 +9,16 @@ as normal (spectral norm = radius), so Pascanu's factor per step is gamma_bound 
 The mean-field table predicts MEANFIELD[a] * rho, a little above the Elman model's rate.
 """
 
+import pathlib
+import sys
+
 import numpy as np
 import pandas as pd
 
 from bptt.report.render import Tables
+
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
+import synthetic_training  # noqa: E402
 
 GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
 GAMMA_BOUND = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
@@ -56,7 +62,9 @@ def tables(
                             summary_rows.append(_summary_row(*key, rate))
     gradients = pd.concat(grad_parts, ignore_index=True)
     summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
-    return Tables(gradients, summary, eigenvalues(), theory(activations, radii))
+    training, training_summary = synthetic_training.tables()
+    return Tables(gradients, summary, eigenvalues(), theory(activations, radii), training, training_summary,
+                  *synthetic_training.cliff())
 
 
 def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:

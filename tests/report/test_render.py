@@ -15,7 +15,7 @@ from bptt.report import mathml, provenance, render
 from bptt.pipeline.spectrum import few_radii
 
 ROOT = pathlib.Path(__file__).parents[2]
-FIGURES = "abcdefg"
+FIGURES = "abcdefghijk"
 SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in FIGURES}
 
 
@@ -92,7 +92,7 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     bench.mkdir(parents=True)
     pd.DataFrame({"s": [1.5], "h:m:s": ["0:00:01"]}).to_csv(bench / "one.tsv", sep="\t", index=False)
     out = tmp_path / "out" / "report.html"
-    cli.main([*[f for name in render.SCHEMAS for f in (f"--{name}", str(tmp_path / f"{name}.parquet"))],
+    cli.main([*[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", str(tmp_path / f"{name}.parquet"))],
               "--config-json", json.dumps(config),
               "--benchmarks", str(bench / "one.tsv"), "--benchmark-root", str(tmp_path / "benchmarks"),
               "--report-dir", str(ROOT / "report"), "--figures", str(tmp_path / "figs"),
@@ -101,7 +101,7 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     assert "<td>experiment</td>" in out.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{n}.parquet" for n in render.SCHEMAS), "benchmarks", "figs", "out"])
     with pytest.raises(SystemExit, match="--config-json is not valid JSON"):
-        cli.main(["--gradients", "g", "--summary", "s", "--eigenvalues", "e", "--theory", "t", "--config-json", "{",
+        cli.main([*[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", "x")], "--config-json", "{",
                   "--report-dir", "r", "--figures", "f", "--output", "o"])
 
 

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from snakemake.logging import logger
 
 from bptt.core import activations, cells
-from bptt.pipeline import codehash, configcheck, estimate, grid, paths
+from bptt.pipeline import codehash, configcheck, estimate, grid, paths, training_grid
 
 
 def check_config(config, schema_file):
@@ -70,8 +70,10 @@ def grid_lists(*keys):
 
 
 def job_benchmarks():
-    """The benchmark file of every experiment job of the grid."""
-    return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
+    """The benchmark file of every experiment and training job."""
+    return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])] + [
+        paths.train_benchmark(*job) for job in training_grid.jobs(config["training"])
+    ]
 
 
 wildcard_constraints:

@@ -61,6 +61,10 @@ rule report:
         summary=paths.SUMMARY,
         eigenvalues=paths.EIGENVALUES,
         theory=paths.THEORY,
+        training=paths.TRAINING,
+        training_summary=paths.TRAINING_SUMMARY,
+        cliff_surface=paths.TRAINING_CLIFF_SURFACE,
+        cliff_paths=paths.TRAINING_CLIFF_PATHS,
         benchmarks=job_benchmarks()
         + ["benchmarks/spectrum.tsv", "benchmarks/theory.tsv"],
     output:
@@ -87,6 +91,8 @@ rule report:
         "python -m bptt.report"
         " --gradients {input.gradients:q} --summary {input.summary:q}"
         " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
+        " --training {input.training:q} --training-summary {input.training_summary:q}"
+        " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

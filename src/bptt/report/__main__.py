@@ -23,7 +23,8 @@ from bptt.report import render
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.report", description=__doc__.splitlines()[0])
     for name in render.SCHEMAS:
-        parser.add_argument(f"--{name}", type=pathlib.Path, required=True, help=f"the collected {name} table")
+        flag = name.replace("_", "-")
+        parser.add_argument(f"--{flag}", type=pathlib.Path, required=True, help=f"the collected {name} table")
     parser.add_argument("--config-json", required=True, help="the pipeline's config as JSON")
     parser.add_argument("--benchmarks", type=pathlib.Path, nargs="*", default=[], help="benchmark files")
     parser.add_argument(

@@ -16,7 +16,7 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, tables
-from bptt.report import data, figures, findings, mathml, provenance
+from bptt.report import data, figures, findings, mathml, provenance, training
 
 
 class Tables(NamedTuple):
@@ -26,9 +26,22 @@ class Tables(NamedTuple):
     summary: pd.DataFrame
     eigenvalues: pd.DataFrame
     theory: pd.DataFrame
+    training: pd.DataFrame
+    training_summary: pd.DataFrame
+    cliff_surface: pd.DataFrame
+    cliff_paths: pd.DataFrame
 
 
-SCHEMAS = {"gradients": tables.GRADIENTS, "summary": tables.SUMMARY, "eigenvalues": tables.EIGENVALUES, "theory": tables.THEORY}
+SCHEMAS = {
+    "gradients": tables.GRADIENTS,
+    "summary": tables.SUMMARY,
+    "eigenvalues": tables.EIGENVALUES,
+    "theory": tables.THEORY,
+    "training": tables.TRAINING,
+    "training_summary": tables.TRAINING_SUMMARY,
+    "cliff_surface": tables.CLIFF_SURFACE,
+    "cliff_paths": tables.CLIFF_PATHS,
+}
 
 
 def read_table(path: pathlib.Path, schema) -> pd.DataFrame:
@@ -74,7 +87,19 @@ def make_figures(t: Tables, config: dict) -> dict[str, str]:
         "e": figures.to_svg(figures.eigenvalue_plane(t.eigenvalues)),
         "f": figures.to_svg(figures.rate_hierarchy(main.gradients, main.summary, t.theory)),
         "g": figures.to_svg(figures.remedies(data.survival(t.gradients))),
+        "h": figures.to_svg(training.success_figure(t.training_summary)),
+        "i": figures.to_svg(training.learning_curves(t.training, t.training_summary)),
+        "j": figures.to_svg(training.gradient_traces(t.training, t.training_summary, *traced_run(t))),
+        "k": figures.to_svg(training.cliff_figure(t.cliff_surface, t.cliff_paths)),
     }
+
+
+def traced_run(t: Tables) -> tuple[str, int]:
+    """The task and length whose gradient-norm traces the report shows: the first task (adding where it
+    runs), at its longest length, where spikes and clipping matter most."""
+    tasks = list(dict.fromkeys(t.training_summary["task"]))
+    task = "adding" if "adding" in tasks else tasks[0]
+    return task, int(t.training_summary.loc[t.training_summary["task"] == task, "seq_len"].max())
 
 
 def make_findings(t: Tables, config: dict) -> dict:
@@ -89,6 +114,9 @@ def make_findings(t: Tables, config: dict) -> dict:
         "critical": findings.critical_sentences(data.critical_radii(t.theory, moves)) if (moves["cell"] == "rnn").any() else [],
         "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
         "remedy_lag": int(every["lag"].iloc[0]),
+        "training": training.findings(t.training, t.training_summary, t.cliff_paths),
+        "timescales": training.timescale_sentences(t.training_summary, t.summary),
+        "traced": traced_run(t),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(moves),
         "survival": findings.survival_sentences(kept),

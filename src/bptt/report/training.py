@@ -363,3 +363,37 @@ def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame)
         spike_sentence(training, summary),
         cliff_sentence(paths),
     ]
+
+
+def timescale_sentences(training_summary: pd.DataFrame, norm_summary: pd.DataFrame) -> list[str]:
+    """Per trained model: the gradient timescale the norm experiments measured for the same network at
+    initialisation (same cell, activation, initialisation, gate bias and radius; median over seeds at
+    the grid's longest T), beside the longest length the model solves, without clipping, per task.
+    A model with no such point in the grid is left out."""
+    keys = ["cell", "activation", "recurrent_init", "gate_bias", "radius"]
+    norms = norm_summary[norm_summary["seq_len"] == norm_summary["seq_len"].max()]
+    timescales = norms.fillna({"gate_bias": ""}).groupby(keys)["timescale"].median()  # rnn: no gate bias
+    reach = longest_solved(training_summary[training_summary["clip"].isna()])
+    labels = model_labels(training_summary)
+    specs = training_summary.drop_duplicates("model").fillna({"gate_bias": ""}).set_index("model")[keys]
+    sentences = []
+    for model, spec in specs.iterrows():
+        key = tuple(spec[k] for k in keys)
+        if key not in timescales.index:
+            continue
+        tau = timescales[key]
+        shrinks = (
+            f"its gradient shrinks by a factor e every {tau:.3g} steps back"
+            if math.isfinite(tau)
+            else "its gradient does not shrink with the lag"
+        )
+        reached = [
+            f"{TASK_NAMES.get(row.task, row.task)} "
+            + ("at no length tried" if math.isnan(row.longest) else f"up to T = {int(row.longest)}")
+            for row in reach[reach["model"] == model].itertuples()
+        ]
+        sentences.append(
+            f"{labels[model]}: at initialisation {shrinks} (norm experiments, T = {int(norms['seq_len'].iloc[0])}); "
+            f"without clipping it solves {' and '.join(reached)}."
+        )
+    return sentences
