@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint lock clean-results
+.PHONY: run test bench lint lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# snakefmt --check, and snakemake --lint with no advice beyond its per-rule
-# conda/container suggestion (which makes --lint itself exit 1): the tests say which.
+# ruff (format and check) on the Python, snakefmt --check on the Snakemake files, and
+# snakemake --lint with no advice beyond its per-rule conda/container suggestion (which makes
+# --lint itself exit 1): the tests say which.
 lint: $(STAMP)
 	$(BIN)/python -m pytest -q tests/workflow/test_workflow_lint.py
 

@@ -66,8 +66,8 @@ def matmuls_only(cell, x):
             h @ u_t
         for _ in range(x.shape[0]):
             da @ U
-        (xs.T @ das).T  # the orientation gradients uses (the faster one)
-        (hs.T @ das).T
+        _ = (xs.T @ das).T  # the orientation gradients uses (the faster one)
+        _ = (hs.T @ das).T
 
     return run
 
@@ -99,7 +99,10 @@ def bench_main():
         rounds.append((full, mm, m["seconds"], m["version"]))
     print(f"LSTM T={T} B={B} H={H} I={I}, forward + lag_profile + param_grads (one pass), {ROUNDS} rounds:")
     for i, (full, mm, tt, _) in enumerate(rounds):
-        line = f"  round {i + 1}: bptt {full * 1e3:.0f} ms, its matrix products alone {mm * 1e3:.0f} ms (ratio {full / mm:.2f})"
+        line = (
+            f"  round {i + 1}: bptt {full * 1e3:.0f} ms, its matrix products alone {mm * 1e3:.0f} ms"
+            f" (ratio {full / mm:.2f})"
+        )
         print(line + (f", PyTorch {tt * 1e3:.0f} ms (bptt {tt / full:.2f}x as fast)" if tt else ""))
     full = statistics.median(r[0] for r in rounds)
     print(
@@ -127,7 +130,7 @@ def bench_linear_in_t():
     seconds = []
     for n in lengths:
         cell, x, dh = problem(n)
-        seconds.append(median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3))
+        seconds.append(median_seconds(lambda c=cell, x=x, d=dh: gradients.lag_profile_and_grads(c, x, d), repeats=3))
         chunks = -(-n // gradients.chunk_length(cell, B))
         print(f"  T={n:5d}: {seconds[-1] * 1e3:7.0f} ms, {seconds[-1] / n * 1e6:6.0f} us per step, {chunks} chunk(s)")
     slope = np.polyfit(np.log(lengths), np.log(seconds), 1)[0]
@@ -195,7 +198,7 @@ def bench_profile():
     for kind, hsz in (("rnn", 64), ("lstm", 32), ("lstm", 64)):
         cell = cells.make(kind, input_size=8, hidden_size=hsz, activation="tanh", radius=1.0, rng=rng)
         x, dh = rng.standard_normal((200, 16, 8)), rng.standard_normal((16, hsz))
-        t = median_seconds(lambda: gradients.profile(cell, x, dh), repeats=3)
+        t = median_seconds(lambda c=cell, x=x, d=dh: gradients.profile(c, x, d), repeats=3)
         print(f"profile() with Jacobian products, {kind} T=200 B=16 H={hsz}: {t * 1e3:.0f} ms per call")
 
 

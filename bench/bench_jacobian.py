@@ -47,7 +47,8 @@ def realistic() -> None:
         full = seconds(lambda s=samples: gradients.profile(cell, x, dh, jacobian_samples=s))
         print(
             f"  profile(), Jacobian diagnostics on {samples} of {B} sequences: {full:.1f} s, "
-            f"{full / gradient:.0f}x the gradient (target <= {TARGET:g}x: {'met' if full / gradient <= TARGET else 'missed'})"
+            f"{full / gradient:.0f}x the gradient"
+            f" (target <= {TARGET:g}x: {'met' if full / gradient <= TARGET else 'missed'})"
         )
 
 
@@ -57,8 +58,8 @@ def singular_values() -> None:
     for n, count in ((16, 512), (32, 512), (512, 8)):
         p = rng.standard_normal((count, n, n))
         p /= np.abs(p).max()
-        svd = seconds(lambda: np.linalg.svd(p, compute_uv=False), repeats=5) / count
-        gram = seconds(lambda: spectral.top_singular_values(p), repeats=5) / count
+        svd = seconds(lambda p=p: np.linalg.svd(p, compute_uv=False), repeats=5) / count
+        gram = seconds(lambda p=p: spectral.top_singular_values(p), repeats=5) / count
         print(f"  n={n}: SVD {svd * 1e6:.0f} us, Gram + eigvalsh {gram * 1e6:.0f} us (ratio {gram / svd:.2f})")
 
 

@@ -24,7 +24,6 @@ import sys
 import tempfile
 
 import yaml
-
 from common import CORES, pipeline_run, timed, torch_python, workflow_helpers
 
 NOTEBOOK = pathlib.Path(__file__).with_name("notebook_torch.py")
@@ -53,8 +52,10 @@ def grid_size(copy: pathlib.Path) -> str:
 def main(rounds: int) -> None:
     python = torch_python()
     if python is None:
-        print("notebook comparison: SKIPPED (torch is not importable here; set BPTT_TORCH_PYTHON to an interpreter "
-              "that has torch, numpy, pandas, pyarrow and pyyaml to run it)")
+        print(
+            "notebook comparison: SKIPPED (torch is not importable here; set BPTT_TORCH_PYTHON to an interpreter "
+            "that has torch, numpy, pandas, pyarrow and pyyaml to run it)"
+        )
         return
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,20 +65,30 @@ def main(rounds: int) -> None:
             times.append((bptt_seconds, timed(notebook_command(python), copy)))
             copies.append(copy)
         load_end = os.getloadavg()[0]
-        print(f"bptt pipeline (snakemake --cores {CORES}) against the notebook baseline (PyTorch "
-              f"{torch_version(python)}, pool of {CORES}, 1 thread per worker), {grid_size(copies[0])}, "
-              f"{rounds} rounds, wall times from an empty results/:")
+        print(
+            f"bptt pipeline (snakemake --cores {CORES}) against the notebook baseline (PyTorch "
+            f"{torch_version(python)}, pool of {CORES}, 1 thread per worker), {grid_size(copies[0])}, "
+            f"{rounds} rounds, wall times from an empty results/:"
+        )
         for i, (bptt_seconds, notebook_seconds) in enumerate(times):
-            print(f"  round {i + 1}: bptt {bptt_seconds:.1f} s, notebook {notebook_seconds:.1f} s, "
-                  f"ratio bptt / notebook {bptt_seconds / notebook_seconds:.2f}")
+            print(
+                f"  round {i + 1}: bptt {bptt_seconds:.1f} s, notebook {notebook_seconds:.1f} s, "
+                f"ratio bptt / notebook {bptt_seconds / notebook_seconds:.2f}"
+            )
         ratio = statistics.median(b / n for b, n in times)
-        print(f"  median: bptt {statistics.median(b for b, _ in times):.1f} s, notebook "
-              f"{statistics.median(n for _, n in times):.1f} s; ratio bptt / notebook {ratio:.2f} (median of the "
-              f"rounds' ratios; target <= {TARGET} (aim {AIM}): {'met' if ratio <= TARGET else 'missed'})")
+        print(
+            f"  median: bptt {statistics.median(b for b, _ in times):.1f} s, notebook "
+            f"{statistics.median(n for _, n in times):.1f} s; ratio bptt / notebook {ratio:.2f} (median of the "
+            f"rounds' ratios; target <= {TARGET} (aim {AIM}): {'met' if ratio <= TARGET else 'missed'})"
+        )
         print(f"  1-minute load average {load_start:.1f} at the start, {load_end:.1f} at the end")
         print("agreement of round 1's outputs (notebook_torch.py --compare):", flush=True)
-        subprocess.run([python, str(NOTEBOOK), "--output", OUTPUT, "--compare", "results/gradients.parquet"],
-                       cwd=copies[0], env=workflow_helpers.local_env(copies[0]), check=True)
+        subprocess.run(
+            [python, str(NOTEBOOK), "--output", OUTPUT, "--compare", "results/gradients.parquet"],
+            cwd=copies[0],
+            env=workflow_helpers.local_env(copies[0]),
+            check=True,
+        )
 
 
 if __name__ == "__main__":

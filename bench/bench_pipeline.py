@@ -23,7 +23,6 @@ import sys
 import tempfile
 
 import yaml
-
 from common import BIN, CORES, ROOT, fresh_copy, pipeline_run, timed
 
 
@@ -54,7 +53,9 @@ def planning_time(parent: pathlib.Path) -> tuple[float, int]:
 def import_time_ms() -> float:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bptt.pipeline.experiment", "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     # Top-level imports only (two spaces after the bar), cumulative microseconds.
     totals = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \| {1,2}\S", result.stderr, flags=re.M)
@@ -70,15 +71,29 @@ def main(repeats: int) -> None:
         overheads = [1 - s / (CORES * w) for w, s in zip(walls, sums)]
         jobs = len(runs[0][1])
         print(f"default grid, {jobs} experiment jobs, --cores {CORES}, {repeats} runs")
-        print(f"  wall time to the collected Parquet: median {statistics.median(walls):.1f} s  (runs: {', '.join(f'{w:.1f}' for w in walls)}; target < 30 s)")
-        print(f"  sum of job times (benchmark files): median {statistics.median(sums):.1f} s; median job {statistics.median(runs[0][1]) * 1000:.0f} ms")
-        print(f"  overhead share 1 - sum/(cores*wall): median {100 * statistics.median(overheads):.1f} %  (target < 25 %)")
+        print(
+            f"  wall time to the collected Parquet: median {statistics.median(walls):.1f} s"
+            f"  (runs: {', '.join(f'{w:.1f}' for w in walls)})"
+        )
+        print(
+            f"  sum of job times (benchmark files): median {statistics.median(sums):.1f} s;"
+            f" median job {statistics.median(runs[0][1]) * 1000:.0f} ms"
+        )
+        print(
+            f"  overhead share 1 - sum/(cores*wall): median {100 * statistics.median(overheads):.1f} %  (target < 25 %)"
+        )
         plans = [planning_time(parent) for _ in range(repeats)]
-        print(f"  planning a {plans[0][1]}-point grid (snakemake -n): median {statistics.median(p for p, _ in plans):.1f} s  (target < 15 s)")
+        print(
+            f"  planning a {plans[0][1]}-point grid (snakemake -n):"
+            f" median {statistics.median(p for p, _ in plans):.1f} s  (target < 15 s)"
+        )
     starts = [timed([sys.executable, "-m", "bptt.pipeline.experiment", "--help"], ROOT) for _ in range(5)]
     bare = [timed([sys.executable, "-c", "pass"], ROOT) for _ in range(5)]
-    print(f"  job entry start-up: python -m bptt.pipeline.experiment --help median {1000 * statistics.median(starts):.0f} ms"
-          f" (bare python {1000 * statistics.median(bare):.0f} ms); imports {import_time_ms():.0f} ms (python -X importtime)")
+    print(
+        f"  job entry start-up: python -m bptt.pipeline.experiment --help"
+        f" median {1000 * statistics.median(starts):.0f} ms (bare python {1000 * statistics.median(bare):.0f} ms);"
+        f" imports {import_time_ms():.0f} ms (python -X importtime)"
+    )
 
 
 if __name__ == "__main__":

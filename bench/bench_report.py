@@ -15,8 +15,8 @@ import time
 
 import yaml
 
-from bptt.report import render
 from bptt.pipeline.spectrum import eigenvalue_table, few_radii
+from bptt.report import render
 
 ROOT = pathlib.Path(__file__).parents[1]
 
@@ -33,11 +33,16 @@ def tables(config, results: pathlib.Path):
     spec.loader.exec_module(synthetic)
     grid = config["grid"]
     gradients, summary = synthetic.tables(
-        cells=grid["cell"], activations=grid["activation"], radii=grid["radius"],
-        seq_lens=grid["seq_len"], seeds=range(config["seeds"]), jitter=0.05,
+        cells=grid["cell"],
+        activations=grid["activation"],
+        radii=grid["radius"],
+        seq_lens=grid["seq_len"],
+        seeds=range(config["seeds"]),
+        jitter=0.05,
     )
-    eigenvalues = eigenvalue_table(few_radii(grid["radius"]), config["seeds"], config["hidden_size"],
-                                   config["input_size"])
+    eigenvalues = eigenvalue_table(
+        few_radii(grid["radius"]), config["seeds"], config["hidden_size"], config["input_size"]
+    )
     return gradients, summary, eigenvalues, "synthetic"
 
 
@@ -48,12 +53,22 @@ def main(argv: list[str]) -> int:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        html = render.render(gradients, summary, eigenvalues, config=config, report_dir=ROOT / "report",
-                             benchmarks=[], benchmark_root=ROOT, repo_root=ROOT)
+        html = render.render(
+            gradients,
+            summary,
+            eigenvalues,
+            config=config,
+            report_dir=ROOT / "report",
+            benchmarks=[],
+            benchmark_root=ROOT,
+            repo_root=ROOT,
+        )
         times.append(time.perf_counter() - start)
-    print(f"report render, default grid ({source} data: {len(gradients)} gradient rows, "
-          f"{len(summary)} runs): median {statistics.median(times):.2f} s over 3 "
-          f"(min {min(times):.2f}, max {max(times):.2f}); page {len(html.encode()) / 1e6:.2f} MB; target < 15 s")
+    print(
+        f"report render, default grid ({source} data: {len(gradients)} gradient rows, "
+        f"{len(summary)} runs): median {statistics.median(times):.2f} s over 3 "
+        f"(min {min(times):.2f}, max {max(times):.2f}); page {len(html.encode()) / 1e6:.2f} MB; target < 15 s"
+    )
     return 0
 
 

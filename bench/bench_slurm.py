@@ -35,7 +35,11 @@ def slurm_run(parent: pathlib.Path) -> float:
     start = time.perf_counter()
     subprocess.run(
         [str(BIN / "snakemake"), "--workflow-profile", "profiles/slurm", *COLLECTED],
-        cwd=path, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=path,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
 
@@ -50,11 +54,15 @@ def main(rounds: int) -> int:
         for i in range(rounds):
             local.append(pipeline_run(parent)[0])
             cluster.append(slurm_run(parent))
-            print(f"  round {i + 1}: local {local[-1]:.1f} s, slurm {cluster[-1]:.1f} s, ratio {cluster[-1] / local[-1]:.2f}")
+            print(
+                f"  round {i + 1}: local {local[-1]:.1f} s, slurm {cluster[-1]:.1f} s,"
+                f" ratio {cluster[-1] / local[-1]:.2f}"
+            )
     ratio = statistics.median(c / l for c, l in zip(cluster, local))
     print(
         f"default grid to the collected Parquet: local median {statistics.median(local):.1f} s, slurm median "
-        f"{statistics.median(cluster):.1f} s; ratio {ratio:.2f} (target <= {TARGET:g}: {'met' if ratio <= TARGET else 'missed'})"
+        f"{statistics.median(cluster):.1f} s; ratio {ratio:.2f}"
+        f" (target <= {TARGET:g}: {'met' if ratio <= TARGET else 'missed'})"
     )
     return 0
 

@@ -34,8 +34,14 @@ def fresh_copy(parent: pathlib.Path, config: dict | None = None) -> pathlib.Path
 def timed(command: list[str], cwd: pathlib.Path) -> float:
     """Wall seconds of `command` run to completion in the copy at `cwd` (output discarded; failure raises)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=workflow_helpers.local_env(cwd), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command,
+        cwd=cwd,
+        env=workflow_helpers.local_env(cwd),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 

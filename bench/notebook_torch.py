@@ -172,11 +172,17 @@ def compare(notebook, gradients):
     rows["agree"] = np.isclose(rows["log10_grad_h_bptt"], rows["log10_grad_h_notebook"], rtol=0, atol=TOLERANCE)
     # Equal values differ by 0, also two -inf (whose difference would be NaN).
     rows["diff"] = diff.where(rows["log10_grad_h_bptt"] != rows["log10_grad_h_notebook"], 0.0)
-    print(f"log10 ||dL/dh_k||: {rows['agree'].sum()} of {len(rows)} rows agree within {TOLERANCE:g} "
-          f"({rows['agree'].mean():.4%}); bptt {len(theirs)} rows, notebook {len(ours)} rows")
+    print(
+        f"log10 ||dL/dh_k||: {rows['agree'].sum()} of {len(rows)} rows agree within {TOLERANCE:g} "
+        f"({rows['agree'].mean():.4%}); bptt {len(theirs)} rows, notebook {len(ours)} rows"
+    )
 
-    bad = rows[~rows["agree"]].groupby(KEYS).agg(
-        rows=("agree", "size"), first_step=("step", "min"), max_abs_diff=("diff", "max")).reset_index()
+    bad = (
+        rows[~rows["agree"]]
+        .groupby(KEYS)
+        .agg(rows=("agree", "size"), first_step=("step", "min"), max_abs_diff=("diff", "max"))
+        .reset_index()
+    )
     summary_path = pathlib.Path(gradients).with_name("summary.parquet")
     if summary_path.exists():
         summary = pd.read_parquet(summary_path)
@@ -194,8 +200,9 @@ def compare_per_seed(ours, summary):
     network explodes) within a relative TOLERANCE.
     """
     logs = [f"log10_grad_norm_{name}" for name in PARAM_NAMES]
-    seeds = summary[KEYS + logs + ["loss"]].merge(ours[KEYS + logs + ["loss"]], on=KEYS, how="outer",
-                                                  suffixes=("_bptt", "_notebook"))
+    seeds = summary[KEYS + logs + ["loss"]].merge(
+        ours[KEYS + logs + ["loss"]], on=KEYS, how="outer", suffixes=("_bptt", "_notebook")
+    )
     close = [np.isclose(seeds[f"{n}_bptt"], seeds[f"{n}_notebook"], rtol=0, atol=TOLERANCE) for n in logs]
     close.append(np.isclose(seeds["loss_bptt"], seeds["loss_notebook"], rtol=TOLERANCE, atol=0))
     agree = np.all(close, axis=0)

@@ -138,7 +138,11 @@ def one_step_jacobian(kind, params, activation, x_t, state):
         ds = lambda z: sig(z) * (1 - sig(z))  # noqa: E731
         g = f(a[block[2]])
         c_new = fg * c + i * g
-        dc_dh = D(c * ds(a[block[1]])) @ U[block[1]] + D(g * ds(a[block[0]])) @ U[block[0]] + D(i * df(a[block[2]])) @ U[block[2]]
+        dc_dh = (
+            D(c * ds(a[block[1]])) @ U[block[1]]
+            + D(g * ds(a[block[0]])) @ U[block[0]]
+            + D(i * df(a[block[2]])) @ U[block[2]]
+        )
         dh_dh = D(f(c_new) * ds(a[block[3]])) @ U[block[3]] + D(o * df(c_new)) @ dc_dh
         dh_dc = D(o * df(c_new) * fg)
         return np.block([[dh_dh, dh_dc], [dc_dh, D(fg)]])

@@ -1,9 +1,8 @@
+import core_reference as ref
 import numpy as np
 import pytest
 
 from bptt.core import activations, cells
-
-import core_reference as ref
 
 
 @pytest.mark.parametrize("kind", cells.KINDS)

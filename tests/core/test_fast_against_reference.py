@@ -11,7 +11,9 @@ CASES = [(k, a) for k in cells.KINDS for a in activations.NAMES]
 def make(kind, activation, radius=1.1, seed=0, hidden=5):
     rng = np.random.default_rng(seed)
     cell = cells.make(kind, input_size=3, hidden_size=hidden, activation=activation, radius=radius, rng=rng)
-    params = {k: v + (0.2 * rng.standard_normal(v.shape) if k.startswith("bias") else 0) for k, v in cell.params.items()}
+    params = {
+        k: v + (0.2 * rng.standard_normal(v.shape) if k.startswith("bias") else 0) for k, v in cell.params.items()
+    }
     return cells.from_params(kind, params, activation=activation)
 
 
@@ -71,7 +73,9 @@ def test_the_overflow_guard_scales_exactly(kind, monkeypatch):
     guarded = gradients.profile(cell, x, dh)
     for field in ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step"):
         if getattr(plain, field) is not None:
-            np.testing.assert_allclose(getattr(guarded, field), getattr(plain, field), rtol=0, atol=1e-12, err_msg=field)
+            np.testing.assert_allclose(
+                getattr(guarded, field), getattr(plain, field), rtol=0, atol=1e-12, err_msg=field
+            )
     for name, g in plain.param_grads.items():
         np.testing.assert_allclose(guarded.param_grads[name], g, rtol=1e-12, atol=1e-14 * np.abs(g).max(), err_msg=name)
 

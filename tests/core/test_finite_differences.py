@@ -1,11 +1,10 @@
 """Gradients against central finite differences of an independent forward pass."""
 
+import core_reference as ref
 import numpy as np
 import pytest
 
 from bptt.core import activations, cells, gradients
-
-import core_reference as ref
 
 T, B, I, H = 5, 2, 2, 3
 CASES = [(k, a) for k in cells.KINDS for a in activations.NAMES]

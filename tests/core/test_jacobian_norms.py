@@ -1,11 +1,10 @@
 """Jacobian norms: exact against the SVD of the explicitly formed product."""
 
+import core_reference as ref
 import numpy as np
 import pytest
 
 from bptt.core import cells, gradients, spectral
-
-import core_reference as ref
 
 
 def test_top_singular_values_match_numpy_svd_for_hard_cases():

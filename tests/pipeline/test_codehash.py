@@ -13,7 +13,10 @@ ENTRIES = ("bptt.pipeline.experiment", "bptt.pipeline.collect")
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_dependencies_are_the_bptt_modules_the_job_imports(entry):
-    code = f"import sys, {entry}; print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'bptt')))"
+    code = (
+        f"import sys, {entry}; "
+        "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'bptt')))"
+    )
     imported = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert sorted(map(str, codehash.dependencies(entry))) == imported
 
@@ -39,7 +42,9 @@ def test_hash_follows_code_not_comments_or_mtimes(tmp_path, monkeypatch):
     assert codehash.code_hash("bptt.pipeline.experiment") != before
     cells.write_text(text)  # reverted: new mtime, same code
     assert codehash.code_hash("bptt.pipeline.experiment") == before
-    (package / "pipeline" / "collect.py").write_text((package / "pipeline" / "collect.py").read_text() + "\nEXTRA = 1\n")
+    (package / "pipeline" / "collect.py").write_text(
+        (package / "pipeline" / "collect.py").read_text() + "\nEXTRA = 1\n"
+    )
     assert codehash.code_hash("bptt.pipeline.experiment") == before
 
 

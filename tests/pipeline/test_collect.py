@@ -31,7 +31,14 @@ def _record(log10_grad_h, overflow=(False,), with_c=False):
 
 def _key(cell, activation, radius, seq_len):
     init, bias = ("orthogonal", None) if cell == "rnn" else ("orthogonal", "0")
-    return {"cell": cell, "activation": activation, "radius": radius, "recurrent_init": init, "gate_bias": bias, "seq_len": seq_len}
+    return {
+        "cell": cell,
+        "activation": activation,
+        "radius": radius,
+        "recurrent_init": init,
+        "gate_bias": bias,
+        "seq_len": seq_len,
+    }
 
 
 def test_exact_geometric_decay_is_recovered():
@@ -50,7 +57,13 @@ def test_exact_geometric_decay_is_recovered():
 
 @pytest.mark.parametrize(
     "slope, overflow, expected",
-    [(-0.011, False, "vanishing"), (-0.009, False, "stable"), (0.009, False, "stable"), (0.011, False, "exploding"), (-0.5, True, "exploding")],
+    [
+        (-0.011, False, "vanishing"),
+        (-0.009, False, "stable"),
+        (0.009, False, "stable"),
+        (0.011, False, "exploding"),
+        (-0.5, True, "exploding"),
+    ],
 )
 def test_regime_thresholds(slope, overflow, expected):
     lag = np.arange(19, -1, -1)
@@ -75,7 +88,9 @@ def test_single_step_has_no_fit_and_no_regime():
 
 def test_tables_have_the_declared_schema_and_one_row_per_seed_and_step():
     grad = np.array([[0.0, -1.0, -2.0], [0.0, -2.0, -4.0]])
-    gradients, summary = collect.point_tables(_key("lstm", "tanh", 1.0, 3), _record(grad, (False, True), with_c=True), 0.01)
+    gradients, summary = collect.point_tables(
+        _key("lstm", "tanh", 1.0, 3), _record(grad, (False, True), with_c=True), 0.01
+    )
     assert gradients.schema.equals(tables.GRADIENTS) and summary.schema.equals(tables.SUMMARY)
     assert gradients.column("seed").to_pylist() == [0, 0, 0, 1, 1, 1]
     assert gradients.column("step").to_pylist() == [0, 1, 2, 0, 1, 2]
@@ -89,8 +104,10 @@ def test_tables_have_the_declared_schema_and_one_row_per_seed_and_step():
 def test_a_rate_that_rounds_to_one_has_an_infinite_timescale():
     # Issue 8, item 3: a fitted slope of -1e-17 (linear, rho = 1) gave timescales of 2e16-1e17 steps
     # for a decay rate that prints as exactly 1.0; inf is what the README promises.
-    assert 10.0 ** -1e-17 == 1.0
-    np.testing.assert_array_equal(collect.timescale(np.array([10.0 ** -1e-17, 1.5, 0.5, np.nan])), [np.inf, np.inf, -1 / np.log(0.5), np.nan])
+    assert 10.0**-1e-17 == 1.0
+    np.testing.assert_array_equal(
+        collect.timescale(np.array([10.0**-1e-17, 1.5, 0.5, np.nan])), [np.inf, np.inf, -1 / np.log(0.5), np.nan]
+    )
 
 
 def test_a_damaged_record_is_moved_aside_and_named(tmp_path):

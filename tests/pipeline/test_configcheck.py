@@ -4,10 +4,9 @@ import pathlib
 
 import pytest
 import yaml
+from config_cases import CASES, CONFIG, edited
 
 from bptt.pipeline import configcheck
-
-from config_cases import CASES, CONFIG, edited
 
 ROOT = pathlib.Path(__file__).parents[2]
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())

@@ -50,9 +50,13 @@ def test_record_holds_every_array_with_its_shape(tmp_path, cell, loss_name):
 def test_a_stacked_job_records_what_each_network_gives_alone(tmp_path):
     # Point 4 of the LSTM job: radius 1.2, gate bias 1, seed 1, computed on its own with the core.
     record = _run(tmp_path, cell="lstm", seq_len=5)
-    cell = cells.make("lstm", input_size=2, hidden_size=4, activation="tanh", radius=1.2, rng=seeding.rng(1, "lstm"), gate_bias=1.0)
+    cell = cells.make(
+        "lstm", input_size=2, hidden_size=4, activation="tanh", radius=1.2, rng=seeding.rng(1, "lstm"), gate_bias=1.0
+    )
     x = seeding.inputs(1, 5, 3, 2, 1.0)
-    graded = loss.cross_entropy(cells.forward(cell, x)[-1], seeding.readout(1, 3, 4), seeding.targets(1, "cross_entropy", 3, 3))
+    graded = loss.cross_entropy(
+        cells.forward(cell, x)[-1], seeding.readout(1, 3, 4), seeding.targets(1, "cross_entropy", 3, 3)
+    )
     alone = gradients.profile(cell, x, graded.dh_last, graded.log10_scale)
     assert (record["radius"][4], record["gate_bias"][4]) == (1.2, "1")
     np.testing.assert_allclose(record["log10_grad_h"][4, 1], np.median(alone.log10_grad_h, axis=1), rtol=0, atol=1e-12)
@@ -108,9 +112,14 @@ def test_last_finite_state_stops_before_an_overflow_per_model():
 
 @pytest.mark.parametrize(
     "flag, value, message",
-    [("--radius", "0", "must be a finite number > 0"), ("--radius", "nan", "must be a finite number"),
-     ("--seq-len", "0", "must be an integer >= 1"), ("--cell", "cnn", "invalid choice"),
-     ("--gate-bias", "large", "must be a finite number or chrono"), ("--jacobian-batch", "4", "exceeds --batch-size 3")],
+    [
+        ("--radius", "0", "must be a finite number > 0"),
+        ("--radius", "nan", "must be a finite number"),
+        ("--seq-len", "0", "must be an integer >= 1"),
+        ("--cell", "cnn", "invalid choice"),
+        ("--gate-bias", "large", "must be a finite number or chrono"),
+        ("--jacobian-batch", "4", "exceeds --batch-size 3"),
+    ],
 )
 def test_bad_arguments_exit_with_a_message_and_write_nothing(tmp_path, capsys, flag, value, message):
     argv, _ = _argv(tmp_path, cell="rnn")

@@ -16,7 +16,13 @@ GRID = {
 
 @pytest.mark.parametrize(
     "values, text",
-    [((1, 1.0, "1.00", "1e0"), "1"), ((0.5, "0.50", ".5"), "0.5"), ((1.25,), "1.25"), ((1e-5,), "1e-05"), ((2.5e20,), "2.5e+20")],
+    [
+        ((1, 1.0, "1.00", "1e0"), "1"),
+        ((0.5, "0.50", ".5"), "0.5"),
+        ((1.25,), "1.25"),
+        ((1e-5,), "1e-05"),
+        ((2.5e20,), "2.5e+20"),
+    ],
 )
 def test_spellings_of_one_number_share_one_name(values, text):
     assert {grid.canonical_number(v) for v in values} == {text}

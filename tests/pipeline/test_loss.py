@@ -13,7 +13,8 @@ def _finite_difference(name, h, readout, target, eps=1e-6):
         up[index] += eps
         down[index] -= eps
         grad[index] = (
-            loss.loss_and_grad(name, up, readout, target)[0].sum() - loss.loss_and_grad(name, down, readout, target)[0].sum()
+            loss.loss_and_grad(name, up, readout, target)[0].sum()
+            - loss.loss_and_grad(name, down, readout, target)[0].sum()
         ) / (2 * eps)
     return grad
 

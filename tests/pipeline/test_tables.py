@@ -7,7 +7,12 @@ import pytest
 from bptt.pipeline import tables
 
 DOC = (pathlib.Path(__file__).parents[2] / "docs" / "outputs.md").read_text()
-SCHEMAS = {"gradients": tables.GRADIENTS, "summary": tables.SUMMARY, "theory": tables.THEORY, "eigenvalues": tables.EIGENVALUES}
+SCHEMAS = {
+    "gradients": tables.GRADIENTS,
+    "summary": tables.SUMMARY,
+    "theory": tables.THEORY,
+    "eigenvalues": tables.EIGENVALUES,
+}
 
 
 @pytest.mark.parametrize("name", SCHEMAS)

@@ -23,10 +23,18 @@ import synthetic_training  # noqa: E402
 GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
 GAMMA_BOUND = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
 CELL_GAIN = {"rnn": 1.0, "lstm": 1.25, "gru": 1.1}
-VARIANTS = {"rnn": [("orthogonal", None), ("identity", None)], "lstm": [("orthogonal", b) for b in ("0", "1", "chrono")],
-            "gru": [("orthogonal", b) for b in ("0", "1")]}
-VARIANT_GAIN = {("orthogonal", None): 1.0, ("identity", None): 1.3, ("orthogonal", "0"): 1.0,
-                ("orthogonal", "1"): 1.3, ("orthogonal", "chrono"): 1.5}
+VARIANTS = {
+    "rnn": [("orthogonal", None), ("identity", None)],
+    "lstm": [("orthogonal", b) for b in ("0", "1", "chrono")],
+    "gru": [("orthogonal", b) for b in ("0", "1")],
+}
+VARIANT_GAIN = {
+    ("orthogonal", None): 1.0,
+    ("identity", None): 1.3,
+    ("orthogonal", "0"): 1.0,
+    ("orthogonal", "1"): 1.3,
+    ("orthogonal", "chrono"): 1.5,
+}
 MEANFIELD = {"tanh": 0.75, "sigmoid": 0.22, "relu": 1 / np.sqrt(2), "linear": 1.0}
 OVERFLOW_LOG10 = 308.0
 
@@ -63,8 +71,15 @@ def tables(
     gradients = pd.concat(grad_parts, ignore_index=True)
     summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
     training, training_summary = synthetic_training.tables()
-    return Tables(gradients, summary, eigenvalues(), theory(activations, radii), training, training_summary,
-                  *synthetic_training.cliff())
+    return Tables(
+        gradients,
+        summary,
+        eigenvalues(),
+        theory(activations, radii),
+        training,
+        training_summary,
+        *synthetic_training.cliff(),
+    )
 
 
 def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
@@ -75,9 +90,19 @@ def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
         for radius in curve:
             on_grid = radius in radii
             rate = MEANFIELD[activation] * radius
-            rows.append({"activation": activation, "radius": radius, "on_grid": on_grid, "q_star": 1.0,
-                         "chi1": rate**2, "rate": rate, "critical_radius": 1 / MEANFIELD[activation],
-                         "large_h": 512, "large_h_rate": rate * 0.999 if on_grid else np.nan})
+            rows.append(
+                {
+                    "activation": activation,
+                    "radius": radius,
+                    "on_grid": on_grid,
+                    "q_star": 1.0,
+                    "chi1": rate**2,
+                    "rate": rate,
+                    "critical_radius": 1 / MEANFIELD[activation],
+                    "large_h": 512,
+                    "large_h_rate": rate * 0.999 if on_grid else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -22,15 +22,28 @@ _root_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root_conftest)
 require = _root_conftest.require
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory, tables, config):
-    html = render.render(tables, config=config, report_dir=ROOT / "report",
-                         benchmarks=[], benchmark_root=ROOT, repo_root=ROOT,
-                         now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))
+    html = render.render(
+        tables,
+        config=config,
+        report_dir=ROOT / "report",
+        benchmarks=[],
+        benchmark_root=ROOT,
+        repo_root=ROOT,
+        now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC),
+    )
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(html)
     return path
@@ -43,8 +56,12 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     console_errors, requests = [], []
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            offline=True, viewport={"width": 1100, "height": 900},
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            offline=True,
+            viewport={"width": 1100, "height": 900},
         )
         try:
             page = context.new_page()
@@ -75,8 +92,16 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     assert all(done and width > 0 and height > 0 for done, width, height, _ in images), images
     assert math_count > 20 and math_height > 0
     assert sorted(references) == sorted({c.replace("#", "") for c in cited})
-    for key in ("brown2017", "d2l-bptt", "qiu2020", "elman1990", "bengio1994", "hochreiter1997",
-                "cho2014", "pascanu2013"):
+    for key in (
+        "brown2017",
+        "d2l-bptt",
+        "qiu2020",
+        "elman1990",
+        "bengio1994",
+        "hochreiter1997",
+        "cho2014",
+        "pascanu2013",
+    ):
         assert f"ref-{key}" in references
     assert overflow <= 1, "the page scrolls sideways on a phone"
     assert table_hidden <= 1, f"at 1280 px the summary table hides {table_hidden} px of its columns"

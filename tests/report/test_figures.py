@@ -9,7 +9,12 @@ from bptt.report import data, figures
 
 def line_data(figure, style="-"):
     """(x, y) of every line of the given style drawn in the figure's axes."""
-    return [(line.get_xdata(), line.get_ydata()) for ax in figure.axes for line in ax.get_lines() if line.get_linestyle() == style]
+    return [
+        (line.get_xdata(), line.get_ydata())
+        for ax in figure.axes
+        for line in ax.get_lines()
+        if line.get_linestyle() == style
+    ]
 
 
 def panel(figure, title):
@@ -20,13 +25,21 @@ def test_lag_profiles_draw_the_medians_and_the_elman_references_only(main, table
     figure = figures.lag_profiles(main.gradients, tables.theory)
     assert len([ax for ax in figure.axes if ax.get_title()]) == 12
     rnn = panel(figure, "Elman RNN, tanh")
-    longest = main.gradients[(main.gradients.seq_len == main.gradients.seq_len.max()) & (main.gradients.cell == "rnn")
-                             & (main.gradients.activation == "tanh") & (main.gradients.radius == 0.5)]
+    longest = main.gradients[
+        (main.gradients.seq_len == main.gradients.seq_len.max())
+        & (main.gradients.cell == "rnn")
+        & (main.gradients.activation == "tanh")
+        & (main.gradients.radius == 0.5)
+    ]
     expected = longest.groupby("lag")["log10_grad_h"].median()
-    assert any(np.allclose(line.get_ydata(), expected.to_numpy()) for line in rnn.get_lines() if line.get_linestyle() == "-")
+    assert any(
+        np.allclose(line.get_ydata(), expected.to_numpy()) for line in rnn.get_lines() if line.get_linestyle() == "-"
+    )
     # The dash-dotted mean-field line has the predicted slope log10(0.75 rho) per step.
-    slopes = {round(float(np.polyfit(x, y, 1)[0]), 6) for x, y in
-              [(l.get_xdata(), l.get_ydata()) for l in rnn.get_lines() if l.get_linestyle() == "-."]}
+    slopes = {
+        round(float(np.polyfit(x, y, 1)[0]), 6)
+        for x, y in [(l.get_xdata(), l.get_ydata()) for l in rnn.get_lines() if l.get_linestyle() == "-."]
+    }
     assert round(np.log10(0.75 * 0.5), 6) in slopes
     # No bound and no mean-field line in a gated panel: neither describes a gated cell.
     lstm = panel(figure, "LSTM, tanh")

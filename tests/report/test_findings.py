@@ -29,16 +29,29 @@ def test_survival_sentences_name_each_cell_at_the_radius_nearest_one(main):
 
 @pytest.mark.parametrize(
     "value, text",
-    [(np.log10(3.2e-4), "3.2 × 10⁻⁴"), (np.log10(0.25), "0.25"), (12.0, "1.0 × 10¹²"),
-     (-math.inf, "exactly zero"), (math.inf, "beyond float64 (overflow)"), (math.nan, "not measurable")],
+    [
+        (np.log10(3.2e-4), "3.2 × 10⁻⁴"),
+        (np.log10(0.25), "0.25"),
+        (12.0, "1.0 × 10¹²"),
+        (-math.inf, "exactly zero"),
+        (math.inf, "beyond float64 (overflow)"),
+        (math.nan, "not measurable"),
+    ],
 )
 def test_power_of_ten(value, text):
     assert findings.power_of_ten(value) == text
 
 
 def test_pascanu_sentences_count_strictly_above_one():
-    counts = {"small": 4, "small_vanishing": 3, "at_one": 2, "large": 5, "large_exploding": 1,
-              "exploding": 1, "exploding_large": 1}
+    counts = {
+        "small": 4,
+        "small_vanishing": 3,
+        "at_one": 2,
+        "large": 5,
+        "large_exploding": 1,
+        "exploding": 1,
+        "exploding_large": 1,
+    }
     sufficient, necessary, not_sufficient = findings.pascanu_sentences(counts)
     assert "of the 4 Elman runs with γ_f σ_max(U) < 1, 3 vanish; the other 1" in sufficient
     assert "of the 1 Elman runs that explode, 1 have γ_f σ_max(U) > 1" in necessary

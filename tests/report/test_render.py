@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from bptt.pipeline.spectrum import few_radii
 from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
-from bptt.pipeline.spectrum import few_radii
 
 ROOT = pathlib.Path(__file__).parents[2]
 FIGURES = "abcdefghijk"
@@ -20,8 +20,15 @@ SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" fo
 
 
 def page(tables, config, **changes):
-    arguments = dict(config=config, report_dir=ROOT / "report", benchmarks=[], benchmark_root=ROOT,
-                     repo_root=ROOT, svgs=SVGS, now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))
+    arguments = dict(
+        config=config,
+        report_dir=ROOT / "report",
+        benchmarks=[],
+        benchmark_root=ROOT,
+        repo_root=ROOT,
+        svgs=SVGS,
+        now=datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC),
+    )
     return render.render(tables, **{**arguments, **changes})
 
 
@@ -35,8 +42,16 @@ def test_page_is_self_contained_and_cites_what_it_lists(tables, config):
     cited = set(re.findall(r'href="#ref-([\w-]+)"', html))
     listed = set(re.findall(r'<li id="ref-([\w-]+)"', html))
     assert cited == listed
-    assert {"brown2017", "d2l-bptt", "qiu2020", "elman1990", "bengio1994", "hochreiter1997",
-            "cho2014", "pascanu2013"} <= listed
+    assert {
+        "brown2017",
+        "d2l-bptt",
+        "qiu2020",
+        "elman1990",
+        "bengio1994",
+        "hochreiter1997",
+        "cho2014",
+        "pascanu2013",
+    } <= listed
     assert "2024-01-02 00:00:00 UTC" in html
 
 
@@ -92,21 +107,52 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     bench.mkdir(parents=True)
     pd.DataFrame({"s": [1.5], "h:m:s": ["0:00:01"]}).to_csv(bench / "one.tsv", sep="\t", index=False)
     out = tmp_path / "out" / "report.html"
-    cli.main([*[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", str(tmp_path / f"{name}.parquet"))],
-              "--config-json", json.dumps(config),
-              "--benchmarks", str(bench / "one.tsv"), "--benchmark-root", str(tmp_path / "benchmarks"),
-              "--report-dir", str(ROOT / "report"), "--figures", str(tmp_path / "figs"),
-              "--output", str(out), "--repo", str(ROOT)])
+    cli.main(
+        [
+            *[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", str(tmp_path / f"{name}.parquet"))],
+            "--config-json",
+            json.dumps(config),
+            "--benchmarks",
+            str(bench / "one.tsv"),
+            "--benchmark-root",
+            str(tmp_path / "benchmarks"),
+            "--report-dir",
+            str(ROOT / "report"),
+            "--figures",
+            str(tmp_path / "figs"),
+            "--output",
+            str(out),
+            "--repo",
+            str(ROOT),
+        ]
+    )
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"figure_{k}.svg" for k in FIGURES]
     assert "<td>experiment</td>" in out.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{n}.parquet" for n in render.SCHEMAS), "benchmarks", "figs", "out"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*(f"{n}.parquet" for n in render.SCHEMAS), "benchmarks", "figs", "out"]
+    )
     with pytest.raises(SystemExit, match="--config-json is not valid JSON"):
-        cli.main([*[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", "x")], "--config-json", "{",
-                  "--report-dir", "r", "--figures", "f", "--output", "o"])
+        cli.main(
+            [
+                *[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", "x")],
+                "--config-json",
+                "{",
+                "--report-dir",
+                "r",
+                "--figures",
+                "f",
+                "--output",
+                "o",
+            ]
+        )
 
 
 def test_run_times_per_rule_and_bad_files(tmp_path):
-    for rule, name, seconds in [("experiment", "a/x.tsv", 2.0), ("experiment", "b.tsv", 3.0), ("", "spectrum.tsv", 0.5)]:
+    for rule, name, seconds in [
+        ("experiment", "a/x.tsv", 2.0),
+        ("experiment", "b.tsv", 3.0),
+        ("", "spectrum.tsv", 0.5),
+    ]:
         path = tmp_path / rule / name
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"s": [seconds], "max_rss": [1.0]}).to_csv(path, sep="\t", index=False)

@@ -47,7 +47,7 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                         solved = seed < SOLVED.get((task, model, seq_len, clip), 0)
                         diverged = DIVERGED.get((task, model, seq_len, clip, seed))
                         final = 0.001 if solved else 0.9 * CHANCE[task][0]
-                        steps = STEPS[STEPS < diverged] if diverged else STEPS
+                        steps = STEPS[diverged > STEPS] if diverged else STEPS
                         loss = final ** (steps / STEPS[-1])
                         norm = np.where(steps == 0, np.nan, 1.0)
                         if (task, model, seq_len, clip) == ("adding", "tanh", 40, None):

@@ -4,7 +4,6 @@ import pathlib
 import shutil
 
 import pytest
-
 from workflow_helpers import pristine_copy, snakemake
 
 

@@ -8,7 +8,6 @@ as it was (no file written, changed or removed).
 
 import pytest
 import yaml
-
 from config_cases import CASES, edited
 from workflow_helpers import TINY, planned, snakemake
 
@@ -52,7 +51,9 @@ def test_keys_left_out_take_the_schemas_defaults(fresh):
     grid = {key: spec["default"] for key, spec in schema["grid"]["properties"].items()}
     assert planned(path)["experiment"] == len(grid["activation"]) * len(grid["seq_len"])
     shell = snakemake(path, "-n", "-p", "results/runs/gru/tanh/T25.npz").stdout
-    expected = f"--seeds 2 --batch-size {schema['batch_size']['default']} --hidden-size {schema['hidden_size']['default']}"
+    expected = (
+        f"--seeds 2 --batch-size {schema['batch_size']['default']} --hidden-size {schema['hidden_size']['default']}"
+    )
     assert expected in shell
 
 

@@ -1,14 +1,22 @@
-"""The Snakemake files are snakefmt-clean, and `snakemake --lint` has no advice beyond conda/container."""
+"""The Python files are ruff-clean (format and check), the Snakemake files snakefmt-clean, and
+`snakemake --lint` has no advice beyond conda/container."""
 
 import subprocess
 
 import pytest
-
 from workflow_helpers import ROOT, SNAKEMAKE, local_env
 
 pytestmark = pytest.mark.workflow
 
 CONDA_ADVICE = "Specify a conda environment or container for each rule."
+
+
+@pytest.mark.parametrize("command", [["format", "--check"], ["check"]], ids=["ruff format", "ruff check"])
+def test_ruff_is_clean(command):
+    result = subprocess.run(
+        [str(SNAKEMAKE.parent / "ruff"), *command, "src", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_snakefmt_check_is_clean():

@@ -4,7 +4,6 @@ import subprocess
 
 import pyarrow.parquet as pq
 import pytest
-
 from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
@@ -42,8 +41,17 @@ def test_the_workflow_runs_from_another_working_folder(snapshot, tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     write_config(work, TINY)
-    command = [str(SNAKEMAKE), "-s", str(snapshot / "Snakefile"), "--directory", str(work), "--cores", "2",
-               "--configfile", str(work / "config.yaml")]
+    command = [
+        str(SNAKEMAKE),
+        "-s",
+        str(snapshot / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        "2",
+        "--configfile",
+        str(work / "config.yaml"),
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=local_env(snapshot), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (work / "results/report.html").exists() and not (snapshot / "results").exists()

@@ -9,7 +9,6 @@ import os
 import pathlib
 
 import pytest
-
 from workflow_helpers import TINY, planned, write_config
 
 pytestmark = pytest.mark.workflow
@@ -77,7 +76,9 @@ def test_a_summary_setting_reruns_only_collect(after_baseline):
     assert _pipeline(planned(after_baseline)) == {"experiment": 0, "collect": 1}
 
 
-@pytest.mark.parametrize("module", ["core/lstm.py", "core/gradients.py", "pipeline/experiment.py", "pipeline/seeding.py"])
+@pytest.mark.parametrize(
+    "module", ["core/lstm.py", "core/gradients.py", "pipeline/experiment.py", "pipeline/seeding.py"]
+)
 def test_numerical_code_reruns_the_experiments(after_baseline, module):
     _append(after_baseline / "src/bptt" / module, "\nEDITED = True\n")
     assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
@@ -106,7 +107,11 @@ def test_report_code_and_templates_rerun_only_the_report(after_baseline):
 
 
 def test_reverting_an_edit_brings_back_nothing_to_be_done(after_baseline):
-    edited = [after_baseline / "src/bptt/core/cells.py", after_baseline / "src/bptt/pipeline/collect.py", after_baseline / "config.yaml"]
+    edited = [
+        after_baseline / "src/bptt/core/cells.py",
+        after_baseline / "src/bptt/pipeline/collect.py",
+        after_baseline / "config.yaml",
+    ]
     originals = [p.read_text() for p in edited]
     for path in edited:
         _append(path, "\nEDITED = 1\n" if path.suffix == ".py" else "seeds: 5\n")

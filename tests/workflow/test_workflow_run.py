@@ -13,10 +13,9 @@ import polars as pl
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake
 
 from bptt.pipeline import tables
-
-from workflow_helpers import COLLECTED, SNAKEMAKE, TINY, local_env, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -49,7 +48,9 @@ def test_pandas_polars_and_duckdb_read_the_same_table(baseline, name):
     reference = pq.read_table(path).to_pandas()
     pd.testing.assert_frame_equal(pd.read_parquet(path), reference)
     pd.testing.assert_frame_equal(pl.read_parquet(path).to_pandas(), reference, check_dtype=False)
-    pd.testing.assert_frame_equal(duckdb.sql(f"select * from read_parquet('{path}')").df(), reference, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        duckdb.sql(f"select * from read_parquet('{path}')").df(), reference, check_dtype=False
+    )
     assert pl.read_parquet(path).columns == duckdb.sql(f"select * from '{path}'").columns == list(reference.columns)
 
 
@@ -69,8 +70,12 @@ def test_a_run_killed_mid_way_recovers_the_same_data(baseline, fresh, signal_num
     path = fresh
     # Its own process group, as in a terminal: the signal reaches Snakemake and its jobs at once.
     run = subprocess.Popen(
-        [str(SNAKEMAKE), "--cores", "2", *COLLECTED], cwd=path, env=local_env(path),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [str(SNAKEMAKE), "--cores", "2", *COLLECTED],
+        cwd=path,
+        env=local_env(path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     runs = path / "results" / "runs"
     deadline = time.monotonic() + 120

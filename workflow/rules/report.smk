@@ -81,7 +81,8 @@ rule report:
     threads: 1
     params:
         config_json=json.dumps(config, sort_keys=True),
-        benchmark_root=paths.BENCHMARKS,
+        # The folder of the benchmark files, whose subfolders name the rules.
+        benchmark_root=lambda wildcards, input: os.path.commonpath(input.benchmarks),
         code=codehash.code_hash(
             "bptt.report.__main__",
             files=sorted(p for p in REPORT_DIR.rglob("*") if p.is_file()),

@@ -12,8 +12,9 @@ relative precision until the slope itself leaves float64's range. Adding an acti
 is one more `Activation(...)` in `_REGISTRY`.
 """
 
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

@@ -124,7 +124,9 @@ def from_params(kind: str, params: dict, *, activation: str) -> Cell:
     hh = p["weight_hh"]
     rows = hh.shape[0] if hh.ndim == 2 else -1
     if hh.ndim != 2 or hh.shape[1] < 1 or rows != spec.n_blocks * hh.shape[1]:
-        raise ValueError(f"params['weight_hh'] must have shape ({spec.n_blocks}*H, H) for kind {kind!r}, got {hh.shape}")
+        raise ValueError(
+            f"params['weight_hh'] must have shape ({spec.n_blocks}*H, H) for kind {kind!r}, got {hh.shape}"
+        )
     expected = {"weight_ih": (rows, None), "bias_ih": (rows,), "bias_hh": (rows,)}
     for name, shape in expected.items():
         a = p[name]
@@ -152,7 +154,11 @@ def stack(cells: list[Cell]) -> Cell:
 
 def as_stack(cell: Cell) -> Cell:
     """The cell itself if it is a stack, else a stack of one (M = 1, views of its arrays)."""
-    return cell if cell.n_models is not None else Cell(cell.kind, cell.activation, {k: v[None] for k, v in cell.params.items()})
+    return (
+        cell
+        if cell.n_models is not None
+        else Cell(cell.kind, cell.activation, {k: v[None] for k, v in cell.params.items()})
+    )
 
 
 def candidate_block(cell: Cell) -> np.ndarray:

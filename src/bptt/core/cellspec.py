@@ -8,7 +8,8 @@ Stacked shapes: every array carries the model axis M first (a single cell is M =
 the sequences B, then, for Jacobian rows, n; matrices are stacked per model.
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

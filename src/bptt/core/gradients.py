@@ -199,7 +199,9 @@ def profile(
     batch = xs.shape[2]
     samples = batch if jacobian_samples is None else jacobian_samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 0 <= samples <= batch:
-        raise ValueError(f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}")
+        raise ValueError(
+            f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}"
+        )
     out = _sweep(stacked, xs, dhs, scale, jacobian=int(samples))
     u = cells.candidate_block(stacked)  # (M, H, H)
     grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
@@ -483,7 +485,9 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
         values = {k: v[t] for k, v in factors.items()}
         if j:
             jac_through.check = guard[t]
-            log_p[t], gamma[t] = carry.jac.step(spec.backward_step, {k: v[:, :j] for k, v in values.items()}, jac_through)
+            log_p[t], gamma[t] = carry.jac.step(
+                spec.backward_step, {k: v[:, :j] for k, v in values.items()}, jac_through
+            )
         sq_h[t] = np.einsum("mbh,mbh->mb", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
         sq = sq_h[t]
         if sq_c is not None:

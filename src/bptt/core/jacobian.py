@@ -21,7 +21,9 @@ class JacobianProduct:
         self.p = np.broadcast_to(eye, (*shape, n, n)).copy()
         self.scale = np.zeros(shape)
         # The identity's rows, split like the state: (M, B, n, H) per part, and a dL/da buffer.
-        self.rows = tuple(np.broadcast_to(eye[:, j : j + hidden_size], (*shape, n, hidden_size)) for j in range(0, n, hidden_size))
+        self.rows = tuple(
+            np.broadcast_to(eye[:, j : j + hidden_size], (*shape, n, hidden_size)) for j in range(0, n, hidden_size)
+        )
         self.buffer = np.empty((*shape, n, grad_blocks, hidden_size))
 
     def step(self, backward_step, values: dict, through_u) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -35,9 +35,12 @@ def bptt(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> tuple[np.ndarr
         adj = spec.backward_step({k: v[t, 0] for k, v in factors.items()}, adj, da[t][None], through_u)
     d_hh = da[:, :, hh].reshape(len(x), len(dh_last), -1)  # dL/d(U h_{t-1} + b_hh), (T, B, G*H)
     d_ih = da[:, :, list(spec.ih_blocks)].reshape(d_hh.shape)  # dL/d(W x_t + b_ih)
-    return grad_h, {
-        "weight_ih": np.einsum("tbg,tbi->gi", d_ih, x),  # sum_t dL/da_t^T x_t
-        "weight_hh": np.einsum("tbg,tbh->gh", d_hh, tr["h"][:-1, 0]),  # sum_t dL/da_t^T h_{t-1}
-        "bias_ih": d_ih.sum(axis=(0, 1)),
-        "bias_hh": d_hh.sum(axis=(0, 1)),
-    }
+    return (
+        grad_h,
+        {
+            "weight_ih": np.einsum("tbg,tbi->gi", d_ih, x),  # sum_t dL/da_t^T x_t
+            "weight_hh": np.einsum("tbg,tbh->gh", d_hh, tr["h"][:-1, 0]),  # sum_t dL/da_t^T h_{t-1}
+            "bias_ih": d_ih.sum(axis=(0, 1)),
+            "bias_hh": d_hh.sum(axis=(0, 1)),
+        },
+    )

@@ -40,9 +40,7 @@ def _imported_modules(path: pathlib.Path, name: str) -> set[str]:
             found.add(module)
             # `from bptt import cells` imports the submodule bptt.core.cells.
             found.update(f"{module}.{alias.name}" for alias in node.names)
-    return {
-        m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")
-    }
+    return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
 
 
 def dependencies(*entries: str) -> list[pathlib.Path]:

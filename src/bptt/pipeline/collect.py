@@ -127,7 +127,11 @@ def collect(config_grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
                 "gate_bias": str(bias) or None,
                 "seq_len": seq_len,
             }
-            point = {k: (v if k == "seed" or v.ndim == 1 else v[p]) for k, v in record.items() if k not in experiment.POINT_ARRAYS}
+            point = {
+                k: (v if k == "seed" or v.ndim == 1 else v[p])
+                for k, v in record.items()
+                if k not in experiment.POINT_ARRAYS
+            }
             parts.append(point_tables(key, point, tolerance))
     gradients, summaries = zip(*parts)
     return pa.concat_tables(gradients), pa.concat_tables(summaries)

@@ -150,7 +150,8 @@ def cross_problems(config: dict) -> list[str]:
         )
     return lines + [
         f"grid: {cell} gets no grid point from recurrent_init {g['recurrent_init']} and gate_bias {g['gate_bias']} "
-        f"(identity applies to rnn only, chrono to lstm only). Add a value that applies to {cell}, or remove it from grid.cell."
+        f"(identity applies to rnn only, chrono to lstm only). Add a value that applies to {cell},"
+        " or remove it from grid.cell."
         for cell in g["cell"]
         if cell in grid.GATED and not grid.variants(cell, g["recurrent_init"], g["gate_bias"])
     ]

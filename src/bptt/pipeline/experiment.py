@@ -85,7 +85,11 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     """STEP_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
     p, s, b = len(points), len(seeds), args.batch_size
     stack = cells.stack([m for seed in seeds for m in models(args, points, seed)])  # model = seed-major
-    x = np.repeat(np.stack([seeding.inputs(seed, args.seq_len, b, args.input_size, args.input_scale) for seed in seeds], axis=1), p, axis=1)
+    x = np.repeat(
+        np.stack([seeding.inputs(seed, args.seq_len, b, args.input_size, args.input_scale) for seed in seeds], axis=1),
+        p,
+        axis=1,
+    )
     readout = np.repeat([seeding.readout(seed, args.num_classes, args.hidden_size) for seed in seeds], p, axis=0)
     target = np.repeat([seeding.targets(seed, args.loss, b, args.num_classes) for seed in seeds], p, axis=0)
     h_last = last_finite_state(cells.forward(stack, x))  # (M, B, H)
@@ -93,7 +97,11 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     scale = np.array([g.log10_scale for g in graded])  # (M, B): dL/dh_last = mantissa * 10**scale
     measurable = np.isfinite(scale)  # False where the readout itself left float64
     prof = gradients.profile(
-        stack, x, np.array([g.dh_last for g in graded]), np.where(measurable, scale, 0.0), jacobian_samples=args.jacobian_batch
+        stack,
+        x,
+        np.array([g.dh_last for g in graded]),
+        np.where(measurable, scale, 0.0),
+        jacobian_samples=args.jacobian_batch,
     )
     steps = {}
     for name in STEP_ARRAYS:
@@ -106,7 +114,9 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
     lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
     per_seed = {
-        **{f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()},
+        **{
+            f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()
+        },
         "spectral_radius": prof.spectral_radius,
         "spectral_norm": prof.spectral_norm,
         "gamma_bound": np.full(len(scale), prof.gamma_bound),
@@ -202,8 +212,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jacobian_batch > args.batch_size:
         parser.error(f"--jacobian-batch {args.jacobian_batch} exceeds --batch-size {args.batch_size}")
-    if not grid.points({"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell):
-        parser.error(f"--recurrent-init {' '.join(args.recurrent_init)} and --gate-bias give --cell {args.cell} no point")
+    if not grid.points(
+        {"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell
+    ):
+        parser.error(
+            f"--recurrent-init {' '.join(args.recurrent_init)} and --gate-bias give --cell {args.cell} no point"
+        )
     return args
 
 
@@ -211,12 +225,16 @@ def report(record: dict[str, np.ndarray]) -> list[str]:
     """One line per point and seed that overflowed or has unmeasurable steps, for the job's log."""
     lines = []
     for p, radius in enumerate(record["radius"]):
-        point = f"radius {radius:g}, {record['recurrent_init'][p]}" + (f", gate bias {record['gate_bias'][p]}" if record["gate_bias"][p] else "")
+        point = f"radius {radius:g}, {record['recurrent_init'][p]}" + (
+            f", gate bias {record['gate_bias'][p]}" if record["gate_bias"][p] else ""
+        )
         for s, seed in enumerate(record["seed"]):
             step, lost = record["overflow_step"][p, s], record["unmeasurable_steps"][p, s]
             before = f"{step} steps before the overflow" if step >= 0 else f"{record['log10_grad_h'].shape[2]} steps"
             if lost:
-                lines.append(f"{point}, seed {seed}: {lost} of {before} are not measurable (gates or slopes beyond float64)")
+                lines.append(
+                    f"{point}, seed {seed}: {lost} of {before} are not measurable (gates or slopes beyond float64)"
+                )
             elif step >= 0:
                 lines.append(f"{point}, seed {seed}: the forward pass overflowed float64 at step {step}")
     return lines

@@ -7,7 +7,8 @@ with the rule that made it, then carries on.
 """
 
 import os
-from typing import Callable, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
 

@@ -14,7 +14,6 @@ EIGENVALUES = "results/eigenvalues.parquet"
 THEORY = "results/theory.parquet"
 REPORT = "results/report.html"
 FIGURES = "results/figures"
-BENCHMARKS = "benchmarks"
 
 # Canonical spellings only ("200", not "0200"): Snakemake uses it as a wildcard constraint, so
 # a non-canonical path matches no rule instead of silently becoming a second copy of a job.

@@ -23,7 +23,11 @@ KEYS = _fields(
     ("activation", pa.string(), "candidate-path nonlinearity f: tanh, sigmoid, relu or linear"),
     ("radius", pa.float64(), "spectral radius rho of every H x H block of U (each gate's block for lstm and gru)"),
     ("recurrent_init", pa.string(), "how U's blocks were drawn: orthogonal, gaussian or identity (rnn only)"),
-    ("gate_bias", pa.string(), "bias of the LSTM's forget gate or the GRU's update gate: a number, or chrono (LSTM); null for rnn"),
+    (
+        "gate_bias",
+        pa.string(),
+        "bias of the LSTM's forget gate or the GRU's update gate: a number, or chrono (LSTM); null for rnn",
+    ),
     ("seq_len", pa.int64(), "sequence length T"),
     ("seed", pa.int64(), "replicate seed"),
 )
@@ -35,8 +39,18 @@ STEP = _fields(
     ("log10_grad_c", pa.float64(), "the same for the LSTM cell state c_k; null for rnn and gru"),
     ("log10_jac", pa.float64(), "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"),
     ("log10_dW_hh_contrib", pa.float64(), "median over the batch of log10 of the norm of step k's term of dL/dU"),
-    ("gamma_step", pa.float64(), "median over the batch of gamma_k = ‖diag f'(z_k) U‖₂ (for gated cells the norm of the one-step state Jacobian); linear scale"),
-    ("log10_pascanu_bound", pa.float64(), "lag * log10(gamma_bound * spectral_norm): Pascanu et al.'s bound on log10 ||d h_{T-1}/d h_k||, for rnn only (null for gated cells, which it does not bound)"),
+    (
+        "gamma_step",
+        pa.float64(),
+        "median over the first jacobian_batch sequences of gamma_k = ‖diag f'(z_k) U‖₂ "
+        "(for gated cells the norm of the one-step state Jacobian); linear scale",
+    ),
+    (
+        "log10_pascanu_bound",
+        pa.float64(),
+        "lag * log10(gamma_bound * spectral_norm): Pascanu et al.'s bound on log10 ||d h_{T-1}/d h_k||, "
+        "for rnn only (null for gated cells, which it does not bound)",
+    ),
 )
 
 SEED = _fields(
@@ -47,15 +61,32 @@ SEED = _fields(
     ("spectral_radius", pa.float64(), "measured spectral radius of U (candidate-path block for gated cells)"),
     ("spectral_norm", pa.float64(), "largest singular value sigma_max of the same block"),
     ("gamma_bound", pa.float64(), "sup of abs(f') over the activation's domain"),
-    ("pascanu_bound", pa.float64(), "gamma_bound * spectral_norm, Pascanu's per-step bound factor; rnn only (null for gated cells)"),
-    ("overflow", pa.bool_(), "true if this seed's forward pass overflowed float64; the norms then cover the steps before it"),
+    (
+        "pascanu_bound",
+        pa.float64(),
+        "gamma_bound * spectral_norm, Pascanu's per-step bound factor; rnn only (null for gated cells)",
+    ),
+    (
+        "overflow",
+        pa.bool_(),
+        "true if this seed's forward pass overflowed float64; the norms then cover the steps before it",
+    ),
     ("overflow_step", pa.int64(), "first step k with a non-finite state; null if none"),
-    ("unmeasurable_steps", pa.int64(), "steps before any overflow whose norms are NaN: below float64's range at saturated gates, never reported as 0"),
+    (
+        "unmeasurable_steps",
+        pa.int64(),
+        "steps before any overflow whose norms are NaN: below float64's range at saturated gates, never reported as 0",
+    ),
     ("loss", pa.float64(), "mean over the batch of the per-sequence loss"),
 )
 
 FIT = _fields(
-    ("decay_rate", pa.float64(), "10**slope of the least-squares line of log10_grad_h against lag (every measurable lag): the fitted per-step factor"),
+    (
+        "decay_rate",
+        pa.float64(),
+        "10**slope of the least-squares line of log10_grad_h against lag (every measurable lag): "
+        "the fitted per-step factor",
+    ),
     ("timescale", pa.float64(), "steps per factor e: -1/ln(decay_rate); inf if decay_rate >= 1 (as float64 rounds it)"),
     ("log10_end_to_end", pa.float64(), "log10_grad_h at step 0 minus log10_grad_h at step T-1"),
 )
@@ -125,8 +156,7 @@ EVALUATION = _fields(
     (
         "loss",
         pa.float64(),
-        "loss on the seed's fixed held-out batch: MSE for adding (chance 1/6), cross-entropy for recall "
-        "(chance log C)",
+        "loss on the seed's fixed held-out batch: MSE for adding (chance 1/6), cross-entropy for recall (chance log C)",
     ),
     ("metric", pa.float64(), "on the same batch: MSE for adding (chance 1/6), accuracy for recall (chance 1/C)"),
     (
@@ -173,8 +203,7 @@ OUTCOME = _fields(
     (
         "diverged",
         pa.bool_(),
-        "true if a training loss, gradient or parameter, or a held-out loss, was not finite; the run stopped "
-        "there",
+        "true if a training loss, gradient or parameter, or a held-out loss, was not finite; the run stopped there",
     ),
     ("diverged_step", pa.int64(), "the step at which the run diverged; null if it did not"),
     ("clipped_steps", pa.int64(), "steps whose gradient was clipped, over the whole run"),

@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     try:
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
-        raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object")
+        raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object") from None
     t = render.read_tables({name: getattr(args, name) for name in render.SCHEMAS})
     svgs = render.make_figures(t, config)
     html = render.render(

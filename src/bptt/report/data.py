@@ -207,7 +207,9 @@ def theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> p
     runs = longest(summary)
     runs = runs[(runs["cell"] == "rnn") & ~runs["overflow"].astype(bool)]
     measured = runs.groupby(["activation", "radius"])["decay_rate"].agg(["median", "min", "max"]).reset_index()
-    predicted = theory[theory["on_grid"]][["activation", "radius", "q_star", "rate", "large_h", "large_h_rate", "critical_radius"]]
+    predicted = theory[theory["on_grid"]][
+        ["activation", "radius", "q_star", "rate", "large_h", "large_h_rate", "critical_radius"]
+    ]
     return in_order(measured.merge(predicted, on=["activation", "radius"]).assign(cell="rnn"))
 
 

@@ -151,8 +151,9 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
         ax.plot([x], [i + 0.38], marker="^", color="black", ms=5)
     else:
         edge, arrow = (len(radii) - 0.5, "→") if critical > radii[-1] else (-0.5, "←")
-        ax.text(edge, i + 0.38, f"ρc={critical:.2g}{arrow}", ha="right" if arrow == "→" else "left",
-                va="center", fontsize=6)
+        ax.text(
+            edge, i + 0.38, f"ρc={critical:.2g}{arrow}", ha="right" if arrow == "→" else "left", va="center", fontsize=6
+        )
 
 
 def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
@@ -210,8 +211,16 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
         r = bound.loc[activation].index.to_numpy()
         ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label="γ_f σ_max(U)")
         g = gamma.loc[activation]
-        ax.errorbar(r, g["median"], yerr=[g["median"] - g["min"], g["max"] - g["median"]], fmt="o", ms=3,
-                    lw=0.6, color="#b35806", label="γ_k (steps)")
+        ax.errorbar(
+            r,
+            g["median"],
+            yerr=[g["median"] - g["min"], g["max"] - g["median"]],
+            fmt="o",
+            ms=3,
+            lw=0.6,
+            color="#b35806",
+            label="γ_k (steps)",
+        )
         m = rate.loc[activation]
         ax.fill_between(r, m["min"], m["max"], color="#1f4e8c", alpha=0.25, lw=0)
         ax.plot(r, m["median"], color="#1f4e8c", lw=1.4, label="measured rate")
@@ -246,8 +255,15 @@ def remedies(kept: pd.DataFrame) -> Figure:
         mine = kept[(kept["cell"] == cell) & (kept["activation"] == activation)]
         for i, (variant, line) in enumerate(mine.groupby(axis, sort=False)):
             label = f"gate bias {variant}" if axis == "gate_bias" else str(variant)
-            ax.plot(line["radius"], line["log10_survival"].clip(-LOG10_LIMIT, LOG10_LIMIT), marker="o", ms=3,
-                    lw=1.3, color=colormaps["tab10"].colors[i], label=label)
+            ax.plot(
+                line["radius"],
+                line["log10_survival"].clip(-LOG10_LIMIT, LOG10_LIMIT),
+                marker="o",
+                ms=3,
+                lw=1.3,
+                color=colormaps["tab10"].colors[i],
+                label=label,
+            )
         ax.axhline(0.0, color="0.5", lw=0.6)
         _radius_axis(ax, sorted(mine["radius"].unique()))
         ax.set_title(title, fontsize=9)

@@ -67,7 +67,8 @@ def transition_sentences(moves: pd.DataFrame) -> list[str]:
                 where += f" (interpolated ρ ≈ {row.radius:.2f})"
             text = f"{who}: the decay rate per step crosses 1 {where}"
         elif row.first_rate >= 1:
-            text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g} at the smallest radius"
+            text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g}"
+            text += " at the smallest radius"
         else:
             text = f"{who}: vanishes at every radius; the decay rate is still {row.last_rate:.3g} at the largest radius"
         if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
@@ -103,7 +104,10 @@ def pascanu_sentences(counts: dict | None) -> list[str]:
         return []
     sentences = []
     if counts["small"]:
-        text = f"Sufficient condition: of the {counts['small']} Elman runs with γ_f σ_max(U) < 1, {counts['small_vanishing']} vanish"
+        text = (
+            f"Sufficient condition: of the {counts['small']} Elman runs with γ_f σ_max(U) < 1, "
+            f"{counts['small_vanishing']} vanish"
+        )
         rest = counts["small"] - counts["small_vanishing"]
         if rest:
             text += f"; the other {rest} decay too slowly to pass the vanishing tolerance, as the bound allows"
@@ -114,9 +118,15 @@ def pascanu_sentences(counts: dict | None) -> list[str]:
             f"{counts['exploding_large']} have γ_f σ_max(U) > 1."
         )
     if counts["large"]:
-        text = f"Not sufficient: of the {counts['large']} Elman runs with γ_f σ_max(U) > 1, only {counts['large_exploding']} explode"
+        text = (
+            f"Not sufficient: of the {counts['large']} Elman runs with γ_f σ_max(U) > 1, "
+            f"only {counts['large_exploding']} explode"
+        )
         if counts["at_one"]:
-            text += f" (the {counts['at_one']} runs with γ_f σ_max(U) = 1 exactly satisfy neither condition and are left out)"
+            text += (
+                f" (the {counts['at_one']} runs with γ_f σ_max(U) = 1 exactly satisfy neither condition"
+                " and are left out)"
+            )
         sentences.append(text + ".")
     return sentences
 
@@ -140,9 +150,9 @@ def summary_table(summary: pd.DataFrame, kept: pd.DataFrame, moves: pd.DataFrame
     move = moves.set_index(["cell", "activation"])
     radii = sorted(medians.index.get_level_values("radius").unique())
     rows = []
-    for (cell, activation), group in data.in_order(summary[["cell", "activation", "gamma_bound"]].drop_duplicates()).groupby(
-        ["cell", "activation"], sort=False
-    ):
+    for (cell, activation), group in data.in_order(
+        summary[["cell", "activation", "gamma_bound"]].drop_duplicates()
+    ).groupby(["cell", "activation"], sort=False):
         entries = []
         for r in radii:
             point = medians.loc[(cell, activation, r)] if (cell, activation, r) in medians.index else None
@@ -209,9 +219,11 @@ def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
             text += f". With {int(large['large_h'].iloc[0])} units and inputs it is within {dev[steady].max():.4f}"
             text += " at every radius" + (" with a stationary state" if (~steady).any() else "")
             if (~steady).any():
-                text += ", and " + ", ".join(
-                    f"{d:.3f} off at ρ = {r:g}" for r, d in zip(large["radius"][~steady], dev[~steady])
-                ) + ", where the state grows without bound"
+                text += (
+                    ", and "
+                    + ", ".join(f"{d:.3f} off at ρ = {r:g}" for r, d in zip(large["radius"][~steady], dev[~steady]))
+                    + ", where the state grows without bound"
+                )
         sentences.append(text + ".")
     return sentences
 
@@ -225,7 +237,10 @@ def critical_sentences(table: pd.DataFrame) -> list[str]:
             if row.smallest <= row.predicted <= row.largest
             else f"{'beyond the largest' if row.predicted > row.largest else 'below the smallest'} radius of the grid"
         )
-        text = f"Elman RNN with {row.activation}: mean-field theory puts the edge of chaos at ρc = {row.predicted:.3g}, {where}"
+        text = (
+            f"Elman RNN with {row.activation}: mean-field theory puts the edge of chaos at ρc = {row.predicted:.3g}, "
+            f"{where}"
+        )
         if not math.isnan(row.below):
             text += f"; the measured rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
         sentences.append(text + ".")
@@ -237,7 +252,9 @@ def remedy_sentences(table: pd.DataFrame, radius: float) -> list[str]:
     sentences = []
     for (cell, activation), group in table.groupby(["cell", "activation"], sort=False):
         what = "recurrent initialisation" if cell == "rnn" else "gate bias"
-        parts = [f"{power_of_ten(v)} with {what} {variant}" for variant, v in zip(group["variant"], group["log10_survival"])]
+        parts = [
+            f"{power_of_ten(v)} with {what} {variant}" for variant, v in zip(group["variant"], group["log10_survival"])
+        ]
         lag = int(group["lag"].iloc[0])
         sentences.append(
             f"{name(cell)} with {activation} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is " + "; ".join(parts) + "."

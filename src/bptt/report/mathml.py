@@ -22,6 +22,5 @@ def _convert(tex: str, display: str) -> str:
         return convert(tex, display=display)
     except Exception as error:  # latex2mathml raises several unrelated types
         raise ValueError(
-            f"cannot convert the LaTeX {tex!r} to MathML ({error}); "
-            "fix the formula in the report template"
+            f"cannot convert the LaTeX {tex!r} to MathML ({error}); fix the formula in the report template"
         ) from error

@@ -67,8 +67,8 @@ def run_times(paths, root: pathlib.Path) -> pd.DataFrame:
 
 def build_date(now: datetime.datetime | None = None) -> str:
     """The build date in UTC, ISO 8601 to the second."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    now = now or datetime.datetime.now(datetime.UTC)
+    return now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _git(root: pathlib.Path, *args: str) -> str:

@@ -110,8 +110,12 @@ def make_findings(t: Tables, config: dict) -> dict:
     every = data.survival(t.gradients)
     radius_one = data.nearest(every["radius"].unique(), 1.0)
     return {
-        "theory": findings.theory_sentences(data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]),
-        "critical": findings.critical_sentences(data.critical_radii(t.theory, moves)) if (moves["cell"] == "rnn").any() else [],
+        "theory": findings.theory_sentences(
+            data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]
+        ),
+        "critical": findings.critical_sentences(data.critical_radii(t.theory, moves))
+        if (moves["cell"] == "rnn").any()
+        else [],
         "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
