@@ -240,3 +240,24 @@ def test_a_forward_pass_that_leaves_float64_is_refused_not_cut():
         sources.source_profile(cell, x, np.ones((800, 1, 3)))
     with pytest.raises(ValueError, match="cell must be a bptt.core.cells.Cell"):
         sources.source_profile("rnn", x, np.ones((800, 1, 3)))
+
+
+@pytest.mark.parametrize("kind", cells.KINDS)
+def test_the_fast_sweep_with_a_loss_at_every_step_gives_the_sources_total(kind):
+    # gradients.profile(every_step=True) injects dL_t/dh_t at each step of its one sweep; its dL/dh_k
+    # must be the total the all-sources sweep computes, and its dL/dU the sum over lags of G_tau.
+    rng = np.random.default_rng(11)
+    cell = cells.make(kind, input_size=3, hidden_size=4, activation="tanh", radius=1.2, rng=rng)
+    x, dh_all = rng.standard_normal((30, 2, 3)), rng.standard_normal((30, 2, 4))
+    scale = rng.uniform(-3, 3, (30, 2))
+    want = sources.source_profile(cell, x, dh_all, scale)
+    got = gradients.profile(cell, x, dh_all, scale, every_step=True)
+    np.testing.assert_allclose(got.log10_grad_h, want.log10_grad_h, rtol=0, atol=1e-12)
+    total_u = logscale.to_linear(want.lag_grad, want.log10_lag_grad)[None].sum(axis=1)[0]
+    np.testing.assert_allclose(got.param_grads["weight_hh"], total_u, rtol=1e-10, atol=1e-14 * np.abs(total_u).max())
+    # The last step's term alone is the ordinary loss: every_step with zeros before it changes nothing.
+    only_last = np.zeros_like(dh_all)
+    only_last[-1] = dh_all[-1]
+    np.testing.assert_allclose(
+        gradients.lag_profile(cell, x, only_last, every_step=True), gradients.lag_profile(cell, x, dh_all[-1]), atol=1e-12
+    )

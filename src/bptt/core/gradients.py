@@ -101,21 +101,28 @@ class _Sweep(NamedTuple):
     overflow_step: np.ndarray  # (M,), -1 if none
 
 
-def lag_profile(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> np.ndarray:
-    """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B). For a stack, (T, M, B)."""
-    return _public(cell, x, dh_last, log10_scale, grads=False)[0]
+def lag_profile(
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None, *, every_step=False
+) -> np.ndarray:
+    """log10 ||dL/dh_k|| for x (T, B, I), dh_last (B, H): (T, B). For a stack, (T, M, B).
+
+    every_step: the loss has a term at every step, L = sum_t L_t, and dh_last is dh_all (T, B, H),
+    dh_all[t] = dL_t/dh_t (with log10_scale (T, B)); the same holds for every function below."""
+    return _public(cell, x, dh_last, log10_scale, every_step, grads=False)[0]
 
 
-def param_grads(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None) -> dict[str, np.ndarray]:
+def param_grads(
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None, *, every_step=False
+) -> dict[str, np.ndarray]:
     """dL/dtheta summed over the batch, for x (T, B, I), dh_last (B, H): dict like cell.params."""
-    return _public(cell, x, dh_last, log10_scale, grads=True)[1]
+    return _public(cell, x, dh_last, log10_scale, every_step, grads=True)[1]
 
 
 def lag_profile_and_grads(
-    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None
+    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None, *, every_step=False
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(lag_profile, param_grads) from one forward and one backward pass."""
-    return _public(cell, x, dh_last, log10_scale, grads=True)
+    return _public(cell, x, dh_last, log10_scale, every_step, grads=True)
 
 
 def param_grads_from_last_state(cell: cells.Cell, x: np.ndarray, head) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -158,10 +165,11 @@ def param_grads_from_last_state(cell: cells.Cell, x: np.ndarray, head) -> tuple[
     return grads, finite
 
 
-def _public(cell, x, dh_last, log10_scale, *, grads: bool):
+def _public(cell, x, dh_last, log10_scale, every_step, *, grads: bool):
     """lag_profile and param_grads of a sweep, with warnings for what carries no flag there."""
-    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
-    out = _sweep(stacked, xs, dhs, scale, jacobian=None)
+    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale, every_step=every_step)
+    dh_last, scale, sources = _split(dhs, scale, every_step)
+    out = _sweep(stacked, xs, dh_last, scale, jacobian=None, sources=sources)
     if (out.overflow_step >= 0).any():
         warnings.warn(
             f"forward pass overflowed at step {int(out.overflow_step.max())}: results cover the steps before "
@@ -188,21 +196,28 @@ def _public(cell, x, dh_last, log10_scale, *, grads: bool):
 
 
 def profile(
-    cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray, log10_scale=None, *, jacobian_samples: int | None = None
+    cell: cells.Cell,
+    x: np.ndarray,
+    dh_last: np.ndarray,
+    log10_scale=None,
+    *,
+    jacobian_samples: int | None = None,
+    every_step: bool = False,
 ) -> Profile:
     """Everything in the module docstring's Profile list, in one forward and backward pass.
 
     The Jacobian products cost O(T J n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
     gradient, J = jacobian_samples (default: the whole batch B): they dominate from H of a few tens on.
     """
-    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale)
+    stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale, every_step=every_step)
     batch = xs.shape[2]
     samples = batch if jacobian_samples is None else jacobian_samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 0 <= samples <= batch:
         raise ValueError(
             f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}"
         )
-    out = _sweep(stacked, xs, dhs, scale, jacobian=int(samples))
+    dh_last, scale, sources = _split(dhs, scale, every_step)
+    out = _sweep(stacked, xs, dh_last, scale, jacobian=int(samples), sources=sources)
     u = cells.candidate_block(stacked)  # (M, H, H)
     grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
     for g in grads.values():
@@ -233,6 +248,18 @@ def profile(
         gamma_bound=activations.get(cell.activation).gamma_bound,
         **per_model,
     )
+
+
+def _tame(dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dh (..., H) divided by 2**exponent (...) where its squared norm would leave float64: (dh', exponent)."""
+    exponent = np.maximum(0, np.frexp(np.abs(dh).max(axis=-1))[1] - GUARD_EXPONENT)
+    return np.ldexp(dh, -exponent[..., None]), exponent
+
+
+def _split(dh: np.ndarray, scale: np.ndarray, every_step: bool) -> tuple:
+    """(dh_last (M, B, H), its log10 scale (M, B), sources or None) from check_inputs' dh and scale: for a
+    loss at every step, dh_last is dh_all[T-1] and the sources are dh_all[:T-1] with their scales."""
+    return (dh[-1], scale[-1], (dh[:-1], scale[:-1])) if every_step else (dh, scale, None)
 
 
 def _unstack(a: np.ndarray, single: bool, axis: int = 1) -> np.ndarray:
@@ -313,13 +340,16 @@ class _Overflow(Exception):
         self.overflow_step = overflow_step
 
 
-def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *, jacobian: int | None) -> _Sweep:
+def _sweep(
+    cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *, jacobian: int | None, sources=None
+) -> _Sweep:
     """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)
     times 10**log10_scale (M, B). jacobian: None for the gradient alone (lag_profile, param_grads),
     else the number of sequences whose Jacobian diagnostics `profile` records.
 
     dh_last may instead be a function of h_{T-1} (M, B, H), called once after the forward pass
     (see `param_grads_from_last_state`); if a model overflowed, `_Overflow` is raised instead.
+    sources: for a loss at every step, dL_t/dh_t of the steps before the last (see `_Carry`).
     """
     n_steps, n_models, batch, _ = x.shape
     size = chunk_length(cell, n_models * batch, n_steps)
@@ -338,7 +368,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *,
             del tr
             if callable(dh_last):
                 raise _Overflow(overflow_step)
-            return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian)
+            return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian, sources=sources)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
     if callable(dh_last):
@@ -351,8 +381,10 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *,
     # A dh_last whose squared norm would exceed float64 (entries beyond ~1e154, as in a diverging
     # training run) starts divided by a power of two, exactly, and the power joins the log scale.
     # Any other dh_last is left bit for bit as it is (exponent 0).
-    exponent = np.maximum(0, np.frexp(np.abs(dh_last).max(axis=-1))[1] - GUARD_EXPONENT)  # (M, B)
-    start = np.ldexp(dh_last, -exponent[..., None])
+    start, exponent = _tame(dh_last)
+    if sources is not None:  # every step's loss term likewise
+        mantissas, exponents = _tame(sources[0])
+        sources = (mantissas, sources[1] + exponents * _LOG10_2)
     carry = _Carry(
         adj=(start, np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (start,),
         log_scale=log10_scale + exponent * _LOG10_2,
@@ -361,6 +393,7 @@ def _sweep(cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *,
         jac=JacobianProduct((n_models, jacobian), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
         if jacobian
         else None,
+        sources=sources,
     )
     for s in reversed(range(0, n_steps, size)):
         e = min(s + size, n_steps)
@@ -392,9 +425,10 @@ def _empty_fields(cell: cells.Cell, shape: tuple[int, int, int], jacobian: int |
     }
 
 
-def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
+def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian, sources=None) -> _Sweep:
     """The sweep of a stack whose models overflow: each group of models with the same first
-    non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN."""
+    non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN. With a
+    loss at every step, the cut sequence's loss is that of its steps 0..s-1."""
     n_steps, n_models, batch, _ = x.shape
     ends = np.where(overflow_step >= 0, overflow_step, n_steps)
     fields = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
@@ -404,7 +438,13 @@ def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
     for end in np.unique(ends[ends > 0]):
         idx = np.flatnonzero(ends == end)
         sub = cells.Cell(cell.kind, cell.activation, {k: v[idx] for k, v in cell.params.items()})
-        part = _sweep(sub, x[:end, idx], dh_last[idx], log10_scale[idx], jacobian=jacobian)
+        if sources is None or end == n_steps:
+            last, last_scale = dh_last[idx], log10_scale[idx]
+            kept_sources = None if sources is None else tuple(a[:, idx] for a in sources)
+        else:  # the loss term of step end-1 becomes the last one
+            last, last_scale = sources[0][end - 1, idx], sources[1][end - 1, idx]
+            kept_sources = tuple(a[: end - 1, idx] for a in sources)
+        part = _sweep(sub, x[:end, idx], last, last_scale, jacobian=jacobian, sources=kept_sources)
         for k in [*per_step, "unmeasurable"]:
             fields[k][:end, idx] = getattr(part, k)
         grads_lost[idx] = part.grads_lost
@@ -416,8 +456,11 @@ def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian) -> _Sweep:
 class _Carry:
     """What the backward sweep carries from one chunk to the one before it."""
 
-    def __init__(self, adj, log_scale, saturated_next, lost_from, jac):
+    def __init__(self, adj, log_scale, saturated_next, lost_from, jac, sources=None):
         self.adj = adj  # the adjoint of the chunk's last state, divided by 10**log_scale (M, B)
+        # dL_t/dh_t of the steps t before the last, for a loss at every step: mantissas (T-1, M, B, H)
+        # and log10 scales (T-1, M, B); None for a loss at the last step alone.
+        self.sources = sources
         self.log_scale = log_scale
         self.saturated_next = saturated_next  # (M, B): was the step after the chunk saturated?
         self.lost_from = lost_from  # (M, B): last row whose precision was lost, -1 if none
@@ -458,6 +501,17 @@ def _guarded_steps(factors: dict, u: np.ndarray) -> np.ndarray:
     return 2 * biggest * np.abs(u).sum(axis=1).max() > 2.0**GUARD_EXPONENT
 
 
+def _inject(adj: tuple, current: np.ndarray, source: np.ndarray, scale: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """dL/dh_t gains the step's own loss term source * 10**scale ((M, B, H), (M, B)), added in log space to
+    the adjoint adj * 10**current under the larger of the two scales (a zero side has scale -inf)."""
+    with np.errstate(invalid="ignore"):  # -inf - -inf: both sides zero, weight 0
+        top = np.maximum(current, scale)
+        keep = np.where(np.isneginf(current), 0.0, 10.0 ** (current - top))[..., None]
+        add = np.where(np.isneginf(scale), 0.0, 10.0 ** (scale - top))[..., None]
+    top = np.where(np.isneginf(top), 0.0, top)  # both zero: any scale will do
+    return (adj[0] * keep + source * add, *(a * keep for a in adj[1:])), top
+
+
 def _hh_slice(spec) -> slice:
     return slice(spec.hh_blocks[0], spec.hh_blocks[-1] + 1)
 
@@ -480,7 +534,8 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
     j = carry.jac.scale.shape[1] if carry.jac is not None else 0  # sequences with Jacobian diagnostics
     jac_through = _ThroughU(u, _hh_slice(spec), (m, j)) if j else None
     log_p, gamma = np.empty((n, m, j)), np.empty((n, m, j))
-    adj = carry.adj
+    adj, current = carry.adj, carry.log_scale  # the adjoint of s_t is adj * 10**current
+    after, scales = np.empty((n, m, b)), np.empty((n, m, b))  # log10 scales of dL/ds_t and of dL/da_t
     for t in reversed(range(n)):
         values = {k: v[t] for k, v in factors.items()}
         if j:
@@ -488,6 +543,9 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
             log_p[t], gamma[t] = carry.jac.step(
                 spec.backward_step, {k: v[:, :j] for k, v in values.items()}, jac_through
             )
+        if carry.sources is not None and s + t < len(carry.sources[0]):  # L_t's own term, for a loss at every step
+            adj, current = _inject(adj, current, carry.sources[0][s + t], carry.sources[1][s + t])
+        after[t] = current
         sq_h[t] = np.einsum("mbh,mbh->mb", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
         sq = sq_h[t]
         if sq_c is not None:
@@ -499,12 +557,10 @@ def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
         adj = spec.backward_step(values, adj, da[t], through)  # dL/da_t into da[t]; the adjoint of s_{t-1}
         if guard[t]:
             extra[t] = through.exponent * _LOG10_2
-    carry.adj = adj
-    with np.errstate(divide="ignore"):
-        log_factors = np.log10(logscale.safe_scale(norms)) + extra
-    scales = logscale.suffix_log_scales(log_factors, carry.log_scale)  # log10 scale of da[t]
-    after = np.concatenate([scales[1:], carry.log_scale[None]])  # log10 scale of the adjoint entering step t
-    carry.log_scale = scales[0]
+        with np.errstate(divide="ignore"):
+            current = current + np.log10(logscale.safe_scale(norms[t])) + extra[t]
+        scales[t] = current
+    carry.adj, carry.log_scale = adj, current
     rows = slice(s, s + n)
     out["log10_grad_h"][rows] = logscale.log10_norm(sq_h, after)
     if sq_c is not None:

@@ -26,11 +26,6 @@ def row_norms(v: np.ndarray) -> np.ndarray:
     return big * np.sqrt(np.einsum("...j,...j->...", u, u))
 
 
-def suffix_log_scales(log_factors: np.ndarray, carry: np.ndarray) -> np.ndarray:
-    """L_t = carry + sum_{s >= t} log_factors[s]: (K, ...) factors, (...) carry -> (K, ...)."""
-    return carry + np.cumsum(log_factors[::-1], axis=0)[::-1]
-
-
 def log10_norm(sq: np.ndarray, log_scale) -> np.ndarray:
     """log10 of sqrt(sq) * 10**log_scale; -inf where sq == 0 (an exactly zero gradient)."""
     with np.errstate(divide="ignore"):
