@@ -259,5 +259,7 @@ def test_the_fast_sweep_with_a_loss_at_every_step_gives_the_sources_total(kind):
     only_last = np.zeros_like(dh_all)
     only_last[-1] = dh_all[-1]
     np.testing.assert_allclose(
-        gradients.lag_profile(cell, x, only_last, every_step=True), gradients.lag_profile(cell, x, dh_all[-1]), atol=1e-12
+        gradients.lag_profile(cell, x, only_last, every_step=True),
+        gradients.lag_profile(cell, x, dh_all[-1]),
+        atol=1e-12,
     )

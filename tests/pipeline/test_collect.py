@@ -26,7 +26,23 @@ def _record(log10_grad_h, overflow=(False,), with_c=False):
         "overflow_step": np.where(np.array(overflow * seeds if len(overflow) == 1 else overflow), 2, -1),
         "unmeasurable_steps": np.zeros(seeds, dtype=int),
         "loss": np.ones(seeds),
+        "loss_at": np.array("last"),
     }
+
+
+def test_with_a_loss_at_every_step_the_fit_follows_the_median_source_not_the_total():
+    lag = np.arange(5, -1, -1)  # steps 0..5
+    record = _record(np.zeros((1, 6))) | {  # the total: flat
+        "loss_at": np.array("every"),
+        "log10_source_grad": -0.3 * lag[None].astype(float),  # one source: 10**-0.3 per step
+        "log10_lag_grad": -0.5 * lag[None].astype(float),
+    }
+    gradients, summary = collect.point_tables(_key("rnn", "tanh", 0.9, 6), record, 0.01)
+    assert summary.column("decay_rate")[0].as_py() == pytest.approx(10**-0.3, rel=1e-12)
+    assert summary.column("regime")[0].as_py() == "vanishing" and summary.column("loss_at")[0].as_py() == "every"
+    assert gradients.column("log10_lag_grad").to_pylist() == (-0.5 * lag).tolist()
+    _, last = collect.point_tables(_key("rnn", "tanh", 0.9, 6), _record(np.zeros((1, 6))), 0.01)
+    assert last.column("regime")[0].as_py() == "stable" and last.column("loss_at")[0].as_py() == "last"
 
 
 def _key(cell, activation, radius, seq_len):

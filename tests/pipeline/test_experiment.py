@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from bptt.core import cells, gradients, loss
+from bptt.core import cells, gradients, loss, reference, sources
 from bptt.pipeline import experiment, seeding
 
 ARGS = (
@@ -17,10 +17,10 @@ ARGS = (
 POINTS = {"rnn": 4, "lstm": 6, "gru": 4}  # radii x (inits for rnn, gate biases for lstm and gru)
 
 
-def _argv(tmp_path, cell="lstm", seq_len=6, loss="cross_entropy", jacobian_batch=3, name="record"):
-    output = tmp_path / f"{name}-{cell}-{seq_len}-{loss}-{jacobian_batch}.npz"
+def _argv(tmp_path, cell="lstm", seq_len=6, loss="cross_entropy", jacobian_batch=3, name="record", loss_at="last"):
+    output = tmp_path / f"{name}-{cell}-{seq_len}-{loss}-{jacobian_batch}-{loss_at}.npz"
     text = ARGS.format(cell=cell, seq_len=seq_len, loss=loss, jacobian_batch=jacobian_batch, output=output)
-    return text.split(), output
+    return [*text.split(), "--loss-at", loss_at], output
 
 
 def _run(tmp_path, **kwargs):
@@ -62,6 +62,36 @@ def test_a_stacked_job_records_what_each_network_gives_alone(tmp_path):
     np.testing.assert_allclose(record["log10_grad_h"][4, 1], np.median(alone.log10_grad_h, axis=1), rtol=0, atol=1e-12)
     np.testing.assert_allclose(record["gamma_step"][4, 1], np.median(alone.gamma_step, axis=1), rtol=0, atol=1e-12)
     assert record["log10_grad_norm_weight_hh"][4, 1] == pytest.approx(alone.log10_grad_norm["weight_hh"], abs=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_loss_at_every_step_records_the_sources_and_the_total_of_plain_bptt(tmp_path, cell):
+    # Point 1 (radius 0.9, the second variant), seed 1, by one plain reference BPTT per source L_t.
+    record = _run(tmp_path, cell=cell, loss="mse", seq_len=5, jacobian_batch=2, loss_at="every")
+    assert record["loss_at"] == "every" and record["log10_source_grad"].shape == (POINTS[cell], 2, 5)
+    init, bias = ("identity", 0.0) if cell == "rnn" else ("orthogonal", 1.0)
+    net = cells.make(
+        cell, input_size=2, hidden_size=4, activation="tanh", radius=0.9, rng=seeding.rng(1, cell),
+        recurrent_init=init, gate_bias=bias,
+    )  # fmt: skip
+    x = seeding.inputs(1, 5, 3, 2, 1.0)
+    every = loss.at_every_step(
+        "mse", cells.forward(net, x), seeding.readout(1, 3, 4), seeding.step_targets(1, "mse", 5, 3, 3)
+    )
+    dh_all = every.dh_last * 10.0 ** every.log10_scale[..., None]  # (T, B, H)
+    per_source = np.zeros((5, 5, 3, 4))  # [t, k]: dL_t/dh_k
+    for t in range(5):
+        per_source[t, : t + 1], _ = reference.bptt(net, x[: t + 1], dh_all[t])
+    # G_tau of the first two sequences (tests/core/test_sources.py holds it to plain BPTT).
+    lag_grad = sources.source_profile(net, x[:, :2], every.dh_last[:, :2], every.log10_scale[:, :2]).log10_lag_grad
+    total = np.linalg.norm(per_source.sum(axis=0), axis=-1)  # ||dL/dh_k||, L = sum_t L_t, (T, B)
+    np.testing.assert_allclose(10.0 ** record["log10_grad_h"][1, 1], np.median(total, axis=1), rtol=1e-10)
+    for tau in range(5):
+        norms = np.linalg.norm([per_source[t, t - tau, :2] for t in range(tau, 5)], axis=-1)  # first two sequences
+        got = record["log10_source_grad"][1, 1, 4 - tau]
+        assert got == pytest.approx(np.median(np.log10(norms)), abs=1e-10), tau
+        assert record["log10_lag_grad"][1, 1, 4 - tau] == pytest.approx(lag_grad[tau], abs=1e-12)
+    assert "log10_source_grad" not in _run(tmp_path, cell=cell, seq_len=5, name="last")
 
 
 def test_jacobian_diagnostics_of_the_first_sequence_only(tmp_path):

@@ -61,3 +61,21 @@ def test_mse_near_float64s_largest_numbers_keeps_an_exact_gradient():
 def test_unknown_loss_names_the_allowed_ones():
     with pytest.raises(ValueError, match="cross_entropy, mse"):
         loss.loss_and_grad("hinge", np.zeros((1, 1)), np.zeros((2, 1)), np.zeros(1, int))
+
+
+@pytest.mark.parametrize("name", loss.NAMES)
+def test_the_loss_at_every_step_is_each_steps_own_loss_and_gradient(name):
+    rng = np.random.default_rng(1)
+    h, readout = rng.standard_normal((6, 3, 5)), rng.standard_normal((4, 5))
+    target = rng.integers(0, 4, size=(6, 3)) if name == "cross_entropy" else rng.standard_normal((6, 3, 4))
+    every = loss.at_every_step(name, h, readout, target)
+    assert every.loss.shape == (6, 3) and every.dh_last.shape == (6, 3, 5)
+    for t in range(6):
+        alone = loss.loss_and_grad(name, h[t], readout, target[t])
+        np.testing.assert_array_equal(every.loss[t], alone.loss)
+        np.testing.assert_allclose(
+            every.dh_last[t] * 10.0 ** every.log10_scale[t][:, None],
+            _finite_difference(name, h[t], readout, target[t]),
+            rtol=1e-6,
+            atol=1e-9,
+        )

@@ -47,3 +47,12 @@ def test_targets_follow_the_loss():
 def test_unknown_stream_is_rejected():
     with pytest.raises(ValueError, match="allowed: inputs"):
         seeding.rng(0, "weights")
+
+
+def test_step_targets_follow_the_loss_and_a_shorter_sequence_draws_a_prefix():
+    classes = seeding.step_targets(0, "cross_entropy", 9, 4, 3)
+    assert classes.shape == (9, 4) and set(classes.ravel()) <= {0, 1, 2}
+    np.testing.assert_array_equal(seeding.step_targets(0, "cross_entropy", 5, 4, 3), classes[:5])
+    vectors = seeding.step_targets(0, "mse", 9, 4, 3)
+    assert vectors.shape == (9, 4, 3)
+    np.testing.assert_array_equal(seeding.step_targets(0, "mse", 5, 4, 3), vectors[:5])

@@ -128,6 +128,8 @@ def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len,
             "log10_dW_hh_contrib": log10_h - 0.3,
             "gamma_step": np.full(seq_len, rate),
             "log10_pascanu_bound": lag * np.log10(GAMMA_BOUND[activation] * radius) if cell == "rnn" else np.nan,
+            "log10_source_grad": np.nan,  # loss_at last
+            "log10_lag_grad": np.nan,
         }
     )
 
@@ -158,6 +160,7 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else None,
         "unmeasurable_steps": 0,
         "loss": 2.3,
+        "loss_at": "last",
     }
 
 

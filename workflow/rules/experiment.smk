@@ -24,6 +24,7 @@ rule experiment:
             input_size=config["input_size"],
             input_scale=config["input_scale"],
             loss=config["loss"],
+            loss_at=config["loss_at"],
             num_classes=config["num_classes"],
             jacobian_batch=config["jacobian_batch"],
         ),

@@ -80,3 +80,15 @@ def loss_and_grad(name: str, h_last: np.ndarray, readout: np.ndarray, target: np
     if name not in NAMES:
         raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(NAMES)}")
     return (cross_entropy if name == "cross_entropy" else mse)(h_last, readout, target)
+
+
+def at_every_step(name: str, h: np.ndarray, readout: np.ndarray, target: np.ndarray) -> LossGrad:
+    """The seed's loss at every step, L = sum_t L_t, L_t the loss of `name` on the readout of h_t.
+
+    h (T, B, H), readout V (C, H), target (T, B) class indices or (T, B, C) vectors. Returns
+    LossGrad with loss (T, B), dh_last (T, B, H) = the mantissa of dL_t/dh_t (the step's own term,
+    the dh_all of `bptt.core.sources` and of `bptt.core.gradients`' every_step) and log10_scale (T, B).
+    """
+    steps, batch, hidden = h.shape
+    g = loss_and_grad(name, h.reshape(steps * batch, hidden), readout, target.reshape(steps * batch, *target.shape[2:]))
+    return LossGrad(g.loss.reshape(steps, batch), g.dh_last.reshape(h.shape), g.log10_scale.reshape(steps, batch))

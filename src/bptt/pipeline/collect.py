@@ -7,7 +7,8 @@
 reads the record (.npz of `bptt.pipeline.experiment`) of every job of that grid, at the paths
 `bptt.pipeline.paths` gives, and writes the two tables of `bptt.pipeline.tables`: gradients
 (one row per point, seed and step) and summary (one row per point and seed: the fitted decay,
-the end-to-end ratio, the seed's constants and the regime). Rows follow the grid order (jobs,
+the end-to-end ratio, the seed's constants and the regime). With loss_at every, the decay is
+fitted to the median source log10 ||dL_t/dh_{t-lag}|| at each lag. Rows follow the grid order (jobs,
 then their points), then seed, then step. A record that cannot be read is moved aside
 (`bptt.pipeline.inputs`), so the next run recomputes it. numpy and pyarrow only.
 
@@ -65,7 +66,10 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
     """
     seq_len, seeds = key["seq_len"], len(record["seed"])
     lag = np.arange(seq_len - 1, -1, -1)  # lag of step k = T-1-k
-    grad = record["log10_grad_h"]  # (S, T)
+    every = str(record["loss_at"]) == "every"
+    # The decay of one loss term with its lag: with a loss at every step, the total's norm does not
+    # decay (each step adds its own term), so the fit takes the median source at each lag instead.
+    grad = record["log10_source_grad" if every else "log10_grad_h"]  # (S, T), by step k = T-1-lag
     elman = key["cell"] == "rnn"  # Pascanu's bound is a statement about the Elman recurrence only
     pascanu = record["gamma_bound"] * record["spectral_norm"]  # (S,)
     rows = seeds * seq_len
@@ -79,6 +83,7 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
         "log10_grad_c": record["log10_grad_c"].ravel() if "log10_grad_c" in record else pa.nulls(rows, pa.float64()),
         **{name: record[name].ravel() for name in ("log10_grad_h", "log10_jac", "log10_dW_hh_contrib", "gamma_step")},
         "log10_pascanu_bound": bound if elman else pa.nulls(rows, pa.float64()),
+        **{name: record[name].ravel() if every else pa.nulls(rows, pa.float64()) for name in experiment.LAG_ARRAYS},
     }
     slope = decay_slope(lag, grad)
     decay_rate = 10.0**slope
@@ -92,6 +97,7 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
         "pascanu_bound": pascanu if elman else pa.nulls(seeds, pa.float64()),
         "overflow_step": pa.array(overflow_step, mask=overflow_step < 0, type=pa.int64()),
         "regime": regime(slope, record["overflow"], tolerance),
+        "loss_at": pa.array([str(record["loss_at"])] * seeds, type=pa.string()),
     }
     return (
         pa.Table.from_pydict({n: steps[n] for n in tables.GRADIENTS.names}, schema=tables.GRADIENTS),
@@ -130,8 +136,8 @@ def collect(config_grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
             point = {
                 k: (v if k == "seed" or v.ndim == 1 else v[p])
                 for k, v in record.items()
-                if k not in experiment.POINT_ARRAYS
-            }
+                if k not in experiment.POINT_ARRAYS and k != "loss_at"
+            } | {"loss_at": record["loss_at"]}
             parts.append(point_tables(key, point, tolerance))
     gradients, summaries = zip(*parts)
     return pa.concat_tables(gradients), pa.concat_tables(summaries)

@@ -8,9 +8,11 @@
 The points (radius x initialisation x gate bias, see `bptt.pipeline.grid`) and seeds run as
 one stack of networks through one forward and one backward sweep (`bptt.core.gradients.profile`):
 for each seed (draws as in `bptt.pipeline.seeding`) the networks share inputs, targets, readout
-and base weights. The loss is taken on a readout of the last hidden state. Recorded: per step
-the medians over the batch (for the Jacobian diagnostics, over its first --jacobian-batch
-sequences), and per seed the constants (`RECORD`); written as one .npz,
+and base weights. The loss is taken on a readout of the last hidden state, or with --loss-at every
+on a readout of every state (L = sum_t L_t, the seed's loss; targets drawn per step). Recorded: per
+step the medians over the batch (for the Jacobian diagnostics, over its first --jacobian-batch
+sequences), per seed the constants (`RECORD`), and with --loss-at every the per-lag LAG_ARRAYS of
+those sequences' sources; written as one .npz,
 atomically, so a killed job leaves no partial file. `bptt.pipeline.collect` makes Parquet of it.
 
 Process start-up is paid once per job, so this module imports numpy and the core only: no
@@ -24,7 +26,7 @@ import sys
 
 import numpy as np
 
-from bptt.core import activations, cells, gradients, loss
+from bptt.core import activations, cells, gradients, loss, sources
 from bptt.pipeline import atomic, grid, seeding
 
 # What the .npz holds: P points, S seeds, T steps. The names are the column names of the
@@ -44,7 +46,9 @@ SEED_ARRAYS = (
     "unmeasurable_steps",
     "loss",
 )  # (P, S)
-RECORD = POINT_ARRAYS + ("seed",) + STEP_ARRAYS + SEED_ARRAYS
+# With loss_at every (else absent): per lag tau, at index T-1-tau (P, S, T); see `lag_arrays`.
+LAG_ARRAYS = ("log10_source_grad", "log10_lag_grad")
+RECORD = POINT_ARRAYS + ("seed", "loss_at") + STEP_ARRAYS + SEED_ARRAYS  # loss_at: "last" or "every", 0-d
 # Networks swept side by side at most, so that one job's inputs stay within ~256 MB.
 _STACK_BYTES = 256 * 2**20
 
@@ -81,8 +85,53 @@ def models(args: argparse.Namespace, points: list, seed: int) -> list[cells.Cell
     ]
 
 
+def last_step_loss(args, h: np.ndarray, readout: np.ndarray, seeds: list[int], p: int) -> tuple:
+    """The loss on the readout of the last (finite) state, for states h (T, M, B, H) and readouts
+    (M, C, H): (dL/dh_last mantissa (M, B, H), log10 scale (M, B), measurable (M, B), mean loss (M,))."""
+    target = np.repeat(
+        [seeding.targets(seed, args.loss, args.batch_size, args.num_classes) for seed in seeds], p, axis=0
+    )
+    graded = [loss.loss_and_grad(args.loss, last, v, t) for last, v, t in zip(last_finite_state(h), readout, target)]
+    scale = np.array([g.log10_scale for g in graded])  # NaN where the readout itself left float64
+    return np.array([g.dh_last for g in graded]), scale, np.isfinite(scale), np.array([g.loss.mean() for g in graded])
+
+
+def every_step_loss(args, h: np.ndarray, readout: np.ndarray, seeds: list[int], p: int) -> tuple:
+    """The seed's L = sum_t L_t, a loss on the readout of every state, for states h (T, M, B, H) and
+    readouts (M, C, H): (dL_t/dh_t mantissa (T, M, B, H), log10 scale (T, M, B), measurable (M, B),
+    mean over the batch of sum_t L_t (M,)). Only the steps before an overflow count, as for the gradients."""
+    targets = [seeding.step_targets(seed, args.loss, args.seq_len, args.batch_size, args.num_classes) for seed in seeds]
+    graded = [loss.at_every_step(args.loss, h[:, m], readout[m], targets[m // p]) for m in range(h.shape[1])]
+    finite = np.isfinite(h).all(axis=(2, 3))  # (T, M)
+    before = np.cumprod(finite, axis=0).astype(bool)[..., None]  # (T, M, 1): steps before the model's overflow
+    scale = np.stack([g.log10_scale for g in graded], axis=1)
+    measurable = (np.isfinite(scale) | ~before).all(axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf past an overflow: not counted
+        total = np.where(before, np.stack([g.loss for g in graded], axis=1), 0.0).sum(axis=0)
+    return np.stack([g.dh_last for g in graded], axis=1), scale, measurable, total.mean(axis=1)
+
+
+def lag_arrays(stack, x, dh, scale, measurable, overflow_step, samples: int) -> dict[str, np.ndarray]:
+    """LAG_ARRAYS (M, T) of a loss at every step, from `bptt.core.sources` over each model's first
+    `samples` sequences, at index T-1-tau for lag tau (like the step arrays, whose lag is T-1-k):
+    log10_source_grad the median over t (and the sequences) of log10 ||dL_t/dh_{t-tau}||, and
+    log10_lag_grad log10 ||G_tau||_F. NaN for a model that overflowed or is not measurable there."""
+    n_steps, n_models = x.shape[:2]
+    out = {name: np.full((n_models, n_steps), np.nan) for name in LAG_ARRAYS}
+    idx = np.flatnonzero((overflow_step < 0) & measurable[:, :samples].all(axis=1)) if samples else []
+    if len(idx) == 0:
+        return out
+    sub = cells.Cell(stack.kind, stack.activation, {k: v[idx] for k, v in stack.params.items()})
+    part = sources.source_profile(sub, x[:, idx, :samples], dh[:, idx, :samples], scale[:, idx, :samples])
+    for tau in range(n_steps):
+        pairs = np.diagonal(part.log10_source_grad_h, offset=-tau, axis1=0, axis2=1)  # (M', samples, T - tau)
+        out["log10_source_grad"][idx, n_steps - 1 - tau] = np.median(pairs.reshape(len(idx), -1), axis=1)
+    out["log10_lag_grad"][idx] = part.log10_lag_grad[::-1].T
+    return out
+
+
 def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
-    """STEP_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
+    """STEP_ARRAYS and LAG_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
     p, s, b = len(points), len(seeds), args.batch_size
     stack = cells.stack([m for seed in seeds for m in models(args, points, seed)])  # model = seed-major
     x = np.repeat(
@@ -91,17 +140,17 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
         axis=1,
     )
     readout = np.repeat([seeding.readout(seed, args.num_classes, args.hidden_size) for seed in seeds], p, axis=0)
-    target = np.repeat([seeding.targets(seed, args.loss, b, args.num_classes) for seed in seeds], p, axis=0)
-    h_last = last_finite_state(cells.forward(stack, x))  # (M, B, H)
-    graded = [loss.loss_and_grad(args.loss, h, v, t) for h, v, t in zip(h_last, readout, target)]
-    scale = np.array([g.log10_scale for g in graded])  # (M, B): dL/dh_last = mantissa * 10**scale
-    measurable = np.isfinite(scale)  # False where the readout itself left float64
+    every = args.loss_at == "every"
+    dh, scale, measurable, losses = (every_step_loss if every else last_step_loss)(
+        args, cells.forward(stack, x), readout, seeds, p
+    )
     prof = gradients.profile(
         stack,
         x,
-        np.array([g.dh_last for g in graded]),
-        np.where(measurable, scale, 0.0),
+        dh,
+        np.where(np.isfinite(scale), scale, 0.0),
         jacobian_samples=args.jacobian_batch,
+        every_step=every,
     )
     steps = {}
     for name in STEP_ARRAYS:
@@ -119,12 +168,14 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
         },
         "spectral_radius": prof.spectral_radius,
         "spectral_norm": prof.spectral_norm,
-        "gamma_bound": np.full(len(scale), prof.gamma_bound),
+        "gamma_bound": np.full(len(overflow_step), prof.gamma_bound),
         "overflow": prof.overflow,
         "overflow_step": overflow_step,
         "unmeasurable_steps": lost.sum(axis=1),
-        "loss": np.array([g.loss.mean() for g in graded]),
+        "loss": losses,
     }
+    if every:
+        steps |= lag_arrays(stack, x, dh, scale, measurable, overflow_step, args.jacobian_batch)
     # Model m = seed index * P + point index: (M, ...) -> (P, S', ...).
     return {k: v.reshape(s, p, *v.shape[1:]).swapaxes(0, 1) for k, v in {**steps, **per_seed}.items()}
 
@@ -146,6 +197,7 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
         "recurrent_init": np.array([i for _, i, _ in points]),
         "gate_bias": np.array(["" if b is None else b for _, _, b in points]),
         "seed": np.arange(args.seeds),
+        "loss_at": np.array(args.loss_at),
     }
 
 
@@ -204,6 +256,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input-size", type=_at_least(1), required=True)
     parser.add_argument("--input-scale", type=_positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
+    parser.add_argument(
+        "--loss-at", choices=("last", "every"), default="last", help="one loss on the last state, or one at every step"
+    )
     parser.add_argument("--num-classes", type=_at_least(2), required=True)
     parser.add_argument(
         "--jacobian-batch", type=_at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"

@@ -39,6 +39,14 @@ def variants(cell: str, recurrent_init: list[str], gate_bias: list) -> list[tupl
     return [(init, b) for init in recurrent_init if init != IDENTITY for b in biases]
 
 
+def main_variant(cell: str, recurrent_init: list[str], gate_bias: list) -> tuple[str, str | None] | None:
+    """The variant of `cell` the report's norm figures show (None if the cell has none): the first
+    listed initialisation other than identity (the IRNN, a remedy shown beside it), identity if it
+    is the only one; for the gated cells with the first gate bias that applies."""
+    pairs = variants(cell, recurrent_init, gate_bias)
+    return next((p for p in pairs if p[0] != IDENTITY), pairs[0] if pairs else None)
+
+
 def jobs(grid: dict) -> list[tuple[str, str, int]]:
     """(cell, activation, seq_len) of every job of `grid` with at least one point, in grid order."""
     return [

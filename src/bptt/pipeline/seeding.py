@@ -1,8 +1,8 @@
 """The random draws of one replicate seed, derived with numpy's SeedSequence.
 
-Replicate seed s owns eight independent streams. Stream number i is
+Replicate seed s owns nine independent streams. Stream number i is
 `np.random.default_rng(np.random.SeedSequence(s, spawn_key=(i,)))`, which is
-the i-th child of `np.random.SeedSequence(s).spawn(8)` (PCG64 generator; a
+the i-th child of `np.random.SeedSequence(s).spawn(9)` (PCG64 generator; a
 child does not depend on how many are spawned, so appending a stream changes
 none of the others):
 
@@ -15,6 +15,7 @@ none of the others):
   5  gru            the weights of `bptt.core.cells.make("gru", ...)`
   6  train_batches  training: a fresh task batch per step (`bptt.train.tasks.batch`)
   7  eval_batch     training: the seed's fixed held-out batch
+  8  step_targets   loss_at every: one target per step, (T, B) class indices or (T, B, C), drawn step by step
 
 What this buys (tests/test_seeding.py checks each point):
 - Every grid point of one cell and seed draws the same base weights, inputs and
@@ -28,7 +29,7 @@ Nothing depends on Python's hash, the job order or the number of cores.
 
 import numpy as np
 
-STREAMS = ("inputs", "targets", "readout", "rnn", "lstm", "gru", "train_batches", "eval_batch")
+STREAMS = ("inputs", "targets", "readout", "rnn", "lstm", "gru", "train_batches", "eval_batch", "step_targets")
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:
@@ -49,6 +50,15 @@ def targets(seed: int, loss: str, batch_size: int, num_classes: int) -> np.ndarr
     if loss == "cross_entropy":
         return draw.integers(0, num_classes, size=batch_size)
     return draw.standard_normal((batch_size, num_classes))
+
+
+def step_targets(seed: int, loss: str, seq_len: int, batch_size: int, num_classes: int) -> np.ndarray:
+    """The targets of a loss at every step: class indices (T, B) for "cross_entropy", standard
+    normal (T, B, C) for "mse", drawn step by step (a shorter sequence's are a prefix)."""
+    draw = rng(seed, "step_targets")
+    if loss == "cross_entropy":
+        return draw.integers(0, num_classes, size=(seq_len, batch_size))
+    return draw.standard_normal((seq_len, batch_size, num_classes))
 
 
 def readout(seed: int, num_classes: int, hidden_size: int) -> np.ndarray:

@@ -51,6 +51,17 @@ STEP = _fields(
         "lag * log10(gamma_bound * spectral_norm): Pascanu et al.'s bound on log10 ||d h_{T-1}/d h_k||, "
         "for rnn only (null for gated cells, which it does not bound)",
     ),
+    (
+        "log10_source_grad",
+        pa.float64(),
+        "loss_at every: median over t of log10 ||dL_t/dh_{t-lag}|| over the first jacobian_batch sequences; "
+        "null for last",
+    ),
+    (
+        "log10_lag_grad",
+        pa.float64(),
+        "loss_at every: log10 ||G_lag||_F, the part of dL/dU carried by dependencies lag steps long; null for last",
+    ),
 )
 
 SEED = _fields(
@@ -77,7 +88,8 @@ SEED = _fields(
         pa.int64(),
         "steps before any overflow whose norms are NaN: below float64's range at saturated gates, never reported as 0",
     ),
-    ("loss", pa.float64(), "mean over the batch of the per-sequence loss"),
+    ("loss", pa.float64(), "mean over the batch of the per-sequence loss (with loss_at every, summed over the steps)"),
+    ("loss_at", pa.string(), "last (one loss on the last state) or every (the seed's L = sum_t L_t)"),
 )
 
 FIT = _fields(
@@ -85,10 +97,14 @@ FIT = _fields(
         "decay_rate",
         pa.float64(),
         "10**slope of the least-squares line of log10_grad_h against lag (every measurable lag): "
-        "the fitted per-step factor",
+        "the fitted per-step factor; with loss_at every, of log10_source_grad (the total's does not decay)",
     ),
     ("timescale", pa.float64(), "steps per factor e: -1/ln(decay_rate); inf if decay_rate >= 1 (as float64 rounds it)"),
-    ("log10_end_to_end", pa.float64(), "log10_grad_h at step 0 minus log10_grad_h at step T-1"),
+    (
+        "log10_end_to_end",
+        pa.float64(),
+        "log10_grad_h at step 0 minus at step T-1 (with loss_at every, log10_source_grad at lag T-1 minus at lag 0)",
+    ),
 )
 
 REGIME = _fields(

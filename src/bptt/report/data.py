@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from bptt.pipeline import grid
+
 RUN = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len", "seed"]
 POINT = ["cell", "activation", "radius"]
 CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -34,15 +36,14 @@ def in_order(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list[str]) -> pd.DataFrame:
-    """The rows the report's norm figures use: per cell, the config's first recurrent_init that
-    applies to it (identity, the IRNN, only for the Elman cell if it is the only one listed) and,
-    for the gated cells, the first gate bias that applies (chrono is the LSTM's only)."""
-    elman_init = next((i for i in recurrent_init if i != "identity"), recurrent_init[0])
-    gated_init = next(i for i in recurrent_init if i != "identity")
-    keep = (table["cell"] == "rnn") & (table["recurrent_init"] == elman_init)
-    for cell in ("lstm", "gru"):
-        bias = next((b for b in gate_bias if b != "chrono" or cell == "lstm"), None)
-        keep |= (table["cell"] == cell) & (table["recurrent_init"] == gated_init) & (table["gate_bias"] == bias)
+    """The rows the report's norm figures use: per cell, `bptt.pipeline.grid.main_variant`."""
+    keep = pd.Series(False, index=table.index)
+    for cell in table["cell"].unique():
+        variant = grid.main_variant(cell, recurrent_init, gate_bias)
+        if variant is not None:
+            init, bias = variant
+            same_bias = table["gate_bias"].isna() if bias is None else table["gate_bias"] == bias
+            keep |= (table["cell"] == cell) & (table["recurrent_init"] == init) & same_bias
     return table[keep]
 
 
