@@ -36,6 +36,7 @@ localrules:
     all,
     collect,
     spectrum,
+    every_step,
     theory,
     report,
     collect_training,

@@ -12,6 +12,8 @@ SCHEMAS = {
     "summary": tables.SUMMARY,
     "theory": tables.THEORY,
     "eigenvalues": tables.EIGENVALUES,
+    "every_step_pairs": tables.EVERY_STEP_PAIRS,
+    "every_step_lags": tables.EVERY_STEP_LAGS,
 }
 
 

@@ -79,7 +79,39 @@ def tables(
         training,
         training_summary,
         *synthetic_training.cliff(),
+        *every_step(cells),
     )
+
+
+EVERY_STEP_RATE = {"rnn": 0.6, "lstm": 0.8, "gru": 0.7}
+
+
+def every_step(cells=("rnn", "lstm", "gru"), seq_len: int = 30) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables like rule every_step's: per cell, log10 ||dL_t/dh_k|| = (t - k) log10 r exactly, with
+    r = EVERY_STEP_RATE; ||G_tau|| = 10**0.5 r**tau (0 at tau = T-1); the total's norm 0.1 k / T."""
+    pairs, lags = [], []
+    for cell in cells:
+        key = {
+            "cell": cell,
+            "activation": "tanh",
+            "radius": 1.0,
+            "recurrent_init": "orthogonal",
+            "gate_bias": None if cell == "rnn" else "0",
+            "seq_len": seq_len,
+        }
+        t, k = np.tril_indices(seq_len)
+        log_r = np.log10(EVERY_STEP_RATE[cell])
+        pairs.append(pd.DataFrame({**key, "t": t, "k": k, "log10_source_grad_h": (t - k) * log_r}))
+        lag = np.arange(seq_len)
+        g = 0.5 + lag * log_r
+        g[-1] = -np.inf
+        total = 0.1 * (seq_len - 1 - lag) / seq_len
+        lags.append(
+            pd.DataFrame(
+                {**key, "lag": lag, "log10_source_grad": lag * log_r, "log10_lag_grad": g, "log10_grad_h": total}
+            )
+        )
+    return pd.concat(pairs, ignore_index=True), pd.concat(lags, ignore_index=True)
 
 
 def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:

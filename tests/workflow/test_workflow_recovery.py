@@ -70,5 +70,5 @@ def test_a_valid_but_degenerate_grid_gives_a_report_that_says_what_it_can(fresh,
     write_config(fresh, {**TINY, "grid": {**TINY["grid"], **grid}})
     snakemake(fresh, "--cores", "2")
     html = (fresh / "results/report.html").read_text()
-    assert "<h2>8. Provenance</h2>" in html
+    assert "<h2>9. Provenance</h2>" in html
     assert ("Pascanu's conditions in the Elman runs" in html) == pascanu

@@ -1,5 +1,6 @@
-# The report: eigenvalues of the recurrent matrices (rule spectrum) and mean-field predictions
-# (rule theory), then one self-contained HTML page and its SVG figures (rule report). As in the
+# The report: eigenvalues of the recurrent matrices (rule spectrum), mean-field predictions
+# (rule theory) and the seed's loss at every step drawn for one network per cell (rule
+# every_step), then one self-contained HTML page and its SVG figures (rule report). As in the
 # other rules, code arrives as a content hash param; for the report it also covers the
 # templates, CSS and text in report/, so editing a template reruns only the report. The report's own files are found beside the
 # Snakefile, whatever the working directory (--directory), through an environment variable:
@@ -55,6 +56,35 @@ rule theory:
         " --output {output:q} > {log:q} 2>&1"
 
 
+rule every_step:
+    output:
+        pairs=paths.EVERY_STEP_PAIRS,
+        lags=paths.EVERY_STEP_LAGS,
+    log:
+        "logs/every_step.log",
+    benchmark:
+        "benchmarks/every_step.tsv"
+    threads: 1
+    params:
+        settings=cli(
+            **{
+                k: config["grid"][k]
+                for k in ("cell", "activation", "recurrent_init", "seq_len")
+            },
+            **grid_lists("radius", "gate_bias"),
+            batch_size=config["batch_size"],
+            hidden_size=config["hidden_size"],
+            input_size=config["input_size"],
+            input_scale=config["input_scale"],
+            loss=config["loss"],
+            num_classes=config["num_classes"],
+        ),
+        code=codehash.code_hash("bptt.pipeline.every_step"),
+    shell:
+        "python -m bptt.pipeline.every_step {params.settings}"
+        " --pairs {output.pairs:q} --lags {output.lags:q} > {log:q} 2>&1"
+
+
 rule report:
     input:
         gradients=paths.GRADIENTS,
@@ -65,8 +95,14 @@ rule report:
         training_summary=paths.TRAINING_SUMMARY,
         cliff_surface=paths.TRAINING_CLIFF_SURFACE,
         cliff_paths=paths.TRAINING_CLIFF_PATHS,
+        every_step_pairs=paths.EVERY_STEP_PAIRS,
+        every_step_lags=paths.EVERY_STEP_LAGS,
         benchmarks=job_benchmarks()
-        + ["benchmarks/spectrum.tsv", "benchmarks/theory.tsv"],
+        + [
+            "benchmarks/spectrum.tsv",
+            "benchmarks/theory.tsv",
+            "benchmarks/every_step.tsv",
+        ],
     output:
         html=report(
             paths.REPORT,
@@ -94,6 +130,7 @@ rule report:
         " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
         " --training {input.training:q} --training-summary {input.training_summary:q}"
         " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
+        " --every-step-pairs {input.every_step_pairs:q} --every-step-lags {input.every_step_lags:q}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

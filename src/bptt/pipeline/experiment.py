@@ -207,7 +207,9 @@ def write(record: dict[str, np.ndarray], path: str) -> None:
         np.savez(file, **record)
 
 
-def _at_least(minimum: int):
+def at_least(minimum: int):
+    """An argparse type: an integer >= minimum, else a message that says so."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -220,7 +222,8 @@ def _at_least(minimum: int):
     return parse
 
 
-def _positive(text: str) -> float:
+def positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -230,7 +233,8 @@ def _positive(text: str) -> float:
     return value
 
 
-def _gate_bias(text: str) -> str:
+def gate_bias(text: str) -> str:
+    """An argparse type: a finite number (spelled as `bptt.pipeline.grid.gate_bias_text` spells it) or chrono."""
     if text == grid.CHRONO:
         return text
     try:
@@ -246,22 +250,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.experiment", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
-    parser.add_argument("--seq-len", type=_at_least(1), required=True, help="T")
-    parser.add_argument("--radius", type=_positive, nargs="+", required=True, help="spectral radii rho of U")
+    parser.add_argument("--seq-len", type=at_least(1), required=True, help="T")
+    parser.add_argument("--radius", type=positive, nargs="+", required=True, help="spectral radii rho of U")
     parser.add_argument("--recurrent-init", nargs="+", choices=("orthogonal", "gaussian", "identity"), required=True)
-    parser.add_argument("--gate-bias", type=_gate_bias, nargs="+", required=True, help=f"numbers, or {grid.CHRONO}")
-    parser.add_argument("--seeds", type=_at_least(1), required=True, help="run seeds 0 .. SEEDS-1")
-    parser.add_argument("--batch-size", type=_at_least(1), required=True)
-    parser.add_argument("--hidden-size", type=_at_least(1), required=True)
-    parser.add_argument("--input-size", type=_at_least(1), required=True)
-    parser.add_argument("--input-scale", type=_positive, required=True)
+    parser.add_argument("--gate-bias", type=gate_bias, nargs="+", required=True, help=f"numbers, or {grid.CHRONO}")
+    parser.add_argument("--seeds", type=at_least(1), required=True, help="run seeds 0 .. SEEDS-1")
+    parser.add_argument("--batch-size", type=at_least(1), required=True)
+    parser.add_argument("--hidden-size", type=at_least(1), required=True)
+    parser.add_argument("--input-size", type=at_least(1), required=True)
+    parser.add_argument("--input-scale", type=positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
     parser.add_argument(
         "--loss-at", choices=("last", "every"), default="last", help="one loss on the last state, or one at every step"
     )
-    parser.add_argument("--num-classes", type=_at_least(2), required=True)
+    parser.add_argument("--num-classes", type=at_least(2), required=True)
     parser.add_argument(
-        "--jacobian-batch", type=_at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"
+        "--jacobian-batch", type=at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"
     )
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)

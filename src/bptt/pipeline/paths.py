@@ -12,6 +12,8 @@ GRADIENTS = "results/gradients.parquet"
 SUMMARY = "results/summary.parquet"
 EIGENVALUES = "results/eigenvalues.parquet"
 THEORY = "results/theory.parquet"
+EVERY_STEP_PAIRS = "results/every_step_pairs.parquet"
+EVERY_STEP_LAGS = "results/every_step_lags.parquet"
 REPORT = "results/report.html"
 FIGURES = "results/figures"
 

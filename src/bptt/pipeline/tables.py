@@ -138,6 +138,30 @@ THEORY = pa.schema(
     )
 )
 
+# bptt.pipeline.every_step: one network per cell with the seed's loss at every step (seed 0).
+_DRAWN = [f for f in KEYS if f.name != "seed"]
+EVERY_STEP_PAIRS = pa.schema(
+    _DRAWN
+    + _fields(
+        ("t", pa.int64(), "the step of the loss term L_t"),
+        ("k", pa.int64(), "the step of the state h_k, k <= t"),
+        ("log10_source_grad_h", pa.float64(), "median over the batch of log10 ||dL_t/dh_k||; null where unmeasurable"),
+    )
+)
+EVERY_STEP_LAGS = pa.schema(
+    _DRAWN
+    + _fields(
+        ("lag", pa.int64(), "tau: for the sources, t - k; for the total, T-1-k"),
+        ("log10_source_grad", pa.float64(), "median over t and the batch of log10 ||dL_t/dh_{t-tau}||"),
+        (
+            "log10_lag_grad",
+            pa.float64(),
+            "log10 ||G_tau||_F, the part of dL/dU (summed over the batch) carried by dependencies tau steps long",
+        ),
+        ("log10_grad_h", pa.float64(), "median over the batch of log10 ||dL/dh_k|| of L = sum_t L_t, at k = T-1-tau"),
+    )
+)
+
 GRADIENTS = pa.schema(KEYS + STEP)
 SUMMARY = pa.schema(KEYS + FIT + SEED + REGIME)
 

@@ -16,7 +16,7 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, tables
-from bptt.report import data, figures, findings, mathml, provenance, training
+from bptt.report import data, every_step, figures, findings, mathml, provenance, training
 
 
 class Tables(NamedTuple):
@@ -30,6 +30,8 @@ class Tables(NamedTuple):
     training_summary: pd.DataFrame
     cliff_surface: pd.DataFrame
     cliff_paths: pd.DataFrame
+    every_step_pairs: pd.DataFrame
+    every_step_lags: pd.DataFrame
 
 
 SCHEMAS = {
@@ -41,10 +43,16 @@ SCHEMAS = {
     "training_summary": tables.TRAINING_SUMMARY,
     "cliff_surface": tables.CLIFF_SURFACE,
     "cliff_paths": tables.CLIFF_PATHS,
+    "every_step_pairs": tables.EVERY_STEP_PAIRS,
+    "every_step_lags": tables.EVERY_STEP_LAGS,
 }
 
 
-def read_table(path: pathlib.Path, schema) -> pd.DataFrame:
+# Tables that may be empty: rule every_step leaves out a network that leaves float64 (its log says so).
+MAY_BE_EMPTY = ("every_step_pairs", "every_step_lags")
+
+
+def read_table(path: pathlib.Path, schema, *, may_be_empty: bool = False) -> pd.DataFrame:
     """The Parquet file at `path`, checked to have `schema`'s columns; a clear error otherwise.
 
     A file that cannot be read is moved aside so the next run rebuilds it (`bptt.pipeline.inputs`).
@@ -58,13 +66,25 @@ def read_table(path: pathlib.Path, schema) -> pd.DataFrame:
         return table
 
     table = inputs.read(path, load)
-    if table.empty:
+    if table.empty and not may_be_empty:
         raise SystemExit(f"{path} has no rows; check the grid in config.yaml and rerun `snakemake`")
     return table
 
 
 def read_tables(paths: dict[str, pathlib.Path]) -> Tables:
-    return Tables(**{name: read_table(paths[name], schema) for name, schema in SCHEMAS.items()})
+    return Tables(
+        **{name: read_table(paths[name], schema, may_be_empty=name in MAY_BE_EMPTY) for name, schema in SCHEMAS.items()}
+    )
+
+
+def one_term(t: Tables) -> Tables:
+    """With loss_at every, the norm figures and findings follow one loss term, as the fitted
+    decay_rate does: log10_grad_h becomes log10_source_grad, the median over t of
+    ||dL_t/dh_{t-lag}||. The norm of the summed loss's gradient does not decay (every step adds
+    its own term); section 5 shows both."""
+    if not (t.summary["loss_at"] == "every").any():
+        return t
+    return t._replace(gradients=t.gradients.assign(log10_grad_h=t.gradients["log10_source_grad"]))
 
 
 def main_variant(t: Tables, config: dict) -> Tables:
@@ -78,6 +98,7 @@ def main_variant(t: Tables, config: dict) -> Tables:
 
 def make_figures(t: Tables, config: dict) -> dict[str, str]:
     """SVG text of every figure, keyed by its letter in the report."""
+    t = one_term(t)
     main = main_variant(t, config)
     return {
         "a": figures.to_svg(figures.lag_profiles(main.gradients, t.theory)),
@@ -91,6 +112,8 @@ def make_figures(t: Tables, config: dict) -> dict[str, str]:
         "i": figures.to_svg(training.learning_curves(t.training, t.training_summary)),
         "j": figures.to_svg(training.gradient_traces(t.training, t.training_summary, *traced_run(t))),
         "k": figures.to_svg(training.cliff_figure(t.cliff_surface, t.cliff_paths)),
+        "l": figures.to_svg(every_step.heatmaps(t.every_step_pairs)),
+        "m": figures.to_svg(every_step.lag_figure(t.every_step_lags)),
     }
 
 
@@ -104,6 +127,7 @@ def traced_run(t: Tables) -> tuple[str, int]:
 
 def make_findings(t: Tables, config: dict) -> dict:
     """The generated sentences and the summary table."""
+    t = one_term(t)
     main = main_variant(t, config)
     moves = data.transitions(main.summary)
     kept = data.survival(main.gradients)
@@ -119,6 +143,7 @@ def make_findings(t: Tables, config: dict) -> dict:
         "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
+        "every_step": every_step.findings(t.every_step_lags),
         "timescales": training.timescale_sentences(t.training_summary, t.summary),
         "traced": traced_run(t),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),

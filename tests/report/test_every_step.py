@@ -1,0 +1,40 @@
+"""Section 5's numbers and sentences, from tables whose answers are known (synthetic.every_step)."""
+
+import numpy as np
+import pytest
+from synthetic import EVERY_STEP_RATE, every_step
+
+from bptt.report import every_step as section
+
+
+def test_the_numbers_recover_the_rates_and_lags_built_into_the_tables():
+    numbers = section.cell_numbers(every_step(seq_len=60)[1]).set_index("cell")
+    for cell, rate in EVERY_STEP_RATE.items():
+        assert numbers.loc[cell, "rate"] == pytest.approx(rate, rel=1e-12)
+        # ||G_tau|| / max = rate**tau: below 1e-3 from the first tau with tau log10(rate) < -3.
+        first = int(np.floor(-3 / np.log10(rate))) + 1
+        assert numbers.loc[cell, "negligible_from"] == first
+        assert numbers.loc[cell, "tail_share"] == pytest.approx(sum(rate**tau for tau in range(first, 59)), rel=1e-12)
+        assert numbers.loc[cell, "total_spread"] == pytest.approx(0.1 * 59 / 60, rel=1e-12)
+
+
+def test_a_part_that_never_falls_below_the_threshold_is_said_so():
+    _, lags = every_step(cells=("rnn",), seq_len=8)  # 0.6**6 = 0.047: never below 1e-3 before tau = 7
+    (sentence,) = section.findings(lags)
+    assert "Elman RNN (tanh, ρ = 1, T = 8): a single term L_t keeps a factor 0.6 " in sentence
+    assert "stays above 0.001 of the largest part up to the longest lag measured" in sentence
+
+
+def test_a_single_step_gives_no_sentence_and_figures_still_draw():
+    pairs, lags = every_step(cells=("gru",), seq_len=1)
+    assert section.findings(lags) == []
+    section.heatmaps(pairs)
+    section.lag_figure(lags)
+
+
+def test_no_network_drawn_gives_figures_that_say_so_and_no_sentence():
+    pairs, lags = (t.iloc[:0] for t in every_step(cells=("rnn",)))
+    assert section.findings(lags) == []
+    for figure in (section.heatmaps(pairs), section.lag_figure(lags)):
+        texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+        assert any("no network stayed within float64" in t for t in texts)
