@@ -340,3 +340,16 @@ def test_timescale_rejects_a_bad_rate(rate):
 def test_forget_path_rate_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         mf.forget_path_rate(**kwargs)
+
+
+@pytest.mark.parametrize("activation", mf.BOUNDED + mf.HOMOGENEOUS)
+def test_a_radius_whose_square_leaves_float64_gives_exact_or_nan_never_an_error(activation):
+    radius = 1e300
+    rate = mf.gradient_rate(activation, radius)
+    if activation in ("relu", "linear"):  # exact: rho sqrt(E f'^2)
+        assert rate == pytest.approx(radius / math.sqrt(2) if activation == "relu" else radius, rel=1e-15)
+        assert mf.q_star(activation, radius) == math.inf
+    else:  # q* beyond float64: not located, and said so with NaN
+        assert (
+            math.isnan(rate) and math.isnan(mf.q_star(activation, radius)) and math.isnan(mf.chi1(activation, radius))
+        )

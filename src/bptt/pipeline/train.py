@@ -22,7 +22,7 @@ import numpy as np
 
 from bptt.core import activations, cells, initialisation
 from bptt.pipeline import paths, seeding
-from bptt.pipeline.experiment import _at_least, _gate_bias, _positive, write
+from bptt.pipeline.experiment import at_least, gate_bias, positive, write
 from bptt.pipeline.training_grid import OFF, clip_text
 from bptt.train import loop, optim, tasks
 
@@ -35,7 +35,7 @@ RECORD = KEYS + HISTORY
 
 def _clip(text: str) -> str:
     """A --clip value: off, or a finite threshold > 0, spelled canonically."""
-    return OFF if text == OFF else clip_text(_positive(text))
+    return OFF if text == OFF else clip_text(positive(text))
 
 
 def _model_name(text: str) -> str:
@@ -46,7 +46,7 @@ def _model_name(text: str) -> str:
 
 def initial_params(args: argparse.Namespace, task: tasks.Task) -> dict[str, np.ndarray]:
     """The stack's starting parameters: one network and readout per seed, model axis first."""
-    gate_bias = args.gate_bias if args.gate_bias == initialisation.CHRONO else float(args.gate_bias)
+    bias = args.gate_bias if args.gate_bias == initialisation.CHRONO else float(args.gate_bias)
     stack = cells.stack(
         [
             cells.make(
@@ -57,7 +57,7 @@ def initial_params(args: argparse.Namespace, task: tasks.Task) -> dict[str, np.n
                 radius=args.radius,
                 rng=seeding.rng(seed, args.cell),
                 recurrent_init=args.recurrent_init,
-                gate_bias=gate_bias,
+                gate_bias=bias,
                 chrono_t_max=max(args.seq_len, 3),
             )
             for seed in range(args.seeds)
@@ -100,22 +100,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=tasks.NAMES, required=True)
     parser.add_argument("--model", type=_model_name, required=True, help="the model's name in the config")
-    parser.add_argument("--seq-len", type=_at_least(1), required=True, help="T")
+    parser.add_argument("--seq-len", type=at_least(1), required=True, help="T")
     parser.add_argument("--clip", type=_clip, required=True, help="off, or the clipping threshold c > 0")
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
     parser.add_argument("--recurrent-init", choices=initialisation.METHODS, required=True)
-    parser.add_argument("--radius", type=_positive, required=True, help="spectral radius rho of U")
-    parser.add_argument("--gate-bias", type=_gate_bias, required=True, help="a number, or chrono")
-    parser.add_argument("--num-classes", type=_at_least(2), help="symbols C (recall only)")
+    parser.add_argument("--radius", type=positive, required=True, help="spectral radius rho of U")
+    parser.add_argument("--gate-bias", type=gate_bias, required=True, help="a number, or chrono")
+    parser.add_argument("--num-classes", type=at_least(2), help="symbols C (recall only)")
     parser.add_argument("--optimizer", choices=optim.NAMES, required=True)
-    parser.add_argument("--learning-rate", type=_positive, required=True)
-    parser.add_argument("--steps", type=_at_least(1), required=True)
-    parser.add_argument("--batch-size", type=_at_least(1), required=True)
-    parser.add_argument("--eval-interval", type=_at_least(1), required=True)
-    parser.add_argument("--eval-batch-size", type=_at_least(1), required=True)
-    parser.add_argument("--seeds", type=_at_least(1), required=True, help="train seeds 0 .. SEEDS-1")
-    parser.add_argument("--hidden-size", type=_at_least(1), required=True)
+    parser.add_argument("--learning-rate", type=positive, required=True)
+    parser.add_argument("--steps", type=at_least(1), required=True)
+    parser.add_argument("--batch-size", type=at_least(1), required=True)
+    parser.add_argument("--eval-interval", type=at_least(1), required=True)
+    parser.add_argument("--eval-batch-size", type=at_least(1), required=True)
+    parser.add_argument("--seeds", type=at_least(1), required=True, help="train seeds 0 .. SEEDS-1")
+    parser.add_argument("--hidden-size", type=at_least(1), required=True)
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
     if (args.task == "recall") != (args.num_classes is not None):

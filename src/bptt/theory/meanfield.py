@@ -146,7 +146,7 @@ def _homogeneous_gain(act: activations.Activation) -> float:
 
 
 def _variance_map(act, radius: float, q: float, c: float, step: float) -> float:
-    return radius**2 * _expect(lambda u: act.f(u) ** 2, q, step) + c
+    return radius * radius * _expect(lambda u: act.f(u) ** 2, q, step) + c
 
 
 def variance_map(
@@ -172,7 +172,8 @@ def q_star(
     """q*: the limit of q_t = V(q_{t-1}) from q_0 = c = sigma_in^2 + sigma_b^2 (h_{-1} = 0).
 
     inf where no stationary state exists (relu with rho >= sqrt(2), linear with rho >= 1, if c > 0);
-    0 where c = 0 and f(0) = 0 (the state stays 0). See the module docstring.
+    0 where c = 0 and f(0) = 0 (the state stays 0); NaN for tanh and sigmoid where rho^2 is beyond
+    float64 (rho > ~1.3e154), where q* cannot be located. See the module docstring.
     """
     act = _check_activation(activation)
     radius = initialisation.check_radius(radius)
@@ -201,11 +202,13 @@ def _q_star(act, radius: float, c: float, step: float) -> float:
     from a bracket of width ~1), with q* in (lo, hi].
     """
     if act.name in HOMOGENEOUS:
-        a = radius**2 * _homogeneous_gain(act)
+        a = radius * radius * _homogeneous_gain(act)
         if c == 0:
             return 0.0
         return c / (1.0 - a) if a < 1.0 else math.inf
-    lo, hi = c, c + radius**2
+    if radius * radius == math.inf:  # rho^2 beyond float64 (rho > ~1.3e154): q* cannot be located
+        return math.nan
+    lo, hi = c, c + radius * radius
     if _variance_map(act, radius, lo, c, step) == lo:
         return lo
     while lo < (mid := 0.5 * (lo + hi)) < hi:
@@ -232,15 +235,23 @@ def chi1(
 
 def _chi1(act, radius: float, c: float, step: float = STEP) -> float:
     if act.name in HOMOGENEOUS:
-        return radius**2 * _homogeneous_gain(act)
-    return radius**2 * _expect(lambda u: act.df(u) ** 2, _q_star(act, radius, c, step), step)
+        return radius * radius * _homogeneous_gain(act)
+    q = _q_star(act, radius, c, step)
+    return math.nan if math.isnan(q) else radius * radius * _expect(lambda u: act.df(u) ** 2, q, step)
 
 
 def gradient_rate(activation: str, radius: float, *, input_variance: float = 1.0, bias_variance: float = 0.0) -> float:
     """sqrt(chi_1): the predicted factor by which each step back multiplies ||dL/dh_k||.
 
     < 1: gradients vanish, ||dL/dh_k|| ~ rate^lag; > 1: they explode; = 1: the edge of chaos.
+    relu, linear: rho sqrt(E f'^2), also where chi_1 = rho^2 E f'^2 is beyond float64; tanh and sigmoid:
+    NaN where q* is (`q_star`).
     """
+    act = _check_activation(activation)
+    radius = initialisation.check_radius(radius)
+    if act.name in HOMOGENEOUS:
+        _check_variances(input_variance, bias_variance)
+        return radius * math.sqrt(_homogeneous_gain(act))
     return math.sqrt(chi1(activation, radius, input_variance=input_variance, bias_variance=bias_variance))
 
 

@@ -1,4 +1,4 @@
-"""Section 5's numbers and sentences, from tables whose answers are known (synthetic.every_step)."""
+"""Section 5 of the report (a loss at every step): numbers and sentences from tables whose answers are known."""
 
 import numpy as np
 import pytest
