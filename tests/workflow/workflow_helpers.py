@@ -40,6 +40,21 @@ TINY = {
     "num_classes": 3,
     "jacobian_batch": 1,
     "regime_tolerance": 0.01,
+    # Training as small as it goes, so that the report's training section is drawn in seconds.
+    "training": {
+        "tasks": {"adding": {"seq_len": [4]}, "recall": {"seq_len": [3], "num_classes": 3}},
+        "models": {
+            "rnn_tanh": {"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0},
+            "lstm": {"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0},
+        },
+        "clip": ["off", 1.0],
+        "steps": 4,
+        "batch_size": 4,
+        "eval_interval": 2,
+        "eval_batch_size": 8,
+        "seeds": 2,
+        "hidden_size": 3,
+    },
 }
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
 
