@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import synthetic
 
@@ -128,3 +129,24 @@ def test_timescale_sentences_set_the_gradient_timescale_beside_the_lengths_learn
     assert "without clipping it solves the adding problem up to T = 10 and the recall task at no length tried" in tanh
     lstm = next(s for s in sentences if s.startswith("LSTM (forget bias 1)"))
     assert "does not shrink with the lag" in lstm  # the model's LSTM at rho = 1 with gate bias 1: rate > 1
+
+
+def test_the_large_network_clause_names_only_unsteady_radii_that_are_further_off():
+    def large(dev, q_star):
+        return pd.DataFrame({"radius": [1.0, 1.5, 2.0], "rate": 1.0, "large_h_rate": 1.0 + np.array(dev),
+                             "q_star": q_star, "large_h": 512})  # fmt: skip
+
+    linear = findings._large_h_clause(large([0.0, 1e-16, 2e-16], [1.0, np.inf, np.inf]))
+    assert linear == (
+        "With 512 units and inputs it is within 0.0001 at every radius with a stationary state, "
+        "and as close where the state grows without bound"
+    )
+    relu = findings._large_h_clause(large([0.002, 0.001, 0.036], [1.0, 1.0, np.inf]))
+    assert relu.endswith(
+        "within 0.0020 at every radius with a stationary state, "
+        "and 0.036 off at ρ = 2, where the state grows without bound"
+    )
+    assert (
+        findings._large_h_clause(large([0.0, 0.003, 0.0], [np.inf] * 3))
+        == "With 512 units and inputs it is within 0.0030 at every radius"
+    )

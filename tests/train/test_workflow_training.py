@@ -16,18 +16,7 @@ from bptt.pipeline import paths  # noqa: E402
 pytestmark = pytest.mark.workflow
 
 CONFIG = yaml.safe_load((workflow_helpers.ROOT / "config.yaml").read_text())
-# 2 tasks x 1 length x 2 models x 2 clip settings = 8 jobs of a fraction of a second each.
-CONFIG["training"] = {
-    "tasks": {"adding": {"seq_len": [4]}, "recall": {"seq_len": [3], "num_classes": 3}},
-    "models": {"tanh": {"cell": "rnn"}, "lstm_b1": {"cell": "lstm", "gate_bias": 1.0}},
-    "clip": ["off", 1.0],
-    "steps": 4,
-    "batch_size": 4,
-    "eval_interval": 2,
-    "eval_batch_size": 8,
-    "seeds": 2,
-    "hidden_size": 3,
-}
+CONFIG["training"] = copy.deepcopy(workflow_helpers.TINY["training"])  # 8 jobs of a fraction of a second
 TARGETS = (paths.TRAINING, paths.TRAINING_SUMMARY, paths.TRAINING_CLIFF_SURFACE, paths.TRAINING_CLIFF_PATHS)
 
 

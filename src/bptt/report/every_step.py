@@ -41,7 +41,7 @@ def heatmaps(pairs: pd.DataFrame) -> Figure:
         ax.set_xlabel("k (the state)")
     axes[0].set_ylabel("t (the loss term)")
     if image is not None:
-        figure.colorbar(image, ax=list(axes), label="log₁₀ ‖∂L_t/∂h_k‖", shrink=0.9)
+        figure.colorbar(image, ax=list(axes), label="log₁₀ ‖∂Lₜ/∂hₖ‖", shrink=0.9)
     else:
         _none_drawn(axes[0])
     return figure
@@ -60,15 +60,15 @@ def lag_figure(lags: pd.DataFrame) -> Figure:
     for index, cell in enumerate(_cells(lags)):
         rows = lags[lags["cell"] == cell]
         colour = f"C{index}"
-        left.plot(rows["lag"], rows["log10_source_grad"], color=colour, label=f"{CELL_NAMES[cell]}: one term L_t")
+        left.plot(rows["lag"], rows["log10_source_grad"], color=colour, label=f"{CELL_NAMES[cell]}: one term Lₜ")
         left.plot(rows["lag"], rows["log10_grad_h"], color=colour, ls="--", label=f"{CELL_NAMES[cell]}: the sum L")
         right.plot(rows["lag"], rows["log10_lag_grad"], color=colour, label=CELL_NAMES[cell])
     if lags.empty:
         _none_drawn(left)
         right.set_axis_off()
         return figure
-    left.set(xlabel="lag τ", ylabel="log₁₀ ‖∂L_t/∂h_{t−τ}‖ (median over t)")
-    right.set(xlabel="lag τ", ylabel="log₁₀ ‖G_τ‖")
+    left.set(xlabel="lag τ", ylabel="log₁₀ ‖∂Lₜ/∂hₖ‖, k = t − τ (median over t)")
+    right.set(xlabel="lag τ", ylabel="log₁₀ ‖G_τ‖ (the part of ∂L/∂U of lag τ)")
     left.legend(fontsize=7)
     right.legend(fontsize=7)
     return figure

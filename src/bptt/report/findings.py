@@ -214,18 +214,33 @@ def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
                 )
         large = g.dropna(subset=["large_h_rate"])
         if len(large):
-            dev = (large["large_h_rate"] - large["rate"]).abs()
-            steady = np.isfinite(large["q_star"])
-            text += f". With {int(large['large_h'].iloc[0])} units and inputs it is within {dev[steady].max():.4f}"
-            text += " at every radius" + (" with a stationary state" if (~steady).any() else "")
-            if (~steady).any():
-                text += (
-                    ", and "
-                    + ", ".join(f"{d:.3f} off at ρ = {r:g}" for r, d in zip(large["radius"][~steady], dev[~steady]))
-                    + ", where the state grows without bound"
-                )
+            text += ". " + _large_h_clause(large)
         sentences.append(text + ".")
     return sentences
+
+
+def _within(d: float) -> str:
+    return f"within {d:.4f}" if d >= 1e-4 else "within 0.0001"
+
+
+def _large_h_clause(large: pd.DataFrame) -> str:
+    """How the large network's measured rate meets the prediction: at the radii with a stationary
+    state, and (named one by one only where they are further off) at those without one."""
+    dev = (large["large_h_rate"] - large["rate"]).abs()
+    steady = np.isfinite(large["q_star"]).to_numpy()
+    text = f"With {int(large['large_h'].iloc[0])} units and inputs it is "
+    if steady.all() or not steady.any():
+        return text + _within(dev.max()) + " at every radius"
+    text += _within(dev[steady].max()) + " at every radius with a stationary state"
+    off = [(r, d) for r, d, s in zip(large["radius"], dev, steady) if not s and d > max(dev[steady].max(), 1e-4)]
+    if not off:
+        return text + ", and as close where the state grows without bound"
+    return (
+        text
+        + ", and "
+        + ", ".join(f"{d:.3f} off at ρ = {r:g}" for r, d in off)
+        + ", where the state grows without bound"
+    )
 
 
 def critical_sentences(table: pd.DataFrame) -> list[str]:
