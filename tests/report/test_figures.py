@@ -126,3 +126,17 @@ def test_overflowed_runs_do_not_break_the_figures():
     assert t.summary["overflow"].any() and np.isinf(t.gradients["log10_grad_h"]).any()
     for figure in (figures.lag_profiles(t.gradients, t.theory), figures.phase_diagram(t.summary, t.theory)):
         assert figures.to_svg(figure).startswith("<?xml")
+
+
+def test_an_exact_zero_left_after_the_lag_is_a_marker_on_the_floor_not_a_line_to_it(tables):
+    kept = data.survival(tables.gradients)
+    row = (kept["cell"] == "rnn") & (kept["activation"] == "relu") & (kept["radius"] == kept["radius"].min())
+    kept.loc[row, "log10_survival"] = -np.inf
+    figure = figures.remedies(kept)
+    ax = figure.axes[0]
+    floor = [line for line in ax.lines if line.get_marker() == "v" and len(line.get_xdata())]
+    assert sorted(y for line in floor for y in line.get_ydata()) == [-figures.LOG10_LIMIT] * int(row.sum())
+    for line in (line for line in ax.lines if line.get_marker() == "o"):  # the variants' lines skip the zero
+        smallest = np.argmin(line.get_xdata())
+        assert np.isnan(line.get_ydata()[smallest]) and np.isfinite(line.get_ydata()[smallest + 1 :]).all()
+    assert "exactly 0" in [t.get_text() for t in ax.get_legend().get_texts()]

@@ -133,14 +133,15 @@ def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
 
     Uses the longest sequence; if it is shorter than lag + 1 steps, its longest lag instead.
     Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival
-    (NaN where either end was not measurable).
+    (NaN where either end was not measurable; -inf where the gradient that far back is exactly 0,
+    as when every unit of a ReLU network was inactive at some step between).
     """
     runs = longest(gradients).sort_values(RUN, kind="stable")
     lag = min(lag, int(runs["lag"].max()))
     last, back = runs[runs["lag"] == 0], runs[runs["lag"] == lag]  # one row per run each, in the same order
     with np.errstate(invalid="ignore"):
         values = back["log10_grad_h"].to_numpy() - last["log10_grad_h"].to_numpy()
-    share = last[RUN].assign(log10_survival=np.where(np.isfinite(values), values, np.nan))
+    share = last[RUN].assign(log10_survival=values)
     keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
     medians = share.groupby(keys, sort=False, dropna=False)["log10_survival"].median()
     return in_order(medians.reset_index().sort_values("radius", kind="stable")).assign(lag=lag)

@@ -26,7 +26,7 @@ def to_svg(figure: Figure) -> str:
     """The figure as SVG text; identical input gives identical bytes (no date, fixed ids)."""
     buffer = io.StringIO()
     with rc_context(SVG_SETTINGS):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -255,20 +255,27 @@ def remedies(kept: pd.DataFrame) -> Figure:
         mine = kept[(kept["cell"] == cell) & (kept["activation"] == activation)]
         for i, (variant, line) in enumerate(mine.groupby(axis, sort=False)):
             label = f"gate bias {variant}" if axis == "gate_bias" else str(variant)
+            colour = colormaps["tab10"].colors[i]
+            values = line["log10_survival"]
+            zero = np.isneginf(values)
             ax.plot(
                 line["radius"],
-                line["log10_survival"].clip(-LOG10_LIMIT, LOG10_LIMIT),
+                values.mask(zero).clip(-LOG10_LIMIT, LOG10_LIMIT),
                 marker="o",
                 ms=3,
                 lw=1.3,
-                color=colormaps["tab10"].colors[i],
+                color=colour,
                 label=label,
             )
+            if zero.any():  # an exact zero has no logarithm: a marker on the floor of the panel
+                ax.plot(line["radius"][zero], np.full(zero.sum(), -LOG10_LIMIT), "v", color=colour, ms=5, clip_on=False)
+        if np.isneginf(mine["log10_survival"]).any():
+            ax.plot([], [], "v", color="0.3", label="exactly 0")
         ax.axhline(0.0, color="0.5", lw=0.6)
         _radius_axis(ax, sorted(mine["radius"].unique()))
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel(f"log₁₀ share of ‖∂L/∂h‖ left after {lag} steps")
+    axes[0].set_ylabel(f"log₁₀ of ‖∂L/∂h‖ {lag} steps\nback over its last value")
     return figure
 
 

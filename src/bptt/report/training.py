@@ -240,7 +240,13 @@ def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
     norm = colors.Normalize(vmin=float(np.log10(grid.to_numpy().min())), vmax=float(np.log10(grid.to_numpy().max())))
     for ax, clipping in zip(axes, clippings):
         image = ax.pcolormesh(
-            grid.columns, grid.index, np.log10(grid.to_numpy()), cmap="viridis", norm=norm, shading="nearest"
+            grid.columns,
+            grid.index,
+            np.log10(grid.to_numpy()),
+            cmap="viridis",
+            norm=norm,
+            shading="nearest",
+            rasterized=True,  # one embedded image: as vector cells the surface made a 10 MB SVG
         )
         for _, path in table[table["clipping"] == clipping].groupby("start"):
             path = path.sort_values("step")
