@@ -4,7 +4,8 @@ Usage: python bench/bench_report.py [RESULTS_DIR]   (default: results/)
 
 Uses the pipeline's collected Parquet in RESULTS_DIR when every table the report reads exists (says
 `real`), otherwise synthetic tables of the default grid's size from tests/report/synthetic.py (says
-`synthetic`). Prints the median of 3 full renders (figures + HTML) and the page size.
+`synthetic`). Prints the median of 3 full renders (figures, drawn by WORKERS processes as the rule
+does, and the HTML) and the page size.
 """
 
 import importlib.util
@@ -19,6 +20,7 @@ from bptt.report import render
 
 ROOT = pathlib.Path(__file__).parents[1]
 TARGET = 15.0
+WORKERS = 2  # as rule report draws them: threads 2
 
 
 def tables(config: dict, results: pathlib.Path) -> tuple[render.Tables, str]:
@@ -52,7 +54,13 @@ def main(argv: list[str]) -> int:
     for _ in range(3):
         start = time.perf_counter()
         html = render.render(
-            t, config=config, report_dir=ROOT / "report", benchmarks=[], benchmark_root=ROOT, repo_root=ROOT
+            t,
+            config=config,
+            report_dir=ROOT / "report",
+            benchmarks=[],
+            benchmark_root=ROOT,
+            repo_root=ROOT,
+            svgs=render.make_figures(t, config, workers=WORKERS),
         )
         times.append(time.perf_counter() - start)
     print(

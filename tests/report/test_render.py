@@ -184,3 +184,7 @@ def test_few_radii_picks_ends_and_the_one_nearest_one():
     assert few_radii([1.0]) == [1.0]
     with pytest.raises(ValueError, match="positive"):
         few_radii([0.0, 1.0])
+
+
+def test_figures_drawn_by_two_processes_are_the_same_bytes(tables, config):
+    assert render.make_figures(tables, config, workers=2) == render.make_figures(tables, config)

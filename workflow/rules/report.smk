@@ -114,7 +114,7 @@ rule report:
         "logs/report.log",
     benchmark:
         "benchmarks/report.tsv"
-    threads: 1
+    threads: 2  # the figures are drawn side by side (the report runs last, on its own)
     params:
         config_json=json.dumps(config, sort_keys=True),
         # The folder of the benchmark files, whose subfolders name the rules.
@@ -134,5 +134,5 @@ rule report:
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'
-        " --figures {output.figures:q}"
+        " --figures {output.figures:q} --workers {threads}"
         " --output {output.html:q} > {log:q} 2>&1"

@@ -61,7 +61,7 @@ from bptt.core.cellspec import vec_matmul
 from bptt.core.jacobian import JacobianProduct
 
 # Largest trace (forward values and gradient buffers) held at once, in bytes.
-TRACE_BYTES = 512 * 2**20
+TRACE_BYTES = 256 * 2**20
 UNDERFLOW = 2.0**-900  # below this ratio a saturated step's result may have lost its digits
 LOG10_UNDERFLOW = -900 * np.log10(2.0)
 # A backward step whose product with U could exceed 2^GUARD_EXPONENT is scaled down first, so that

@@ -33,6 +33,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--report-dir", type=pathlib.Path, required=True, help="templates, CSS, equations")
     parser.add_argument("--figures", type=pathlib.Path, required=True, help="folder for the SVG files")
     parser.add_argument("--output", type=pathlib.Path, required=True, help="the HTML file to write")
+    parser.add_argument("--workers", type=int, default=1, help="processes drawing the figures (the rule's threads)")
     parser.add_argument("--repo", type=pathlib.Path, default=pathlib.Path("."), help="git checkout")
     return parser.parse_args(argv)
 
@@ -58,7 +59,7 @@ def main(argv: list[str]) -> int:
     except json.JSONDecodeError as error:
         raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object") from None
     t = render.read_tables({name: getattr(args, name) for name in render.SCHEMAS})
-    svgs = render.make_figures(t, config)
+    svgs = render.make_figures(t, config, workers=args.workers)
     html = render.render(
         t,
         config=config,

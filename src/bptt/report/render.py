@@ -7,7 +7,9 @@ the generated SVG/MathML and the project's own CSS are marked safe.
 
 import base64
 import datetime
+import multiprocessing
 import pathlib
+from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
 import jinja2
@@ -96,25 +98,38 @@ def main_variant(t: Tables, config: dict) -> Tables:
     )
 
 
-def make_figures(t: Tables, config: dict) -> dict[str, str]:
-    """SVG text of every figure, keyed by its letter in the report."""
+def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
+    """SVG text of every figure, keyed by its letter in the report, drawn by `workers` processes.
+
+    Drawing is most of the report's time (matplotlib's layout of a dozen figures), and each figure
+    is independent of the others, so they are drawn side by side; the bytes do not depend on workers.
+    """
     t = one_term(t)
     main = main_variant(t, config)
-    return {
-        "a": figures.to_svg(figures.lag_profiles(main.gradients, t.theory)),
-        "b": figures.to_svg(figures.phase_diagram(main.summary, t.theory)),
-        "c": figures.to_svg(figures.end_to_end(main.summary)),
-        "d": figures.to_svg(figures.weight_contributions(main.gradients)),
-        "e": figures.to_svg(figures.eigenvalue_plane(t.eigenvalues)),
-        "f": figures.to_svg(figures.rate_hierarchy(main.gradients, main.summary, t.theory)),
-        "g": figures.to_svg(figures.remedies(data.survival(t.gradients))),
-        "h": figures.to_svg(training.success_figure(t.training_summary)),
-        "i": figures.to_svg(training.learning_curves(t.training, t.training_summary)),
-        "j": figures.to_svg(training.gradient_traces(t.training, t.training_summary, *traced_run(t))),
-        "k": figures.to_svg(training.cliff_figure(t.cliff_surface, t.cliff_paths)),
-        "l": figures.to_svg(every_step.heatmaps(t.every_step_pairs)),
-        "m": figures.to_svg(every_step.lag_figure(t.every_step_lags)),
+    drawings = {
+        "a": (figures.lag_profiles, main.gradients, t.theory),
+        "b": (figures.phase_diagram, main.summary, t.theory),
+        "c": (figures.end_to_end, main.summary),
+        "d": (figures.weight_contributions, main.gradients),
+        "e": (figures.eigenvalue_plane, t.eigenvalues),
+        "f": (figures.rate_hierarchy, main.gradients, main.summary, t.theory),
+        "g": (figures.remedies, data.survival(t.gradients)),
+        "h": (training.success_figure, t.training_summary),
+        "i": (training.learning_curves, t.training, t.training_summary),
+        "j": (training.gradient_traces, t.training, t.training_summary, *traced_run(t)),
+        "k": (training.cliff_figure, t.cliff_surface, t.cliff_paths),
+        "l": (every_step.heatmaps, t.every_step_pairs),
+        "m": (every_step.lag_figure, t.every_step_lags),
     }
+    if workers <= 1:
+        return {letter: _svg(drawing) for letter, drawing in drawings.items()}
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return dict(zip(drawings, pool.map(_svg, drawings.values())))
+
+
+def _svg(drawing: tuple) -> str:
+    """figures.to_svg of drawing[0](*drawing[1:])."""
+    return figures.to_svg(drawing[0](*drawing[1:]))
 
 
 def traced_run(t: Tables) -> tuple[str, int]:
