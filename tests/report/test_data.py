@@ -27,8 +27,8 @@ def test_the_main_variant_is_the_first_listed_init_and_gate_bias_that_apply(tabl
 
 
 def test_transition_radius_is_where_the_model_decay_reaches_one(main):
-    moves = data.transitions(main.summary).set_index(["cell", "activation"])
-    for (cell, activation), row in moves.iterrows():
+    transitions = data.transitions(main.summary).set_index(["cell", "activation"])
+    for (cell, activation), row in transitions.iterrows():
         expected = 1 / (synthetic.GAIN[activation] * synthetic.CELL_GAIN[cell])
         if expected <= 2.0:  # the grid's largest radius
             assert row["radius"] == pytest.approx(expected, rel=1e-9)
@@ -36,10 +36,10 @@ def test_transition_radius_is_where_the_model_decay_reaches_one(main):
         else:
             assert math.isnan(row["radius"]) and row["last_rate"] < 1
     # Pascanu's factor gamma_f * rho reaches 1 at rho = 1 / gamma_f; only the Elman cell has one.
-    assert moves.loc[("rnn", "tanh"), "pascanu_radius"] == pytest.approx(1.0)
-    assert math.isnan(moves.loc[("rnn", "sigmoid"), "pascanu_radius"])
-    assert math.isnan(moves.loc[("lstm", "tanh"), "pascanu_radius"])
-    assert list(moves.index.get_level_values("cell").unique()) == ["rnn", "lstm", "gru"]
+    assert transitions.loc[("rnn", "tanh"), "pascanu_radius"] == pytest.approx(1.0)
+    assert math.isnan(transitions.loc[("rnn", "sigmoid"), "pascanu_radius"])
+    assert math.isnan(transitions.loc[("lstm", "tanh"), "pascanu_radius"])
+    assert list(transitions.index.get_level_values("cell").unique()) == ["rnn", "lstm", "gru"]
 
 
 def test_survival_is_the_log_ratio_lag_steps_back_for_every_variant(tables):

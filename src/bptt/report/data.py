@@ -215,20 +215,20 @@ def theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> p
     return in_order(measured.merge(predicted, on=["activation", "radius"]).assign(cell="rnn"))
 
 
-def critical_radii(theory: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+def critical_radii(theory: pd.DataFrame, transitions: pd.DataFrame) -> pd.DataFrame:
     """Per Elman activation: mean-field's critical radius, the grid's range, and where the measured
     median rate crosses 1 (NaN if it does not within the grid)."""
     critical = theory.groupby("activation", sort=False)["critical_radius"].first().rename("predicted")
-    elman = moves[moves["cell"] == "rnn"].set_index("activation")
+    elman = transitions[transitions["cell"] == "rnn"].set_index("activation")
     radii = theory[theory["on_grid"]]["radius"]
     out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius"]])
     return out.assign(smallest=radii.min(), largest=radii.max()).reset_index()
 
 
-def remedy_survival(kept: pd.DataFrame, radius: float) -> pd.DataFrame:
+def remedy_survival(survival: pd.DataFrame, radius: float) -> pd.DataFrame:
     """The gradient share left after the measured lag at one radius, for each remedy's variants:
     Elman ReLU by recurrent_init, and LSTM and GRU with tanh by gate bias (median over seeds)."""
-    at = kept[kept["radius"] == radius]
+    at = survival[survival["radius"] == radius]
     elman = at[(at["cell"] == "rnn") & (at["activation"] == "relu")].assign(variant=lambda t: t["recurrent_init"])
     gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
     return pd.concat([elman, gated])[["cell", "activation", "variant", "log10_survival", "lag"]]

@@ -235,7 +235,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     return figure
 
 
-def remedies(kept: pd.DataFrame) -> Figure:
+def remedies(survival: pd.DataFrame) -> Figure:
     """(g) The gradient left after the measured lag against the radius, per remedy.
 
     Panels: the Elman ReLU cell with orthogonal and identity (IRNN) initialisation; the LSTM and the
@@ -247,12 +247,12 @@ def remedies(kept: pd.DataFrame) -> Figure:
         ("lstm", "tanh", "gate_bias", "LSTM, tanh"),
         ("gru", "tanh", "gate_bias", "GRU, tanh"),
     ]
-    panels = [p for p in panels if ((kept["cell"] == p[0]) & (kept["activation"] == p[1])).any()]
+    panels = [p for p in panels if ((survival["cell"] == p[0]) & (survival["activation"] == p[1])).any()]
     figure = Figure(figsize=(3.2 * max(len(panels), 1) + 0.3, 3.1), layout="constrained")
     axes = figure.subplots(1, max(len(panels), 1), sharey=True, squeeze=False)[0]
-    lag = int(kept["lag"].iloc[0])
+    lag = int(survival["lag"].iloc[0])
     for ax, (cell, activation, axis, title) in zip(axes, panels):
-        mine = kept[(kept["cell"] == cell) & (kept["activation"] == activation)]
+        mine = survival[(survival["cell"] == cell) & (survival["activation"] == activation)]
         for i, (variant, line) in enumerate(mine.groupby(axis, sort=False)):
             label = f"gate bias {variant}" if axis == "gate_bias" else str(variant)
             colour = colormaps["tab10"].colors[i]

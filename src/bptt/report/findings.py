@@ -56,10 +56,10 @@ def regime_sentences(counts: dict) -> list[str]:
     return sentences
 
 
-def transition_sentences(moves: pd.DataFrame) -> list[str]:
+def transition_sentences(transitions: pd.DataFrame) -> list[str]:
     """One sentence per cell and activation on where vanishing turns into exploding."""
     sentences = []
-    for row in moves.itertuples():
+    for row in transitions.itertuples():
         who = f"{name(row.cell)} with {row.activation}"
         if not math.isnan(row.below):
             where = f"between ρ = {row.below:g} and ρ = {row.above:g}"
@@ -82,11 +82,11 @@ def transition_sentences(moves: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def survival_sentences(kept: pd.DataFrame) -> list[str]:
+def survival_sentences(survival: pd.DataFrame) -> list[str]:
     """One sentence per cell: gradient share left after the measured lag at the radius nearest 1."""
-    radius = data.nearest(kept["radius"].unique(), 1.0)
-    at_one = kept[kept["radius"] == radius]
-    lag = int(kept["lag"].iloc[0])
+    radius = data.nearest(survival["radius"].unique(), 1.0)
+    at_one = survival[survival["radius"] == radius]
+    lag = int(survival["lag"].iloc[0])
     sentences = []
     for cell, group in at_one.groupby("cell", sort=False):
         parts = [f"{power_of_ten(v)} ({a})" for a, v in zip(group["activation"], group["log10_survival"])]
@@ -137,7 +137,7 @@ def normality_sentence(ratios: pd.Series) -> str:
     return "Scaled to the same spectral radius, the matrices differ in norm: " + "; ".join(parts) + "."
 
 
-def summary_table(summary: pd.DataFrame, kept: pd.DataFrame, moves: pd.DataFrame) -> dict:
+def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
     Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed: ..."
@@ -145,9 +145,9 @@ def summary_table(summary: pd.DataFrame, kept: pd.DataFrame, moves: pd.DataFrame
     and the gradient share left after the measured lag at the radius nearest 1.
     """
     medians = data.point_medians(summary).set_index(data.POINT)
-    radius_one = data.nearest(kept["radius"].unique(), 1.0)
-    left = kept[kept["radius"] == radius_one].set_index(["cell", "activation"])["log10_survival"]
-    move = moves.set_index(["cell", "activation"])
+    radius_one = data.nearest(survival["radius"].unique(), 1.0)
+    left = survival[survival["radius"] == radius_one].set_index(["cell", "activation"])["log10_survival"]
+    move = transitions.set_index(["cell", "activation"])
     radii = sorted(medians.index.get_level_values("radius").unique())
     rows = []
     for (cell, activation), group in data.in_order(
@@ -174,7 +174,7 @@ def summary_table(summary: pd.DataFrame, kept: pd.DataFrame, moves: pd.DataFrame
                 "survival": power_of_ten(left.get((cell, activation), math.nan)),
             }
         )
-    return {"radii": radii, "lag": int(kept["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
+    return {"radii": radii, "lag": int(survival["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
 
 
 def _counts(mixed: str) -> str:

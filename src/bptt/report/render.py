@@ -144,16 +144,16 @@ def make_findings(t: Tables, config: dict) -> dict:
     """The generated sentences and the summary table."""
     t = one_term(t)
     main = main_variant(t, config)
-    moves = data.transitions(main.summary)
-    kept = data.survival(main.gradients)
+    transitions = data.transitions(main.summary)
+    survival = data.survival(main.gradients)
     every = data.survival(t.gradients)
     radius_one = data.nearest(every["radius"].unique(), 1.0)
     return {
         "theory": findings.theory_sentences(
             data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]
         ),
-        "critical": findings.critical_sentences(data.critical_radii(t.theory, moves))
-        if (moves["cell"] == "rnn").any()
+        "critical": findings.critical_sentences(data.critical_radii(t.theory, transitions))
+        if (transitions["cell"] == "rnn").any()
         else [],
         "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
         "remedy_lag": int(every["lag"].iloc[0]),
@@ -162,11 +162,11 @@ def make_findings(t: Tables, config: dict) -> dict:
         "timescales": training.timescale_sentences(t.training_summary, t.summary),
         "traced": traced_run(t),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
-        "transitions": findings.transition_sentences(moves),
-        "survival": findings.survival_sentences(kept),
+        "transitions": findings.transition_sentences(transitions),
+        "survival": findings.survival_sentences(survival),
         "pascanu": findings.pascanu_sentences(data.pascanu_counts(main.summary)),
         "normality": findings.normality_sentence(data.norm_ratios(t.eigenvalues)),
-        "table": findings.summary_table(main.summary, kept, moves),
+        "table": findings.summary_table(main.summary, survival, transitions),
     }
 
 
