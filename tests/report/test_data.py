@@ -43,11 +43,11 @@ def test_transition_radius_is_where_the_model_decay_reaches_one(main):
 
 
 def test_survival_is_the_log_ratio_lag_steps_back_for_every_variant(tables):
-    kept = data.survival(tables.gradients, lag=100).set_index(["cell", "activation", "radius", "gate_bias"])
+    survival = data.survival(tables.gradients, lag=100).set_index(["cell", "activation", "radius", "gate_bias"])
     for bias in ("0", "1", "chrono"):
         rate = synthetic.decay("lstm", "tanh", 0.9, 0.0, ("orthogonal", bias))
-        assert kept.loc[("lstm", "tanh", 0.9, bias), "log10_survival"] == pytest.approx(100 * np.log10(rate))
-    assert (kept["lag"] == 100).all()
+        assert survival.loc[("lstm", "tanh", 0.9, bias), "log10_survival"] == pytest.approx(100 * np.log10(rate))
+    assert (survival["lag"] == 100).all()
     # A lag beyond the longest sequence falls back to its longest lag, and says so.
     assert (data.survival(tables.gradients, lag=10_000)["lag"] == tables.gradients["lag"].max()).all()
 

@@ -129,10 +129,14 @@ def test_overflowed_runs_do_not_break_the_figures():
 
 
 def test_an_exact_zero_left_after_the_lag_is_a_marker_on_the_floor_not_a_line_to_it(tables):
-    kept = data.survival(tables.gradients)
-    row = (kept["cell"] == "rnn") & (kept["activation"] == "relu") & (kept["radius"] == kept["radius"].min())
-    kept.loc[row, "log10_survival"] = -np.inf
-    figure = figures.remedies(kept)
+    survival = data.survival(tables.gradients)
+    row = (
+        (survival["cell"] == "rnn")
+        & (survival["activation"] == "relu")
+        & (survival["radius"] == survival["radius"].min())
+    )
+    survival.loc[row, "log10_survival"] = -np.inf
+    figure = figures.remedies(survival)
     ax = figure.axes[0]
     floor = [line for line in ax.lines if line.get_marker() == "v" and len(line.get_xdata())]
     assert sorted(y for line in floor for y in line.get_ydata()) == [-figures.LOG10_LIMIT] * int(row.sum())

@@ -109,8 +109,8 @@ def test_critical_sentences_say_whether_the_edge_of_chaos_lies_in_the_grid(main,
 
 
 def test_remedy_sentences_compare_every_variant_at_one_radius(tables):
-    kept = data.survival(tables.gradients)
-    sentences = findings.remedy_sentences(data.remedy_survival(kept, 1.1), 1.1)
+    survival = data.survival(tables.gradients)
+    sentences = findings.remedy_sentences(data.remedy_survival(survival, 1.1), 1.1)
     lstm = next(s for s in sentences if s.startswith("LSTM"))
     for bias in ("0", "1", "chrono"):
         value = 100 * np.log10(synthetic.decay("lstm", "tanh", 1.1, 0.0, ("orthogonal", bias)))
