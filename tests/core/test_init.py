@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bptt.core import cells, initialisation
+from bptt.core import cells, gradients, initialisation
 
 H = 16
 
@@ -149,3 +149,28 @@ def test_input_weights_have_variance_one_over_input_size():
         "rnn", input_size=400, hidden_size=200, activation="tanh", radius=1.0, rng=np.random.default_rng(0)
     )
     assert cell.params["weight_ih"].var() == pytest.approx(1 / 400, rel=0.02)
+
+
+def test_each_chrono_unit_keeps_its_cell_gradient_for_the_timescale_its_forget_bias_predicts():
+    # Tallec & Ollivier: a forget bias b = log u gives a forget gate sigma(b) = u / (1 + u) and a memory of
+    # about -1 / ln sigma(b) ~ u steps. With no input and a negligible U the gates sit exactly at their
+    # biases, so the error on unit j's cell state shrinks by sigma(b_j) per step back: measured with the core.
+    t_max, steps = 50, 40
+    cell = cells.make(
+        "lstm",
+        input_size=2,
+        hidden_size=H,
+        activation="tanh",
+        radius=1e-12,
+        rng=np.random.default_rng(3),
+        gate_bias="chrono",
+        chrono_t_max=t_max,
+    )
+    forget = cell.params["bias_ih"].reshape(4, H)[1]
+    predicted = -1.0 / np.log(1.0 / (1.0 + np.exp(-forget)))  # timescale in steps, per unit
+    x = np.zeros((steps, H, 2))
+    prof = gradients.profile(cell, x, np.eye(H), jacobian_samples=0)  # sequence j: dL/dh_{T-1} = e_j
+    # log10 ||dL/dc_k|| at lags 1..T-1 (at lag 0, c_{T-1} has no later step: its gradient enters inside the step)
+    slope = np.polyfit(np.arange(1, steps), prof.log10_grad_c[::-1][1:], 1)[0]  # per sequence j
+    np.testing.assert_allclose(-1.0 / (slope * np.log(10.0)), predicted, rtol=1e-6)
+    assert predicted.min() > 1.0 and predicted.max() < t_max  # spread over the memory scales up to T_max
