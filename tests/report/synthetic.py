@@ -39,6 +39,19 @@ MEANFIELD = {"tanh": 0.75, "sigmoid": 0.22, "relu": 1 / np.sqrt(2), "linear": 1.
 OVERFLOW_LOG10 = 308.0
 
 
+# References the page cites whatever the data (the setting's sources): both page tests check them.
+ALWAYS_CITED = (
+    "brown2017",
+    "d2l-bptt",
+    "qiu2020",
+    "elman1990",
+    "bengio1994",
+    "hochreiter1997",
+    "cho2014",
+    "pascanu2013",
+)
+
+
 def decay(cell: str, activation: str, radius: float, jitter: float, variant=("orthogonal", None)) -> float:
     """The model's decay rate per step."""
     if cell != "rnn" and variant == ("orthogonal", None):
