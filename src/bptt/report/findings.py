@@ -66,6 +66,8 @@ def transition_sentences(transitions: pd.DataFrame) -> list[str]:
             if not math.isnan(row.radius):
                 where += f" (interpolated ρ ≈ {row.radius:.2f})"
             text = f"{who}: the decay rate per step crosses 1 {where}"
+        elif math.isnan(row.first_rate) and math.isnan(row.last_rate):
+            text = f"{who}: no decay rate could be fitted (T = 1, or fewer than two measurable lags)"
         elif row.first_rate >= 1:
             text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g}"
             text += " at the smallest radius"
@@ -195,16 +197,22 @@ def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
     and at the large size of the theory table's own measurement."""
     sentences = []
     for activation, g in points.groupby("activation", sort=False):
-        gap = g["median"] - g["rate"]
         text = f"Elman RNN with {activation}: at H = {hidden_size}, "
-        if (gap.abs() < 1e-6).all():
+        fitted = g.dropna(subset=["median"])
+        gap = fitted["median"] - fitted["rate"]
+        if fitted.empty:
+            text += "no rate could be fitted (T = 1, or fewer than two measurable lags)"
+        elif len(fitted) < len(g):
+            text += f"a rate could be fitted at {len(fitted)} of {len(g)} radii; there it "
+            text += "equals the prediction" if (gap.abs() < 1e-6).all() else f"is within {gap.abs().max():.3f} of it"
+        elif (gap.abs() < 1e-6).all():
             text += "the measured rate equals the prediction at every radius"
         else:
             text += (
                 f"the measured rate lies below the prediction at {int((gap < 0).sum())} of {len(g)} radii "
                 f"and above it at {int((gap > 0).sum())}"
             )
-            far = g[gap.abs() > 0.05]
+            far = fitted[gap.abs() > 0.05]
             near = gap[gap.abs() <= 0.05].abs()
             if len(near):
                 text += f", within {near.max():.3f} of it" + (" elsewhere" if len(far) else "")

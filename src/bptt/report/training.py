@@ -288,7 +288,12 @@ def reach_sentences(summary: pd.DataFrame) -> list[str]:
         parts = []
         for _, row in group.iterrows():
             if math.isnan(row["longest"]):
-                what = f"no length tried (T = {row['shortest']} to {row['longest_tried']})"
+                lengths = (
+                    f"{row['shortest']}"
+                    if row["shortest"] == row["longest_tried"]
+                    else f"{row['shortest']} to {row['longest_tried']}"
+                )
+                what = f"no length tried (T = {lengths})"
             elif row["longest"] == row["longest_tried"] and not row["gaps"]:
                 what = f"every length tried, up to T = {int(row['longest'])}"
             else:
@@ -388,11 +393,12 @@ def timescale_sentences(training_summary: pd.DataFrame, norm_summary: pd.DataFra
         if key not in timescales.index:
             continue
         tau = timescales[key]
-        shrinks = (
-            f"its gradient shrinks by a factor e every {tau:.3g} steps back"
-            if math.isfinite(tau)
-            else "its gradient does not shrink with the lag"
-        )
+        if math.isnan(tau):
+            shrinks = "its gradient has no fitted timescale"
+        elif math.isfinite(tau):
+            shrinks = f"its gradient shrinks by a factor e every {tau:.3g} steps back"
+        else:
+            shrinks = "its gradient does not shrink with the lag"
         reached = [
             f"{TASK_NAMES.get(row.task, row.task)} "
             + ("at no length tried" if math.isnan(row.longest) else f"up to T = {int(row.longest)}")
