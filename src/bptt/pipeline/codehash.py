@@ -10,6 +10,7 @@ soon as something imports it. Standard library only; nothing is imported.
 """
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import pathlib
@@ -25,12 +26,25 @@ def module_file(name: str) -> pathlib.Path:
     return pathlib.Path(spec.origin)
 
 
-def _imported_modules(path: pathlib.Path, name: str) -> set[str]:
+# Snakemake computes one hash per rule in every process it starts (one per job on a cluster), and
+# the rules share most modules: each source is parsed and walked once per process. Keyed by the
+# text, so an edited file is read afresh.
+@functools.cache
+def _syntax(text: str, filename: str) -> ast.Module:
+    return ast.parse(text, filename=filename)
+
+
+def _imported_modules(path: pathlib.Path, name: str) -> frozenset[str]:
     """Names of the `bptt` modules the source of module `name` imports."""
-    is_package = path.name == "__init__.py"
+    return _imports_in(path.read_text(), str(path), name)
+
+
+@functools.cache
+def _imports_in(text: str, filename: str, name: str) -> frozenset[str]:
+    is_package = pathlib.Path(filename).name == "__init__.py"
     parts = name.split(".") if is_package else name.split(".")[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(_syntax(text, filename)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -40,7 +54,12 @@ def _imported_modules(path: pathlib.Path, name: str) -> set[str]:
             found.add(module)
             # `from bptt import cells` imports the submodule bptt.core.cells.
             found.update(f"{module}.{alias.name}" for alias in node.names)
-    return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
+    return frozenset(m for m in found if m == PACKAGE or m.startswith(PACKAGE + "."))
+
+
+@functools.cache
+def _dump(text: str, filename: str) -> bytes:
+    return ast.dump(_syntax(text, filename)).encode()
 
 
 def dependencies(*entries: str) -> list[pathlib.Path]:
@@ -78,6 +97,6 @@ def code_hash(*entries: str, files=(), root: str | pathlib.Path | None = None) -
     keyed = [(str(p.relative_to(package)), p) for p in dependencies(*entries)]
     keyed += [(str(pathlib.Path(f).relative_to(root) if root else f), pathlib.Path(f)) for f in files]
     for key, path in sorted(keyed):
-        content = ast.dump(ast.parse(path.read_text())).encode() if path.suffix == ".py" else path.read_bytes()
+        content = _dump(path.read_text(), str(path)) if path.suffix == ".py" else path.read_bytes()
         digest.update(key.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
