@@ -3,7 +3,8 @@
 1. An LSTM with H = 256, T = 200, B = 8 (I = 8), one BLAS thread: `gradients.lag_profile_and_grads`
    (the gradient alone, median of 3 calls) against `gradients.profile` with the Jacobian diagnostics
    on 1 sequence (the pipeline's default, jacobian_batch: 1; one call) and on all 8 (one call).
-   Prints each ratio beside the target (profile within 5x of the gradient).
+   Prints each ratio beside the target (profile within 5x of the gradient), and the floor of any
+   exact method: forming J_k and carrying the product, per step, against the gradient's step.
 2. The largest singular value of stacks of n x n matrices, per matrix: numpy's SVD against the
    eigenvalue of the Gram matrix that `bptt.core.spectral` uses, at n = 16, 32 (the default grid's
    Elman/GRU and LSTM sizes) and 512 (H = 256, LSTM).
@@ -43,6 +44,16 @@ def realistic() -> None:
     gradient = seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3)
     print(f"LSTM H={H}, T={T}, B={B}, one BLAS thread")
     print(f"  gradient alone (lag_profile_and_grads): {gradient:.2f} s (median of 3)")
+    # The floor of any exact method that carries the product: per step and sequence, J_k from its n
+    # rows pushed through U (one (n, 4H) x (4H, H) product) and P_{k-1} = P_k J_k (one n x n x n),
+    # before any norm is taken.
+    n = 2 * H
+    rows, p = rng.standard_normal((n, cell.params["weight_hh"].shape[0])), rng.standard_normal((2, n, n))
+    floor = seconds(lambda: rows @ cell.params["weight_hh"], repeats=7) + seconds(lambda: p[0] @ p[1], repeats=7)
+    print(
+        f"  floor of an exact product, per step: {floor * 1e3:.1f} ms against the gradient's "
+        f"{gradient / T * 1e3:.2f} ms, {floor * T / gradient:.1f}x"
+    )
     for samples in (1, B):
         full = seconds(lambda s=samples: gradients.profile(cell, x, dh, jacobian_samples=s))
         print(
