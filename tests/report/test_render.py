@@ -55,6 +55,16 @@ def test_config_and_data_strings_are_escaped(tables, config):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_a_loss_at_every_step_says_which_figures_follow_one_term_and_which_the_sum(tables, config):
+    def text(html):
+        return re.sub(r"<[^>]+>", "", html)
+
+    last, every = text(page(tables, config)), text(page(tables, {**config, "loss_at": "every"}))
+    assert "the error enters at the last step only" in last and "follows the sum" not in last
+    assert "the median over t of" in every and "the error enters at the last step only" not in every
+    assert "it follows the sum, not a single term" in every
+
+
 def test_unknown_citation_is_a_clear_error():
     cite, cited = render.citations({"a": {"text": "A", "link": ""}})
     assert 'href="#ref-a"' in cite("a") and cited()[0]["number"] == 1
