@@ -8,7 +8,6 @@ one it says so and exits 0.
 """
 
 import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -18,13 +17,6 @@ import time
 from common import BIN, COLLECTED, fresh_copy, pipeline_run, workflow_helpers
 
 TARGET = 3.0
-
-
-def cluster_is_up() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    states = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
-    return states.returncode == 0 and bool({"idle", "mix", "alloc"} & set(states.stdout.split()))
 
 
 def slurm_run(parent: pathlib.Path) -> float:
@@ -45,7 +37,7 @@ def slurm_run(parent: pathlib.Path) -> float:
 
 
 def main(rounds: int) -> int:
-    if not cluster_is_up():
+    if not workflow_helpers.cluster_is_up():
         print("SKIPPED: no running SLURM cluster (scripts/slurm-cluster up)")
         return 0
     local, cluster = [], []

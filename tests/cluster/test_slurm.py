@@ -9,7 +9,6 @@ import math
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 
 import pandas as pd
@@ -44,13 +43,6 @@ KEYS = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len"
 SLURM_RUN_SECONDS = 150
 
 
-def _cluster_is_up() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    states = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
-    return states.returncode == 0 and bool({"idle", "mix", "alloc"} & set(states.stdout.split()))
-
-
 def _submitted_job_ids(log: str) -> list[str]:
     return re.findall(r"submitted with SLURM jobid (\d+)", log)
 
@@ -81,7 +73,7 @@ def _sorted_table(path):
 
 
 def test_slurm_profile_collects_the_same_tables_as_a_local_run(tmp_path):
-    require(_cluster_is_up(), "a running SLURM cluster (scripts/slurm-cluster up)")
+    require(_helpers.cluster_is_up(), "a running SLURM cluster (scripts/slurm-cluster up)")
     config = {**TINY, "grid": GRID}
     local = pristine_copy(tmp_path / "local", config)
     snakemake(local, "--cores", "2", *COLLECTED)

@@ -68,6 +68,14 @@ def local_env(path: pathlib.Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(path / "src"), "SLURM_CONF": os.devnull}
 
 
+def cluster_is_up() -> bool:
+    """Is a SLURM cluster answering here with a node that can take jobs (scripts/slurm-cluster up)?"""
+    if shutil.which("sinfo") is None:
+        return False
+    states = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
+    return states.returncode == 0 and bool({"idle", "mix", "alloc"} & set(states.stdout.split()))
+
+
 def pristine_copy(path: pathlib.Path, config: dict = TINY) -> pathlib.Path:
     """A copy of the workflow at `path` with `config` and nothing run."""
     path.mkdir(parents=True)
