@@ -128,7 +128,11 @@ def test_the_issues_lstm_near_float64s_limit_flags_every_nan_before_its_overflow
             assert not np.isneginf(record["log10_grad_h"][0, seed]).any()
             # A parameter gradient is NaN only where some steps were lost (their terms are in its sum).
             assert np.isfinite(record["log10_grad_norm_weight_hh"][0, seed]) or record["unmeasurable_steps"][0, seed]
-    assert "seed 2: 1555 of 1629 steps before the overflow are not measurable" in capsys.readouterr().out
+    line = next(x for x in capsys.readouterr().out.splitlines() if "seed 2: " in x)
+    assert "seed 2: 1555 of 1629 steps before the overflow are not measurable (" in line
+    with np.load(output) as record:  # the line names each quantity and how many of its steps were lost
+        lost = {n: np.isnan(record[n][0, 2, : record["overflow_step"][0, 2]]).sum() for n in experiment.STEP_ARRAYS}
+    assert [f"{n} at {c}" for n, c in lost.items() if c] == line.split("(")[1].split(";")[0].split(", ")
 
 
 def test_last_finite_state_stops_before_an_overflow_per_model():

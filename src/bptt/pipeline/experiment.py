@@ -289,10 +289,15 @@ def report(record: dict[str, np.ndarray]) -> list[str]:
         )
         for s, seed in enumerate(record["seed"]):
             step, lost = record["overflow_step"][p, s], record["unmeasurable_steps"][p, s]
-            before = f"{step} steps before the overflow" if step >= 0 else f"{record['log10_grad_h'].shape[2]} steps"
+            n = step if step >= 0 else record["log10_grad_h"].shape[2]
+            before = f"{n} steps before the overflow" if step >= 0 else f"{n} steps"
             if lost:
+                # A step counts when any of its norms is NaN: name which, so a measured one is not doubted.
+                counts = {k: np.isnan(record[k][p, s, :n]).sum() for k in STEP_ARRAYS if k in record}
+                which = ", ".join(f"{k} at {c}" for k, c in counts.items() if c)
                 lines.append(
-                    f"{point}, seed {seed}: {lost} of {before} are not measurable (gates or slopes beyond float64)"
+                    f"{point}, seed {seed}: {lost} of {before} are not measurable ({which}; gates or slopes"
+                    " beyond float64)"
                 )
             elif step >= 0:
                 lines.append(f"{point}, seed {seed}: the forward pass overflowed float64 at step {step}")
