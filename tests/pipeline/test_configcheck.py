@@ -76,6 +76,7 @@ def test_a_fractional_integer_is_refused_after_normalising():
     [
         ({"grid": {"recurrent_init": ["identity"]}}, "grid: lstm gets no grid point"),
         ({"jacobian_batch": 5}, "jacobian_batch: 5 exceeds batch_size 4"),
+        ({"jacobian_batch": 0, "loss_at": "every"}, "jacobian_batch: 0 with loss_at: every leaves no sequence"),
     ],
 )
 def test_keys_that_conflict_with_each_other_are_named(edit, start):

@@ -140,13 +140,19 @@ def normalise(config, schema: dict):
 
 def cross_problems(config: dict) -> list[str]:
     """Problems between keys of a config valid key by key (defaults filled in): a cell of the grid
-    that gets no point, a jacobian_batch larger than the batch."""
+    that gets no point, a jacobian_batch larger than the batch, a loss at every step without a sequence
+    to measure its per-lag gradients on."""
     g = config["grid"]
     lines = []
     if config["jacobian_batch"] > config["batch_size"]:
         lines.append(
             f"jacobian_batch: {config['jacobian_batch']} exceeds batch_size {config['batch_size']}; "
             "give at most batch_size sequences (0 for none)."
+        )
+    if config["loss_at"] == "every" and config["jacobian_batch"] == 0:
+        lines.append(
+            "jacobian_batch: 0 with loss_at: every leaves no sequence to measure the per-lag gradients on "
+            "(they use the first jacobian_batch sequences); give jacobian_batch >= 1, or loss_at: last."
         )
     return lines + [
         f"grid: {cell} gets no grid point from recurrent_init {g['recurrent_init']} and gate_bias {g['gate_bias']} "
