@@ -1,0 +1,89 @@
+"""The planning-time estimate: each kind of work held to a measured job within a factor of 3 (the
+documented tolerance), and planning that costs the same whatever the config's sizes.
+
+The jobs are small (a second or less) and measured here, with one BLAS thread as the pipeline's jobs
+run, right beside the estimate they are compared with, so the machine's load affects both alike.
+"""
+
+import argparse
+import functools
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from bptt.pipeline import estimate, experiment, theory, train
+
+TOLERANCE = 3  # the estimate must hold within this factor of a measured job
+
+
+def _measured(fn) -> float:
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+
+def _within(estimated: float, measured: float) -> None:
+    assert measured / TOLERANCE <= estimated <= measured * TOLERANCE, (estimated, measured)
+
+
+def _experiment(cell: str, loss_at: str, seq_len: int) -> argparse.Namespace:
+    return experiment.parse_args(
+        f"--cell {cell} --activation tanh --seq-len {seq_len} --radius 0.5 0.9 1 1.1 1.5 --recurrent-init orthogonal"
+        " --gate-bias 0 1 --seeds 3 --batch-size 4 --hidden-size 16 --input-size 8 --input-scale 1"
+        f" --loss cross_entropy --num-classes 10 --jacobian-batch 1 --loss-at {loss_at} --output unused.npz".split()
+    )
+
+
+@pytest.mark.parametrize("cell, seq_len", [("rnn", 200), ("lstm", 60)])
+def test_a_loss_at_every_step_adds_what_the_estimate_says(cell, seq_len):
+    # Issue 17, item 2: loss_at every was not read; its extra time grows like T^2.
+    every, last = _experiment(cell, "every", seq_len), _experiment(cell, "last", seq_len)
+    times = {"every": [], "last": []}
+    for _ in range(2):  # interleaved, so that a change in the machine's load touches both
+        for at, args in (("every", every), ("last", last)):
+            times[at].append(_measured(functools.partial(experiment.run, args)))
+    extra = min(times["every"]) - min(times["last"])
+    models = 5 * (1 if cell == "rnn" else 2) * 3
+    _within(estimate.every_step_seconds(cell, 16, models, 1, seq_len), extra)
+
+
+def test_rule_theory_costs_what_the_estimate_says():
+    radii = [0.9, 1.1]
+    measured = _measured(lambda: theory.theory_table(["tanh", "relu"], radii, 1.0))
+    _within(estimate.theory_seconds(["tanh", "relu"], len(radii)), measured)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_a_training_job_costs_what_the_estimate_says(tmp_path, cell):
+    sizes = dict(hidden_size=16, batch_size=16, seq_len=20, steps=40, seeds=2, eval_batch_size=64, eval_interval=10)
+    args = train.parse_args(
+        f"--task adding --model m --seq-len {sizes['seq_len']} --clip off --cell {cell} --activation tanh"
+        f" --recurrent-init orthogonal --radius 1 --gate-bias 0 --optimizer adam --learning-rate 0.01"
+        f" --steps {sizes['steps']} --batch-size {sizes['batch_size']} --eval-interval {sizes['eval_interval']}"
+        f" --eval-batch-size {sizes['eval_batch_size']} --seeds {sizes['seeds']} --hidden-size {sizes['hidden_size']}"
+        f" --output {tmp_path / 'x.npz'}".split()
+    )
+    measured = min(_measured(lambda: train.run(args)) for _ in range(2))
+    _within(estimate.train_seconds(cell, **sizes), measured)
+
+
+def _peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_planning_costs_the_same_memory_whatever_the_sizes():
+    # Issue 17, item 3: step_costs allocated models x batch_size x H; batch_size=200000 took 8 GB to plan.
+    # Sizes at which the old code took ~200 MB (safe to run it); the fix must not grow with them.
+    small = _peak_bytes(lambda: estimate.step_costs(512, 500, 4, 2))
+    large = _peak_bytes(lambda: estimate.step_costs(512, 50_000, 4, 2))
+    assert large < 1.1 * small, (small, large)
+    assert np.isfinite(estimate.step_costs(4096, 10**9, 4, 2)["gradient"])
