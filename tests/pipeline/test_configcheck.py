@@ -82,3 +82,18 @@ def test_a_fractional_integer_is_refused_after_normalising():
 def test_keys_that_conflict_with_each_other_are_named(edit, start):
     found = configcheck.cross_problems(edited(CONFIG, edit))
     assert found and found[0].startswith(start), found
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"steps": 10**12},  # issue 17, item 4: a traceback allocating 3.64 TiB
+        {"tasks": {"recall": {"seq_len": [3], "num_classes": 10**9}}},  # the OOM killer took the machine
+        {"eval_batch_size": 10**8},
+    ],
+)
+def test_training_sizes_that_cannot_fit_are_refused_with_the_figure(edit):
+    config = edited(CONFIG, {"training": {**CONFIG["training"], **edit}})
+    found = configcheck.memory_problems(config, 8 * 2**30)
+    assert len(found) == 1 and found[0].startswith("training: ") and "GiB" in found[0], found
+    assert configcheck.memory_problems(CONFIG, 8 * 2**30) == []

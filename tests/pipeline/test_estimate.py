@@ -87,3 +87,21 @@ def test_planning_costs_the_same_memory_whatever_the_sizes():
     large = _peak_bytes(lambda: estimate.step_costs(512, 50_000, 4, 2))
     assert large < 1.1 * small, (small, large)
     assert np.isfinite(estimate.step_costs(4096, 10**9, 4, 2)["gradient"])
+
+
+@pytest.mark.parametrize(
+    "cell, task, num_classes, batch_size, eval_batch_size",
+    [("lstm", "recall", 500, 16, 64), ("rnn", "recall", 50, 8, 2000), ("gru", "adding", None, 256, 16)],
+)
+def test_a_training_jobs_peak_memory_is_what_the_estimate_says(
+    tmp_path, cell, task, num_classes, batch_size, eval_batch_size
+):
+    # Issue 17, item 4: the check refuses jobs whose estimated peak exceeds the machine's memory.
+    args = argparse.Namespace(
+        task=task, model="m", seq_len=12, clip="off", cell=cell, activation="tanh", recurrent_init="orthogonal",
+        radius=1.0, gate_bias="0", num_classes=num_classes, optimizer="adam", learning_rate=0.01, steps=5,
+        batch_size=batch_size, eval_interval=2, eval_batch_size=eval_batch_size, seeds=2, hidden_size=16,
+    )  # fmt: skip
+    peak = _peak_bytes(lambda: train.run(args))
+    estimated = estimate.train_peak_bytes(cell, 16, num_classes or 2, batch_size, 12, 5, 2, eval_batch_size, 2)
+    assert peak / 2 <= estimated <= 2 * peak, (estimated, peak)

@@ -28,6 +28,7 @@ def check_config(config, schema_file):
         validate(config, str(schema_path))
         found = configcheck.cross_problems(config)
         found += configcheck.training_problems(config)
+        found += configcheck.memory_problems(config, estimate.machine_bytes())
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

@@ -16,7 +16,7 @@ import jsonschema
 import numpy as np
 
 from bptt.core import cells
-from bptt.pipeline import grid
+from bptt.pipeline import estimate, grid
 
 TYPE_NAMES = {
     "array": "a list",
@@ -183,6 +183,22 @@ def training_problems(config: dict) -> list[str]:
         except ValueError as error:
             lines.append(f"training.models.{name}: {error}. Change the value, or the cell.")
     return lines
+
+
+def memory_problems(config: dict, machine_bytes: int) -> list[str]:
+    """One line for the training jobs of a valid config (defaults filled in) whose estimated peak memory
+    (`estimate.training_peak_bytes`) exceeds `machine_bytes`: such a job would take the machine down."""
+    peaks = estimate.training_peak_bytes(config["training"])
+    over = {job: peak for job, peak in peaks.items() if peak > machine_bytes}
+    if not over:
+        return []
+    (task, model, seq_len, clip), peak = max(over.items(), key=lambda item: item[1])
+    return [
+        f"training: {len(over)} job(s) would need more memory than this machine's {machine_bytes / 2**30:.1f} GiB, "
+        f"the largest {peak / 2**30:.3g} GiB ({task}, {model}, T = {seq_len}, clip {clip}); it grows with "
+        "steps, seeds x (batch_size, eval_batch_size) x seq_len x hidden_size and recall's num_classes. "
+        "Make them smaller."
+    ]
 
 
 def problems(config: dict, schema: dict) -> list[str]:

@@ -20,6 +20,7 @@ Times are in seconds, memory in bytes. Jobs are shared among the cores.
 import argparse
 import functools
 import math
+import os
 import time
 
 import numpy as np
@@ -253,3 +254,58 @@ def warning(config: dict, cores: int, limit: float = 600.0) -> str | None:
     if shares["jacobian"] > 0.5:
         text += " Set jacobian_batch: 0 (or 1) in config.yaml to cut most of it."
     return text + " Press Ctrl-C now to change the config; finished jobs are kept either way."
+
+
+def _row_step_bytes(cell: str, hidden_size: int, input_size: int) -> int:
+    """Bytes a forward and backward pass keeps per sequence and time-step: the input and its batch's copy,
+    and per block of U and part of the state their values, slopes and adjoints (held within a factor of
+    2 of tracemalloc's peak of training jobs by tests/pipeline/test_estimate.py)."""
+    blocks, parts = KINDS[cell]
+    return _F8 * (2 * input_size + hidden_size * (5 * blocks + 4 * parts))
+
+
+def train_peak_bytes(
+    cell: str,
+    hidden_size: int,
+    input_size: int,
+    batch_size: int,
+    seq_len: int,
+    steps: int,
+    seeds: int,
+    eval_batch_size: int,
+    eval_interval: int,
+) -> int:
+    """Peak bytes of one training job: its held-out batch, the larger of a training step's and an
+    evaluation's pass, the history (per step and per evaluation) and the parameters with Adam's state."""
+    per_row = _row_step_bytes(cell, hidden_size, input_size) * seq_len
+    blocks = KINDS[cell][0]
+    params = 4 * seeds * _F8 * (blocks * hidden_size * (hidden_size + input_size + 2) + input_size * (hidden_size + 1))
+    history = steps * seeds * (3 * _F8 + 1) + (steps // eval_interval + 2) * (1 + 2 * seeds) * _F8
+    held_out = seeds * eval_batch_size * seq_len * input_size * _F8
+    return held_out + max(batch_size, eval_batch_size) * seeds * per_row + history + params
+
+
+def training_peak_bytes(training: dict) -> dict[tuple, int]:
+    """Peak bytes of every job of a config's `training:` section, by job (task, model, seq_len, clip)."""
+    peaks = {}
+    for job in training_grid.jobs(training):
+        task, model, seq_len, _ = job
+        spec = training["tasks"][task]
+        input_size = spec.get("num_classes", 2)  # recall reads one-hot symbols, adding (value, marker)
+        peaks[job] = train_peak_bytes(
+            training["models"][model]["cell"],
+            training["hidden_size"],
+            input_size,
+            training["batch_size"],
+            seq_len,
+            training["steps"],
+            training["seeds"],
+            training["eval_batch_size"],
+            training["eval_interval"],
+        )
+    return peaks
+
+
+def machine_bytes() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
