@@ -97,3 +97,8 @@ def test_training_sizes_that_cannot_fit_are_refused_with_the_figure(edit):
     found = configcheck.memory_problems(config, 8 * 2**30)
     assert len(found) == 1 and found[0].startswith("training: ") and "GiB" in found[0], found
     assert configcheck.memory_problems(CONFIG, 8 * 2**30) == []
+
+
+def test_experiment_sizes_that_cannot_fit_are_refused_with_the_figure():
+    found = configcheck.memory_problems(edited(CONFIG, {"batch_size": 10**7}), 8 * 2**30)
+    assert len(found) == 1 and found[0].startswith("grid: 48 job(s) would need more memory"), found

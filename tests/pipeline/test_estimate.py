@@ -82,9 +82,9 @@ def _peak_bytes(fn) -> int:
 
 def test_planning_costs_the_same_memory_whatever_the_sizes():
     # Issue 17, item 3: step_costs allocated models x batch_size x H; batch_size=200000 took 8 GB to plan.
-    # Sizes at which the old code took ~200 MB (safe to run it); the fix must not grow with them.
+    # Sizes at which the old code took ~200 MB (safe to run it: 1 GB at 50,000); the fix must not grow with them.
     small = _peak_bytes(lambda: estimate.step_costs(512, 500, 4, 2))
-    large = _peak_bytes(lambda: estimate.step_costs(512, 50_000, 4, 2))
+    large = _peak_bytes(lambda: estimate.step_costs(512, 10_000, 4, 2))
     assert large < 1.1 * small, (small, large)
     assert np.isfinite(estimate.step_costs(4096, 10**9, 4, 2)["gradient"])
 
@@ -105,3 +105,12 @@ def test_a_training_jobs_peak_memory_is_what_the_estimate_says(
     peak = _peak_bytes(lambda: train.run(args))
     estimated = estimate.train_peak_bytes(cell, 16, num_classes or 2, batch_size, 12, 5, 2, eval_batch_size, 2)
     assert peak / 2 <= estimated <= 2 * peak, (estimated, peak)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("loss_at", ["last", "every"])
+def test_an_experiment_jobs_peak_memory_is_what_the_estimate_says(cell, loss_at):
+    args = _experiment(cell, loss_at, 60)
+    peak = _peak_bytes(lambda: experiment.run(args))
+    estimated = estimate.experiment_peak_bytes(cell, 16, 8, 4, 60, 5 * (1 if cell == "rnn" else 2), 3, 1, loss_at)
+    _within(estimated, peak)

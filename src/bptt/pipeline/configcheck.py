@@ -186,19 +186,30 @@ def training_problems(config: dict) -> list[str]:
 
 
 def memory_problems(config: dict, machine_bytes: int) -> list[str]:
-    """One line for the training jobs of a valid config (defaults filled in) whose estimated peak memory
-    (`estimate.training_peak_bytes`) exceeds `machine_bytes`: such a job would take the machine down."""
-    peaks = estimate.training_peak_bytes(config["training"])
-    over = {job: peak for job, peak in peaks.items() if peak > machine_bytes}
-    if not over:
-        return []
-    (task, model, seq_len, clip), peak = max(over.items(), key=lambda item: item[1])
-    return [
-        f"training: {len(over)} job(s) would need more memory than this machine's {machine_bytes / 2**30:.1f} GiB, "
-        f"the largest {peak / 2**30:.3g} GiB ({task}, {model}, T = {seq_len}, clip {clip}); it grows with "
-        "steps, seeds x (batch_size, eval_batch_size) x seq_len x hidden_size and recall's num_classes. "
-        "Make them smaller."
-    ]
+    """One line per section (the grid's experiments, training) of a valid config (defaults filled in)
+    with jobs whose estimated peak memory (`bptt.pipeline.estimate`) exceeds `machine_bytes`: such a
+    job would take the machine down."""
+    sections = {
+        "grid": (
+            estimate.experiments_peak_bytes(config),
+            "seeds x batch_size x seq_len x hidden_size (and seq_len^2 x jacobian_batch with loss_at: every)",
+        ),
+        "training": (
+            estimate.training_peak_bytes(config["training"]),
+            "steps, seeds x (batch_size, eval_batch_size) x seq_len x hidden_size and recall's num_classes",
+        ),
+    }
+    lines = []
+    for section, (peaks, grows) in sections.items():
+        over = {job: peak for job, peak in peaks.items() if peak > machine_bytes}
+        if over:
+            job, peak = max(over.items(), key=lambda item: item[1])
+            lines.append(
+                f"{section}: {len(over)} job(s) would need more memory than this machine's "
+                f"{machine_bytes / 2**30:.1f} GiB, the largest {peak / 2**30:.3g} GiB ({', '.join(map(str, job))}); "
+                f"it grows with {grows}. Make them smaller."
+            )
+    return lines
 
 
 def problems(config: dict, schema: dict) -> list[str]:

@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bptt.core import cells, sources
-from bptt.pipeline import grid, theory, training_grid
+from bptt.pipeline import experiment, grid, theory, training_grid
 from bptt.theory import meanfield
 
 KINDS = {"rnn": (1, 1), "lstm": (4, 2), "gru": (3, 1)}  # blocks of U, parts of the state
@@ -309,3 +309,48 @@ def training_peak_bytes(training: dict) -> dict[tuple, int]:
 def machine_bytes() -> int:
     """This machine's physical memory in bytes."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def experiment_peak_bytes(
+    cell: str,
+    hidden_size: int,
+    input_size: int,
+    batch_size: int,
+    seq_len: int,
+    points: int,
+    seeds: int,
+    jacobian_batch: int,
+    loss_at: str,
+) -> int:
+    """Peak bytes of one experiment job of `points` grid points and `seeds` seeds: its seeds run in groups
+    whose inputs stay within experiment._STACK_BYTES (as `experiment.run` groups them); a group keeps
+    its forward and backward pass, and with loss_at every the per-lag sweep of `bptt.core.sources` over
+    jacobian_batch sequences (pair norms T x T, G_tau T x G H x H, and a window buffer) as well."""
+    per_seed = _F8 * seq_len * points * batch_size * (input_size + hidden_size)
+    models = points * min(seeds, max(1, experiment._STACK_BYTES // per_seed))
+    peak = models * batch_size * seq_len * _row_step_bytes(cell, hidden_size, input_size)
+    if loss_at == "every":
+        rows_u = KINDS[cell][0] * hidden_size
+        peak += models * batch_size * seq_len * hidden_size * _F8  # dL_t/dh_t at every step
+        peak += models * jacobian_batch * seq_len * (seq_len * _F8 + 2 * rows_u * (hidden_size + 1) * _F8)
+        window = sources._window_steps(seq_len, models, jacobian_batch, rows_u)  # steps of the window's buffer
+        peak += (2 * hidden_size + window * jacobian_batch) * models * seq_len * rows_u * _F8
+    return peak
+
+
+def experiments_peak_bytes(config: dict) -> dict[tuple, int]:
+    """Peak bytes of every experiment job of a config, by job (cell, activation, seq_len)."""
+    return {
+        (cell, activation, seq_len): experiment_peak_bytes(
+            cell,
+            config["hidden_size"],
+            config["input_size"],
+            config["batch_size"],
+            seq_len,
+            len(grid.points(config["grid"], cell)),
+            config["seeds"],
+            config["jacobian_batch"],
+            config["loss_at"],
+        )
+        for cell, activation, seq_len in grid.jobs(config["grid"])
+    }
