@@ -102,3 +102,19 @@ def test_training_sizes_that_cannot_fit_are_refused_with_the_figure(edit):
 def test_experiment_sizes_that_cannot_fit_are_refused_with_the_figure():
     found = configcheck.memory_problems(edited(CONFIG, {"batch_size": 10**7}), 8 * 2**30)
     assert len(found) == 1 and found[0].startswith("grid: 48 job(s) would need more memory"), found
+
+
+def test_a_training_target_for_a_model_or_task_the_config_lacks_is_named_with_those_it_has():
+    # Issue 17, item 6: `snakemake -n results/training/adding/evil/T4/clip-off.npz` gave a KeyError traceback.
+    config = edited(CONFIG, {"training": {**CONFIG["training"], "tasks": {"adding": {"seq_len": [10]}}}})
+    found = configcheck.target_problems(
+        config,
+        ["results/training/adding/evil/T4/clip-off.npz", "results/training/recall/lstm/T4/clip-off.npz", "all"],
+    )
+    assert found == [
+        "results/training/adding/evil/T4/clip-off.npz: the config's training section has no model 'evil'; "
+        "its models: rnn_tanh, irnn, lstm, lstm_bias1, gru. Ask for one of those, or add it to training.models.",
+        "results/training/recall/lstm/T4/clip-off.npz: the config's training section has no task 'recall'; "
+        "its tasks: adding. Ask for one of those, or add it to training.tasks.",
+    ]
+    assert configcheck.target_problems(CONFIG, ["results/training/adding/lstm/T4/clip-off.npz"]) == []

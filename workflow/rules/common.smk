@@ -2,6 +2,7 @@
 # bptt.pipeline.paths, the grid's jobs and points in bptt.pipeline.grid.
 import os
 import pathlib
+import sys
 
 import yaml
 
@@ -29,6 +30,9 @@ def check_config(config, schema_file):
         found = configcheck.cross_problems(config)
         found += configcheck.training_problems(config)
         found += configcheck.memory_problems(config, estimate.machine_bytes())
+        # The targets are not known to the workflow while it is parsed: the command line's words are
+        # checked instead (only those shaped like a training record's path count).
+        found += configcheck.target_problems(config, sys.argv[1:])
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

@@ -11,12 +11,13 @@ number that is not finite. Keys of older versions get a message that says what t
 
 import collections
 import math
+import re
 
 import jsonschema
 import numpy as np
 
 from bptt.core import cells
-from bptt.pipeline import estimate, grid
+from bptt.pipeline import estimate, grid, paths
 
 TYPE_NAMES = {
     "array": "a list",
@@ -209,6 +210,23 @@ def memory_problems(config: dict, machine_bytes: int) -> list[str]:
                 f"{machine_bytes / 2**30:.1f} GiB, the largest {peak / 2**30:.3g} GiB ({', '.join(map(str, job))}); "
                 f"it grows with {grows}. Make them smaller."
             )
+    return lines
+
+
+def target_problems(config: dict, targets) -> list[str]:
+    """One line per training target among `targets` (paths given on the command line) whose task or
+    model the config's training section (defaults filled in) does not define, naming those it does."""
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(paths.TRAIN_RUN))
+    lines = []
+    for target in targets:
+        found = re.fullmatch(pattern, str(target))
+        for key in ("task", "model") if found else ():
+            defined = config["training"][f"{key}s"]
+            if found[key] not in defined:
+                lines.append(
+                    f"{target}: the config's training section has no {key} {found[key]!r}; "
+                    f"its {key}s: {', '.join(defined)}. Ask for one of those, or add it to training.{key}s."
+                )
     return lines
 
 
