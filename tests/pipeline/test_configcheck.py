@@ -118,3 +118,26 @@ def test_a_training_target_for_a_model_or_task_the_config_lacks_is_named_with_th
         "its tasks: adding. Ask for one of those, or add it to training.tasks.",
     ]
     assert configcheck.target_problems(CONFIG, ["results/training/adding/lstm/T4/clip-off.npz"]) == []
+
+
+def test_an_unquoted_off_in_clip_is_the_word_off():
+    # Issue 17, item 7: YAML reads `clip: [off]` as [False], which was refused as "False is not allowed".
+    config = yaml.safe_load("training: {clip: [off, 1.0]}")
+    assert configcheck.normalise(config, SCHEMA) == {"training": {"clip": ["off", 1.0]}}
+    assert configcheck.normalise({"seeds": False}, SCHEMA) == {"seeds": False}  # elsewhere false stays false
+
+
+def test_a_key_given_twice_in_a_config_file_is_named():
+    text = "seeds: 3\ngrid:\n  radius: [1.0]\n  radius: [2.0]\nseeds: 4\n"
+    assert configcheck.duplicate_keys(text, "my.yaml") == [
+        "my.yaml: grid.radius is given twice (lines 3 and 4); the last would silently win. Keep one.",
+        "my.yaml: seeds is given twice (lines 1 and 5); the last would silently win. Keep one.",
+    ]
+    assert configcheck.duplicate_keys((ROOT / "config.yaml").read_text(), "config.yaml") == []
+
+
+def test_a_training_radius_follows_the_grids_rule():
+    # Issue 17, item 7: a training model took radius 1e-320 where the grid requires >= 1e-300.
+    models = {"tiny": {"cell": "rnn", "radius": 1e-320}}
+    found = configcheck.problems(edited(CONFIG, {"training": {**CONFIG["training"], "models": models}}), SCHEMA)
+    assert found and found[0].startswith("training.models.tiny.radius: 1e-320 is not allowed; it must be >= 1e-300")

@@ -23,7 +23,12 @@ def check_config(config, schema_file):
     schema_path = pathlib.Path(workflow.basedir) / schema_file
     schema = yaml.safe_load(schema_path.read_text())
     config.update(configcheck.normalise(dict(config), schema))
-    found = configcheck.problems(config, schema)
+    found = [
+        line
+        for path in workflow.configfiles
+        for line in configcheck.duplicate_keys(pathlib.Path(path).read_text(), path)
+    ]
+    found += configcheck.problems(config, schema)
     if not found:
         # Fills in the schema's defaults; cannot fail after the check.
         validate(config, str(schema_path))

@@ -15,6 +15,7 @@ import re
 
 import jsonschema
 import numpy as np
+import yaml
 
 from bptt.core import cells
 from bptt.pipeline import estimate, grid, paths
@@ -130,13 +131,49 @@ def _as_number(value, types: set[str]):
     return value
 
 
+def _words(node: dict) -> set:
+    """The words a schema node allows as constants (through oneOf as well), such as clip's "off"."""
+    found = {node["const"]} if isinstance(node.get("const"), str) else set()
+    for option in node.get("oneOf", []):
+        found |= _words(option)
+    return found
+
+
 def normalise(config, schema: dict):
-    """`config` with numbers read as meant (see the module docstring), following `schema`."""
+    """`config` with numbers read as meant (see the module docstring), following `schema`; an unquoted
+    off, which YAML reads as false, is the word off where the schema allows it (clip: [off])."""
     if isinstance(config, dict):
         return {k: normalise(v, _child(schema, k)) for k, v in config.items()}
     if isinstance(config, list):
         return [normalise(v, schema.get("items", {})) for v in config]
+    if config is False and "off" in _words(schema):
+        return "off"
     return _as_number(config, _types(schema))
+
+
+def duplicate_keys(text: str, name: str) -> list[str]:
+    """One line per key given twice in one mapping of the YAML `text` (the file `name`): YAML loaders
+    keep the last silently, so an edit to the first would change nothing."""
+    lines = []
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                here = path + (key.value,)
+                if key.value in seen:
+                    lines.append(
+                        f"{name}: {key_name(here)} is given twice (lines {seen[key.value]} and "
+                        f"{key.start_mark.line + 1}); the last would silently win. Keep one."
+                    )
+                seen[key.value] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, path + (index,))
+
+    walk(yaml.compose(text), ())
+    return lines
 
 
 def cross_problems(config: dict) -> list[str]:
