@@ -36,6 +36,7 @@ CALLS_PER_STEP = 40
 _MEASURED_N = 96  # the eigenvalue problems and products are timed at n <= this, scaled as n^3 beyond
 _MEASURED_ROWS = 256  # the batch products are timed at <= this many rows, scaled linearly beyond
 _MEASURED_H = 32  # the real sweeps are timed at H <= this, their work scaled as H^2 beyond
+_TRAIN_SMALL_H, _TRAIN_LARGE_H = 16, 64  # training is timed at these H (or below) and scaled as a + b H^2
 _MEASURED_MODELS = 8  # networks stacked in the timed sweeps: a stack's rows share each numpy call
 # Bytes per float64, and per state-step of a stacked forward trace: each step keeps the state, the
 # pre-activations of every block and their slopes (a conservative count for every cell).
@@ -158,22 +159,37 @@ def theory_seconds(activations: list[str], n_radii: int) -> float:
 
 
 @functools.cache
-def train_costs(cell: str, hidden_size: int) -> dict[str, float]:
-    """Seconds of `bptt.train.loop` per time-step of a training step: "step" (the fixed part) and "row"
-    (per sequence of the stack), timed on the adding task at T = 8 with 1 and 64 sequences, one seed,
-    H <= _MEASURED_H, and scaled as H^2 beyond."""
+def _train_calibration(cell: str, hidden_size: int) -> tuple[float, float, float]:
+    """(fixed, per sequence, per held-out sequence) seconds of `bptt.train.loop` per time-step of a training
+    step, or of an evaluation, at H = hidden_size: timed on the adding task at T = 8, one seed, with 1 and
+    64 sequences per step, and 1 and 256 held-out sequences at 2 evaluations."""
     from bptt.pipeline import train  # the job's own entry: its imports are paid only when training is planned
 
-    h, steps, seq_len = min(hidden_size, _MEASURED_H), 4, 8
+    steps, seq_len = 4, 8
 
-    def run(batch: int) -> None:
+    def run(batch: int, held_out: int = 1) -> None:
         settings = dict(task="adding", model="m", seq_len=seq_len, clip="off", cell=cell, activation="tanh")
         settings |= dict(recurrent_init="orthogonal", radius=1.0, gate_bias="0", num_classes=None, optimizer="adam")
-        settings |= dict(learning_rate=0.01, steps=steps, batch_size=batch, eval_interval=steps, eval_batch_size=1)
-        train.run(argparse.Namespace(**settings, seeds=1, hidden_size=h))
+        settings |= dict(learning_rate=0.01, steps=steps, batch_size=batch, eval_interval=steps)
+        train.run(argparse.Namespace(**settings, eval_batch_size=held_out, seeds=1, hidden_size=hidden_size))
 
     fixed, row = _linear(lambda b: _seconds(lambda: run(b)) / (steps * seq_len), 1, 64)
-    return {"step": fixed, "row": row * (hidden_size / h) ** 2}
+    _, held_out = _linear(lambda b: _seconds(lambda: run(1, b)) / (2 * seq_len), 1, 256)
+    return fixed, row, held_out
+
+
+def train_costs(cell: str, hidden_size: int) -> dict[str, float]:
+    """Seconds of `bptt.train.loop` per time-step: "step" (the fixed part of a training step), "row" (per
+    sequence of a training step) and "eval_row" (per held-out sequence of an evaluation). Timed at H =
+    hidden_size up to _TRAIN_SMALL_H; beyond, each is a + b H^2 through H = _TRAIN_SMALL_H and
+    min(H, _TRAIN_LARGE_H) (numpy's fixed cost per call, and the products)."""
+    names = ("step", "row", "eval_row")
+    if hidden_size <= _TRAIN_SMALL_H:
+        return dict(zip(names, _train_calibration(cell, hidden_size)))
+    h1, h2 = _TRAIN_SMALL_H, min(hidden_size, _TRAIN_LARGE_H)
+    low, high = _train_calibration(cell, h1), _train_calibration(cell, h2)
+    grow = (hidden_size**2 - h1**2) / (h2**2 - h1**2)
+    return {k: lo + max(hi - lo, 0.0) * grow for k, lo, hi in zip(names, low, high)}
 
 
 def train_seconds(
@@ -188,10 +204,11 @@ def train_seconds(
 ) -> float:
     """Seconds of one training job: `steps` steps of seeds x batch_size sequences of T = seq_len, and its
     evaluations (at 0, every eval_interval steps and the last) on seeds x eval_batch_size sequences."""
-    cost, evaluations = train_costs(cell, hidden_size), steps // eval_interval + 2
+    cost = train_costs(cell, hidden_size)
+    evaluations = steps // eval_interval + 1 + (steps % eval_interval > 0)  # at 0, every interval, and the last
     return seq_len * (
         steps * (cost["step"] + seeds * batch_size * cost["row"])
-        + evaluations * (cost["step"] + seeds * eval_batch_size * cost["row"])
+        + evaluations * seeds * eval_batch_size * cost["eval_row"]
     )
 
 
