@@ -37,6 +37,7 @@ _MEASURED_N = 96  # the eigenvalue problems and products are timed at n <= this,
 _MEASURED_ROWS = 256  # the batch products are timed at <= this many rows, scaled linearly beyond
 _MEASURED_H = 32  # the real sweeps are timed at H <= this, their work scaled as H^2 beyond
 _TRAIN_SMALL_H, _TRAIN_LARGE_H = 16, 64  # training is timed at these H (or below) and scaled as a + b H^2
+_LAG_ROWS = 16  # rows (window steps x sequences) per sum into G_tau when memory bounds the window
 _MEASURED_MODELS = 8  # networks stacked in the timed sweeps: a stack's rows share each numpy call
 # Bytes per float64, and per state-step of a stacked forward trace: each step keeps the state, the
 # pre-activations of every block and their slopes (a conservative count for every cell).
@@ -103,7 +104,7 @@ def every_step_costs(cell: str, hidden_size: int) -> dict[str, float]:
     # One window's sum into G_tau (M, H, T, G*H) touches all of it: per entry of G, at n_g entries.
     blocks, n_g = KINDS[cell][0], 2**20
     g = np.zeros((m, h, n_g // (m * h * blocks * h), blocks * h))
-    h_rows, terms = np.ones((m, h, _MEASURED_ROWS)), np.ones((m, _MEASURED_ROWS, g[0, 0].size))
+    h_rows, terms = np.ones((m, h, _LAG_ROWS)), np.ones((m, _LAG_ROWS, g[0, 0].size))
     lag = _seconds(lambda: g.__iadd__((h_rows @ terms).reshape(g.shape))) / g.size
     return {"step": a, "row": 2 * slope / m * (hidden_size / h) ** 2, "lag": lag}
 
@@ -161,11 +162,11 @@ def theory_seconds(activations: list[str], n_radii: int) -> float:
 @functools.cache
 def _train_calibration(cell: str, hidden_size: int) -> tuple[float, float, float]:
     """(fixed, per sequence, per held-out sequence) seconds of `bptt.train.loop` per time-step of a training
-    step, or of an evaluation, at H = hidden_size: timed on the adding task at T = 8, one seed, with 1 and
-    64 sequences per step, and 1 and 256 held-out sequences at 2 evaluations."""
+    step, or of an evaluation, at H = hidden_size: timed on the adding task at T = 8, one seed, 2 steps, with
+    1 and 64 sequences per step, and 1 and 256 held-out sequences at 2 evaluations."""
     from bptt.pipeline import train  # the job's own entry: its imports are paid only when training is planned
 
-    steps, seq_len = 4, 8
+    steps, seq_len = 2, 8
 
     def run(batch: int, held_out: int = 1) -> None:
         settings = dict(task="adding", model="m", seq_len=seq_len, clip="off", cell=cell, activation="tanh")
@@ -173,8 +174,8 @@ def _train_calibration(cell: str, hidden_size: int) -> tuple[float, float, float
         settings |= dict(learning_rate=0.01, steps=steps, batch_size=batch, eval_interval=steps)
         train.run(argparse.Namespace(**settings, eval_batch_size=held_out, seeds=1, hidden_size=hidden_size))
 
-    fixed, row = _linear(lambda b: _seconds(lambda: run(b)) / (steps * seq_len), 1, 64)
-    _, held_out = _linear(lambda b: _seconds(lambda: run(1, b)) / (2 * seq_len), 1, 256)
+    fixed, row = _linear(lambda b: _seconds(lambda: run(b), 2) / (steps * seq_len), 1, 64)
+    _, held_out = _linear(lambda b: _seconds(lambda: run(1, b), 2) / (2 * seq_len), 1, 256)
     return fixed, row, held_out
 
 
