@@ -53,16 +53,19 @@ def _experiment(cell: str, loss_at: str, seq_len: int) -> argparse.Namespace:
 @pytest.mark.parametrize("cell, seq_len", [("rnn", 400), ("lstm", 100)])
 def test_a_loss_at_every_step_adds_what_the_estimate_says(cell, seq_len):
     # Issue 17, item 2: loss_at every was not read; its extra time grows like T^2. The job with loss_at
-    # last is the reference, measured in the same rounds: the job with every must take it plus the estimate.
+    # last is the reference, measured in the same rounds: the job with every must take it plus the
+    # estimated extra, and the estimated extra must reach a third of the measured difference.
     every, last = _experiment(cell, "every", seq_len), _experiment(cell, "last", seq_len)
     models = 5 * (1 if cell == "rnn" else 2) * 3
-    _timed_within(
-        lambda: (
-            _measured(functools.partial(experiment.run, last))
-            + estimate.every_step_seconds(cell, 16, models, 1, seq_len)
-        ),
-        lambda: _measured(functools.partial(experiment.run, every)),
-    )
+    found = {"last": [], "every": [], "extra": []}
+    for _ in range(2):
+        estimate.every_step_costs.cache_clear()
+        found["extra"].append(estimate.every_step_seconds(cell, 16, models, 1, seq_len))
+        found["last"].append(_measured(functools.partial(experiment.run, last)))
+        found["every"].append(_measured(functools.partial(experiment.run, every)))
+    fastest = {k: min(v) for k, v in found.items()}
+    _within(fastest["last"] + fastest["extra"], fastest["every"])
+    assert fastest["extra"] >= (fastest["every"] - fastest["last"]) / TOLERANCE, fastest
 
 
 def test_rule_theory_costs_what_the_estimate_says():
