@@ -215,21 +215,18 @@ def train_seconds(
     )
 
 
+def train_job_sizes(training: dict, task: str, model: str, seq_len: int) -> dict:
+    """The settings `train_seconds` takes for one job of a `training:` section."""
+    return {
+        "cell": training["models"][model]["cell"],
+        "seq_len": seq_len,
+        **{k: training[k] for k in ("hidden_size", "batch_size", "steps", "seeds", "eval_batch_size", "eval_interval")},
+    }
+
+
 def training_seconds(training: dict) -> float:
     """Seconds of every job of a config's `training:` section."""
-    total = 0.0
-    for _, model, seq_len, _ in training_grid.jobs(training):
-        total += train_seconds(
-            training["models"][model]["cell"],
-            training["hidden_size"],
-            training["batch_size"],
-            seq_len,
-            training["steps"],
-            training["seeds"],
-            training["eval_batch_size"],
-            training["eval_interval"],
-        )
-    return total
+    return sum(train_seconds(**train_job_sizes(training, *job[:3])) for job in training_grid.jobs(training))
 
 
 def estimate(config: dict, cores: int) -> dict:
@@ -307,23 +304,13 @@ def train_peak_bytes(
 
 def training_peak_bytes(training: dict) -> dict[tuple, int]:
     """Peak bytes of every job of a config's `training:` section, by job (task, model, seq_len, clip)."""
-    peaks = {}
-    for job in training_grid.jobs(training):
-        task, model, seq_len, _ = job
-        spec = training["tasks"][task]
-        input_size = spec.get("num_classes", 2)  # recall reads one-hot symbols, adding (value, marker)
-        peaks[job] = train_peak_bytes(
-            training["models"][model]["cell"],
-            training["hidden_size"],
-            input_size,
-            training["batch_size"],
-            seq_len,
-            training["steps"],
-            training["seeds"],
-            training["eval_batch_size"],
-            training["eval_interval"],
+    return {
+        # recall reads one-hot symbols, adding (value, marker)
+        job: train_peak_bytes(
+            **train_job_sizes(training, *job[:3]), input_size=training["tasks"][job[0]].get("num_classes", 2)
         )
-    return peaks
+        for job in training_grid.jobs(training)
+    }
 
 
 def machine_bytes() -> int:
