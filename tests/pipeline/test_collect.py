@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bptt.pipeline import collect, experiment, tables
+from bptt.pipeline import collect, experiment, paths, tables
 
 LOG10_E = math.log10(math.e)
 
@@ -135,3 +135,24 @@ def test_a_damaged_record_is_moved_aside_and_named(tmp_path):
     with pytest.raises(SystemExit, match=f"{path} could not be read .* moved to {path}.corrupt; run snakemake again"):
         collect.read_record(str(path))
     assert not path.exists() and (tmp_path / "T20.npz.corrupt").exists()
+
+
+@pytest.mark.parametrize("edit", [{"radius": [0.9, 1.5]}, {"seq_len": [4]}])
+def test_an_intact_record_written_for_another_config_is_named_and_moved_aside(tmp_path, monkeypatch, edit):
+    # Issue 17, item 5: a record that does not match the config was collected under the config's points.
+    monkeypatch.chdir(tmp_path)
+    config_grid = {"cell": ["rnn"], "activation": ["tanh"], "seq_len": [3], "radius": [0.9, 1.2]}
+    config_grid |= {"recurrent_init": ["orthogonal"], "gate_bias": ["0"]}
+    output = tmp_path / paths.run_path("rnn", "tanh", 3)
+    argv = "--cell rnn --activation tanh --seq-len 3 --recurrent-init orthogonal --gate-bias 0 --seeds 1"
+    argv += " --batch-size 2 --hidden-size 3 --input-size 2 --input-scale 1 --loss mse --num-classes 2"
+    argv += " --jacobian-batch 1 --radius 0.9 1.2"
+    experiment.main([*argv.split(), "--output", str(output)])
+    collect.collect(config_grid, 0.01)  # the record matches its config
+    config_grid |= edit
+    output = tmp_path / paths.run_path("rnn", "tanh", config_grid["seq_len"][0])
+    if "seq_len" in edit:
+        experiment.main([*argv.split(), "--output", str(output)])  # a T = 3 record where T = 4 belongs
+    with pytest.raises(SystemExit, match=f"{output.relative_to(tmp_path)} does not match the config: it holds"):
+        collect.collect(config_grid, 0.01)
+    assert not output.exists() and output.with_name(output.name + ".corrupt").exists()

@@ -76,8 +76,68 @@ def test_a_fractional_integer_is_refused_after_normalising():
     [
         ({"grid": {"recurrent_init": ["identity"]}}, "grid: lstm gets no grid point"),
         ({"jacobian_batch": 5}, "jacobian_batch: 5 exceeds batch_size 4"),
+        ({"jacobian_batch": 0, "loss_at": "every"}, "jacobian_batch: 0 with loss_at: every leaves no sequence"),
     ],
 )
 def test_keys_that_conflict_with_each_other_are_named(edit, start):
     found = configcheck.cross_problems(edited(CONFIG, edit))
     assert found and found[0].startswith(start), found
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"steps": 10**12},  # issue 17, item 4: a traceback allocating 3.64 TiB
+        {"tasks": {"recall": {"seq_len": [3], "num_classes": 10**9}}},  # the OOM killer took the machine
+        {"eval_batch_size": 10**8},
+    ],
+)
+def test_training_sizes_that_cannot_fit_are_refused_with_the_figure(edit):
+    config = edited(CONFIG, {"training": {**CONFIG["training"], **edit}})
+    found = configcheck.memory_problems(config, 8 * 2**30)
+    assert len(found) == 1 and found[0].startswith("training: ") and "GiB" in found[0], found
+    assert configcheck.memory_problems(CONFIG, 8 * 2**30) == []
+
+
+def test_experiment_sizes_that_cannot_fit_are_refused_with_the_figure():
+    found = configcheck.memory_problems(edited(CONFIG, {"batch_size": 10**7}), 8 * 2**30)
+    assert len(found) == 1 and found[0].startswith("grid: 48 job(s) would need more memory"), found
+
+
+def test_a_training_target_for_a_model_or_task_the_config_lacks_is_named_with_those_it_has():
+    # Issue 17, item 6: `snakemake -n results/training/adding/evil/T4/clip-off.npz` gave a KeyError traceback.
+    config = edited(CONFIG, {"training": {**CONFIG["training"], "tasks": {"adding": {"seq_len": [10]}}}})
+    found = configcheck.target_problems(
+        config,
+        ["results/training/adding/evil/T4/clip-off.npz", "results/training/recall/lstm/T4/clip-off.npz", "all"],
+    )
+    assert found == [
+        "results/training/adding/evil/T4/clip-off.npz: the config's training section has no model 'evil'; "
+        "its models: rnn_tanh, irnn, lstm, lstm_bias1, gru. Ask for one of those, or add it to training.models.",
+        "results/training/recall/lstm/T4/clip-off.npz: the config's training section has no task 'recall'; "
+        "its tasks: adding. Ask for one of those, or add it to training.tasks.",
+    ]
+    assert configcheck.target_problems(CONFIG, ["results/training/adding/lstm/T4/clip-off.npz"]) == []
+
+
+def test_an_unquoted_off_in_clip_is_the_word_off():
+    # Issue 17, item 7: YAML reads `clip: [off]` as [False], which was refused as "False is not allowed".
+    config = yaml.safe_load("training: {clip: [off, 1.0]}")
+    assert configcheck.normalise(config, SCHEMA) == {"training": {"clip": ["off", 1.0]}}
+    assert configcheck.normalise({"seeds": False}, SCHEMA) == {"seeds": False}  # elsewhere false stays false
+
+
+def test_a_key_given_twice_in_a_config_file_is_named():
+    text = "seeds: 3\ngrid:\n  radius: [1.0]\n  radius: [2.0]\nseeds: 4\n"
+    assert configcheck.duplicate_keys(text, "my.yaml") == [
+        "my.yaml: grid.radius is given twice (lines 3 and 4); the last would silently win. Keep one.",
+        "my.yaml: seeds is given twice (lines 1 and 5); the last would silently win. Keep one.",
+    ]
+    assert configcheck.duplicate_keys((ROOT / "config.yaml").read_text(), "config.yaml") == []
+
+
+def test_a_training_radius_follows_the_grids_rule():
+    # Issue 17, item 7: a training model took radius 1e-320 where the grid requires >= 1e-300.
+    models = {"tiny": {"cell": "rnn", "radius": 1e-320}}
+    found = configcheck.problems(edited(CONFIG, {"training": {**CONFIG["training"], "models": models}}), SCHEMA)
+    assert found and found[0].startswith("training.models.tiny.radius: 1e-320 is not allowed; it must be >= 1e-300")

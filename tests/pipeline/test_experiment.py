@@ -102,6 +102,14 @@ def test_jacobian_diagnostics_of_the_first_sequence_only(tmp_path):
     assert np.isnan(none["gamma_step"]).all() and np.isfinite(none["log10_grad_h"]).all()
 
 
+def test_diagnostics_switched_off_are_not_counted_as_unmeasurable(tmp_path, capsys):
+    # Issue 17, item 1: with --jacobian-batch 0 every step was counted as unmeasurable and the log said
+    # "gates or slopes beyond float64"; the diagnostics were not asked for, so nothing was lost.
+    none = _run(tmp_path, jacobian_batch=0, name="none")
+    assert (none["unmeasurable_steps"] == 0).all()
+    assert "not measurable" not in capsys.readouterr().out
+
+
 def test_identical_runs_give_identical_records(tmp_path):
     first, second = _run(tmp_path, name="first"), _run(tmp_path, name="second")
     for name in first:

@@ -164,8 +164,18 @@ def test_run_times_per_rule_and_bad_files(tmp_path):
     assert times.loc["spectrum", "total_s"] == 0.5
     bad = tmp_path / "bad.tsv"
     bad.write_text("nothing\n1\n")
-    with pytest.raises(ValueError, match="bad.tsv is not a Snakemake benchmark file"):
+    with pytest.raises(SystemExit, match="bad.tsv could not be read .*not a Snakemake benchmark file.*moved to"):
         provenance.run_times([bad], tmp_path)
+
+
+def test_an_empty_benchmark_file_is_named_and_moved_aside(tmp_path):
+    # Issue 17, item 5: a 0-byte benchmark file ended in pandas' EmptyDataError, naming no file, at every run.
+    empty = tmp_path / "experiment" / "rnn" / "T5.tsv"
+    empty.parent.mkdir(parents=True)
+    empty.touch()
+    with pytest.raises(SystemExit, match=f"{empty} could not be read .* moved to {empty}.corrupt; run snakemake again"):
+        provenance.run_times([empty], tmp_path)
+    assert not empty.exists() and empty.with_name("T5.tsv.corrupt").exists()
 
 
 def test_git_commit_outside_a_checkout(tmp_path):

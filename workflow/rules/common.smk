@@ -2,6 +2,7 @@
 # bptt.pipeline.paths, the grid's jobs and points in bptt.pipeline.grid.
 import os
 import pathlib
+import sys
 
 import yaml
 
@@ -22,12 +23,21 @@ def check_config(config, schema_file):
     schema_path = pathlib.Path(workflow.basedir) / schema_file
     schema = yaml.safe_load(schema_path.read_text())
     config.update(configcheck.normalise(dict(config), schema))
-    found = configcheck.problems(config, schema)
+    found = [
+        line
+        for path in workflow.configfiles
+        for line in configcheck.duplicate_keys(pathlib.Path(path).read_text(), path)
+    ]
+    found += configcheck.problems(config, schema)
     if not found:
         # Fills in the schema's defaults; cannot fail after the check.
         validate(config, str(schema_path))
         found = configcheck.cross_problems(config)
         found += configcheck.training_problems(config)
+        found += configcheck.memory_problems(config, estimate.machine_bytes())
+        # The targets are not known to the workflow while it is parsed: the command line's words are
+        # checked instead (only those shaped like a training record's path count).
+        found += configcheck.target_problems(config, sys.argv[1:])
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

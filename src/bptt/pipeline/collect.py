@@ -119,11 +119,30 @@ def read_record(path: str) -> dict[str, np.ndarray]:
     return inputs.read(path, load)
 
 
+def check_points(path: str, record: dict[str, np.ndarray], points: list, seq_len: int) -> None:
+    """Set the record at `path` aside (`inputs.not_for_this_config`) unless it holds the job's `points`
+    ((radius, recurrent_init, gate_bias) of `grid.points`) at seq_len steps."""
+    found = {
+        (float(r), str(i), str(b)) for r, i, b in zip(record["radius"], record["recurrent_init"], record["gate_bias"])
+    }
+    expected = {(float(r), i, "" if b is None else str(b)) for r, i, b in points}
+    if found != expected:
+        inputs.not_for_this_config(
+            path, f"it holds the points (radius, init, gate bias) {sorted(found)}, the config's are {sorted(expected)}"
+        )
+    if record["log10_grad_h"].shape[-1] != seq_len:
+        inputs.not_for_this_config(
+            path, f"it holds {record['log10_grad_h'].shape[-1]} steps, the config asks for {seq_len}"
+        )
+
+
 def collect(config_grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
     """(gradients, summary) of every point of `config_grid`, read from the paths of bptt.pipeline.paths."""
     parts = []
     for cell, activation, seq_len in grid.jobs(config_grid):
-        record = read_record(paths.run_path(cell, activation, seq_len))
+        path = paths.run_path(cell, activation, seq_len)
+        record = read_record(path)
+        check_points(path, record, grid.points(config_grid, cell), seq_len)
         for p, (radius, init, bias) in enumerate(zip(record["radius"], record["recurrent_init"], record["gate_bias"])):
             key = {
                 "cell": cell,

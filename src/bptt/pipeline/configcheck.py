@@ -11,12 +11,14 @@ number that is not finite. Keys of older versions get a message that says what t
 
 import collections
 import math
+import re
 
 import jsonschema
 import numpy as np
+import yaml
 
 from bptt.core import cells
-from bptt.pipeline import grid
+from bptt.pipeline import estimate, grid, paths
 
 TYPE_NAMES = {
     "array": "a list",
@@ -129,24 +131,66 @@ def _as_number(value, types: set[str]):
     return value
 
 
+def _words(node: dict) -> set:
+    """The words a schema node allows as constants (through oneOf as well), such as clip's "off"."""
+    found = {node["const"]} if isinstance(node.get("const"), str) else set()
+    for option in node.get("oneOf", []):
+        found |= _words(option)
+    return found
+
+
 def normalise(config, schema: dict):
-    """`config` with numbers read as meant (see the module docstring), following `schema`."""
+    """`config` with numbers read as meant (see the module docstring), following `schema`; an unquoted
+    off, which YAML reads as false, is the word off where the schema allows it (clip: [off])."""
     if isinstance(config, dict):
         return {k: normalise(v, _child(schema, k)) for k, v in config.items()}
     if isinstance(config, list):
         return [normalise(v, schema.get("items", {})) for v in config]
+    if config is False and "off" in _words(schema):
+        return "off"
     return _as_number(config, _types(schema))
+
+
+def duplicate_keys(text: str, name: str) -> list[str]:
+    """One line per key given twice in one mapping of the YAML `text` (the file `name`): YAML loaders
+    keep the last silently, so an edit to the first would change nothing."""
+    lines = []
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                here = path + (key.value,)
+                if key.value in seen:
+                    lines.append(
+                        f"{name}: {key_name(here)} is given twice (lines {seen[key.value]} and "
+                        f"{key.start_mark.line + 1}); the last would silently win. Keep one."
+                    )
+                seen[key.value] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, path + (index,))
+
+    walk(yaml.compose(text), ())
+    return lines
 
 
 def cross_problems(config: dict) -> list[str]:
     """Problems between keys of a config valid key by key (defaults filled in): a cell of the grid
-    that gets no point, a jacobian_batch larger than the batch."""
+    that gets no point, a jacobian_batch larger than the batch, a loss at every step without a sequence
+    to measure its per-lag gradients on."""
     g = config["grid"]
     lines = []
     if config["jacobian_batch"] > config["batch_size"]:
         lines.append(
             f"jacobian_batch: {config['jacobian_batch']} exceeds batch_size {config['batch_size']}; "
             "give at most batch_size sequences (0 for none)."
+        )
+    if config["loss_at"] == "every" and config["jacobian_batch"] == 0:
+        lines.append(
+            "jacobian_batch: 0 with loss_at: every leaves no sequence to measure the per-lag gradients on "
+            "(they use the first jacobian_batch sequences); give jacobian_batch >= 1, or loss_at: last."
         )
     return lines + [
         f"grid: {cell} gets no grid point from recurrent_init {g['recurrent_init']} and gate_bias {g['gate_bias']} "
@@ -176,6 +220,50 @@ def training_problems(config: dict) -> list[str]:
             )
         except ValueError as error:
             lines.append(f"training.models.{name}: {error}. Change the value, or the cell.")
+    return lines
+
+
+def memory_problems(config: dict, machine_bytes: int) -> list[str]:
+    """One line per section (the grid's experiments, training) of a valid config (defaults filled in)
+    with jobs whose estimated peak memory (`bptt.pipeline.estimate`) exceeds `machine_bytes`: such a
+    job would take the machine down."""
+    sections = {
+        "grid": (
+            estimate.experiments_peak_bytes(config),
+            "seeds x batch_size x seq_len x hidden_size (and seq_len^2 x jacobian_batch with loss_at: every)",
+        ),
+        "training": (
+            estimate.training_peak_bytes(config["training"]),
+            "steps, seeds x (batch_size, eval_batch_size) x seq_len x hidden_size and recall's num_classes",
+        ),
+    }
+    lines = []
+    for section, (peaks, grows) in sections.items():
+        over = {job: peak for job, peak in peaks.items() if peak > machine_bytes}
+        if over:
+            job, peak = max(over.items(), key=lambda item: item[1])
+            lines.append(
+                f"{section}: {len(over)} job(s) would need more memory than this machine's "
+                f"{machine_bytes / 2**30:.1f} GiB, the largest {peak / 2**30:.3g} GiB ({', '.join(map(str, job))}); "
+                f"it grows with {grows}. Make them smaller."
+            )
+    return lines
+
+
+def target_problems(config: dict, targets) -> list[str]:
+    """One line per training target among `targets` (paths given on the command line) whose task or
+    model the config's training section (defaults filled in) does not define, naming those it does."""
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(paths.TRAIN_RUN))
+    lines = []
+    for target in targets:
+        found = re.fullmatch(pattern, str(target))
+        for key in ("task", "model") if found else ():
+            defined = config["training"][f"{key}s"]
+            if found[key] not in defined:
+                lines.append(
+                    f"{target}: the config's training section has no {key} {found[key]!r}; "
+                    f"its {key}s: {', '.join(defined)}. Ask for one of those, or add it to training.{key}s."
+                )
     return lines
 
 

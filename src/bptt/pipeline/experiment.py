@@ -33,6 +33,7 @@ from bptt.pipeline import atomic, grid, seeding
 # collected tables (bptt.pipeline.tables).
 POINT_ARRAYS = ("radius", "recurrent_init", "gate_bias")  # (P,); gate_bias "" for the Elman cell
 STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (P, S, T)
+JACOBIAN_ARRAYS = ("log10_jac", "gamma_step")  # all NaN with --jacobian-batch 0: not asked for, not lost
 SEED_ARRAYS = (
     "log10_grad_norm_weight_ih",
     "log10_grad_norm_weight_hh",
@@ -130,6 +131,11 @@ def lag_arrays(stack, x, dh, scale, measurable, overflow_step, samples: int) -> 
     return out
 
 
+def measured(jacobian_batch: int) -> tuple[str, ...]:
+    """The STEP_ARRAYS a job asks for: the Jacobian diagnostics only with jacobian_batch >= 1."""
+    return tuple(k for k in STEP_ARRAYS if jacobian_batch or k not in JACOBIAN_ARRAYS)
+
+
 def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     """STEP_ARRAYS and LAG_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
     p, s, b = len(points), len(seeds), args.batch_size
@@ -161,7 +167,8 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
                 steps[name] = np.median(values, axis=2).T if values.shape[2] else np.full(values.shape[1::-1], np.nan)
     overflow_step = prof.overflow_step
     rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
-    lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
+    asked = [v for k, v in steps.items() if k in measured(args.jacobian_batch)]
+    lost = np.logical_or.reduce([np.isnan(v) for v in asked]) & rows  # (M, T): NaN before any overflow
     per_seed = {
         **{
             f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()
@@ -280,7 +287,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def report(record: dict[str, np.ndarray]) -> list[str]:
+def report(record: dict[str, np.ndarray], jacobian_batch: int) -> list[str]:
     """One line per point and seed that overflowed or has unmeasurable steps, for the job's log."""
     lines = []
     for p, radius in enumerate(record["radius"]):
@@ -293,7 +300,7 @@ def report(record: dict[str, np.ndarray]) -> list[str]:
             before = f"{n} steps before the overflow" if step >= 0 else f"{n} steps"
             if lost:
                 # A step counts when any of its norms is NaN: name which, so a measured one is not doubted.
-                counts = {k: np.isnan(record[k][p, s, :n]).sum() for k in STEP_ARRAYS if k in record}
+                counts = {k: np.isnan(record[k][p, s, :n]).sum() for k in measured(jacobian_batch) if k in record}
                 which = ", ".join(f"{k} at {c}" for k, c in counts.items() if c)
                 lines.append(
                     f"{point}, seed {seed}: {lost} of {before} are not measurable ({which}; gates or slopes"
@@ -310,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     write(record, args.output)
     # Snakemake sets the BLAS threads from the rule's `threads:` (1): said here, for the log.
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "the library default")
-    print("\n".join([f"wrote {args.output} (BLAS threads: {threads})", *report(record)]))
+    print("\n".join([f"wrote {args.output} (BLAS threads: {threads})", *report(record, args.jacobian_batch)]))
     return 0
 
 

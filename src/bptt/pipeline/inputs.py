@@ -1,7 +1,8 @@
 """Reading a pipeline input that may be damaged: a clear message, and a rerun that recovers.
 
-A file cut short (a full disk, a copy interrupted, `truncate`) cannot be read. Rather than fail
-the same way at every run, the reader moves it aside, under `<name>.corrupt`, so that it is
+A file cut short (a full disk, a copy interrupted, `truncate`) cannot be read, and an intact one
+may have been written for another config (copied in, or left by an interrupted edit). Rather than
+fail the same way at every run, the reader moves it aside, under `<name>.corrupt`, so that it is
 kept for inspection and no longer counts as present: the next `snakemake` run rebuilds it
 with the rule that made it, then carries on.
 """
@@ -13,15 +14,25 @@ from typing import NoReturn, TypeVar
 T = TypeVar("T")
 
 
-def set_aside(path: str | os.PathLike, error: Exception) -> NoReturn:
-    """Move the unreadable file at `path` to `<path>.corrupt` and exit with a message naming both."""
-    path = os.fspath(path)
+def _move_aside(path: str, problem: str) -> NoReturn:
+    """Move the file at `path` to `<path>.corrupt` and exit with a message naming both and `problem`."""
     aside = f"{path}.corrupt"
     os.replace(path, aside)
     raise SystemExit(
-        f"{path} could not be read ({type(error).__name__}: {error}). It was moved to {aside}; "
-        "run snakemake again and it will be rebuilt (delete the .corrupt file once you no longer need it)."
+        f"{path} {problem}. It was moved to {aside}; run snakemake again and it will be rebuilt "
+        "(delete the .corrupt file once you no longer need it)."
     )
+
+
+def set_aside(path: str | os.PathLike, error: Exception) -> NoReturn:
+    """Move the unreadable file at `path` to `<path>.corrupt` and exit with a message naming both."""
+    _move_aside(os.fspath(path), f"could not be read ({type(error).__name__}: {error})")
+
+
+def not_for_this_config(path: str | os.PathLike, what: str) -> NoReturn:
+    """Move the intact file at `path`, written for another config (`what` says how it differs), aside
+    and exit with a message naming both."""
+    _move_aside(os.fspath(path), f"does not match the config: {what}")
 
 
 def read(path: str | os.PathLike, reader: Callable[[str], T]) -> T:

@@ -13,6 +13,8 @@ import subprocess
 
 import pandas as pd
 
+from bptt.pipeline import inputs
+
 PACKAGES = ("numpy", "pandas", "pyarrow", "matplotlib", "jinja2", "latex2mathml", "snakemake")
 
 
@@ -47,16 +49,19 @@ def run_times(paths, root: pathlib.Path) -> pd.DataFrame:
 
     The files are the current run's (listed by the workflow, so stale files of an older grid are
     not counted), inside the benchmark folder `root`. Returns columns rule, jobs, total_s, max_s
-    (largest total first); empty for no files. A file that is not a benchmark raises ValueError.
+    (largest total first); empty for no files. A file that is not a benchmark is moved aside and named
+    (`bptt.pipeline.inputs`): the next run reruns the job that writes it.
     """
+
+    def load(p):
+        table = pd.read_csv(p, sep="\t")
+        if "s" not in table.columns or table.empty:
+            raise ValueError("it is not a Snakemake benchmark file (no 's' column or no rows)")
+        return table
+
     rows = []
     for path in map(pathlib.Path, paths):
-        table = pd.read_csv(path, sep="\t")
-        if "s" not in table.columns or table.empty:
-            raise ValueError(
-                f"{path} is not a Snakemake benchmark file (no 's' column or no rows); "
-                "remove it or rerun the rule that writes it"
-            )
+        table = inputs.read(path, load)  # a damaged file is named and moved aside: its job reruns
         relative = path.relative_to(root)
         rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
         rows.append((rule, float(table["s"].iloc[0])))
