@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from snakemake.logging import logger
 
 from bptt.core import activations, cells
-from bptt.pipeline import codehash, configcheck, estimate, grid, paths, training_grid
+from bptt.pipeline import clipping_grid, codehash, configcheck, estimate, grid, paths, training_grid
 
 
 def check_config(config, schema_file):
@@ -28,6 +28,7 @@ def check_config(config, schema_file):
         validate(config, str(schema_path))
         found = configcheck.cross_problems(config)
         found += configcheck.training_problems(config)
+        found += clipping_grid.problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "
@@ -70,10 +71,10 @@ def grid_lists(*keys):
 
 
 def job_benchmarks():
-    """The benchmark file of every experiment and training job."""
+    """The benchmark file of every experiment, training and clipping job."""
     return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])] + [
         paths.train_benchmark(*job) for job in training_grid.jobs(config["training"])
-    ]
+    ] + [paths.clipping_benchmark(*job) for job in clipping_grid.jobs(config["clipping"])]
 
 
 wildcard_constraints:

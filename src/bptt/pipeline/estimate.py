@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from bptt.pipeline import grid
+from bptt.pipeline import clipping_grid, grid
 
 # numpy calls per step of the backward and forward sweep, at a few microseconds each.
 CALLS_PER_STEP = 40
@@ -62,6 +62,7 @@ def estimate(config: dict, cores: int) -> dict:
         parts["call"] += steps * CALLS_PER_STEP * cost["call"]
         parts["gradient"] += steps * cost["gradient"]
         parts["jacobian"] += steps * models * jacobians * cost["jacobian"]
+    parts["clipping"] = clipping_grid.seconds(config, step_costs) if "clipping" in config else 0.0
     total = sum(parts.values()) / max(cores, 1)
     return {"seconds": total, "shares": {k: v / max(sum(parts.values()), 1e-12) for k, v in parts.items()}}
 
