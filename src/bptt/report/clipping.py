@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bptt.report.findings import power_of_ten
 from bptt.report.intervals import wilson
 from bptt.report.training import model_label
 
@@ -107,6 +108,11 @@ def _lr(value: float) -> str:
     return f"{value:g}"
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage to two significant digits: 0.5%, 32%."""
+    return f"{100 * share:.2g}%"
+
+
 def _count(diverged: int, total: int, low: float, high: float) -> str:
     """ "5 of 8 (95 % interval 31–86 %)"."""
     return f"{diverged} of {total} ({low:.0%}–{high:.0%})"
@@ -121,23 +127,33 @@ def _range(row) -> str:
     return f"up to {_lr(row['stable'])} (the first divergence at {_lr(row['unstable'])})"
 
 
-def widening(off, clipped) -> str:
-    """How far clipping moved the top of the stable range, from two largest_stable rows."""
+def _number(value: float) -> str:
+    """A positive number as the report writes it: 3.33, or 3.3 × 10³."""
+    return power_of_ten(math.log10(value))
+
+
+def widening(off, clipped, sweep: list[float]) -> str:
+    """How far clipping moved the top of the stable range, from two largest_stable rows and the sweep's rates."""
     if math.isnan(off["stable"]) and math.isnan(clipped["stable"]):
         return "neither setting has a stable learning rate in the sweep"
     if math.isnan(off["stable"]):
         top = _lr(clipped["stable"])
-        ratio = clipped["stable"] / off["smallest"]
-        return f"clipping opens a stable range where there was none, up to {top}, {ratio:.3g} times the smallest rate"
+        ratio = _number(clipped["stable"] / off["smallest"])
+        return f"clipping opens a stable range where there was none, up to {top}, {ratio} times the smallest rate"
     if math.isnan(clipped["stable"]):
         return "clipping closes the stable range"
-    ratio = clipped["stable"] / off["stable"]
-    beyond = " or more: no run with clipping diverged in the sweep" if math.isnan(clipped["unstable"]) else ""
-    if ratio > 1:
-        return f"clipping widens it by a factor of {ratio:.3g}{beyond}"
-    if ratio == 1:
+    steps = sweep.index(clipped["stable"]) - sweep.index(off["stable"])
+    if steps == 0:
         return "clipping does not widen it"
-    return f"clipping narrows it by a factor of {1 / ratio:.3g}"
+    ratio = clipped["stable"] / off["stable"]
+    finer = max(b / a for a, b in zip(sweep, sweep[1:]))
+    beyond = " or more: no run with clipping diverged in the sweep" if math.isnan(clipped["unstable"]) else ""
+    moved = "widens" if steps > 0 else "narrows"
+    return (
+        f"clipping {moved} it by {abs(steps)} step{'s' if abs(steps) > 1 else ''} of the sweep, a factor of "
+        f"{_number(max(ratio, 1 / ratio))}{beyond} (the sweep cannot resolve less than its steps, a factor of up to "
+        f"{_number(finer)})"
+    )
 
 
 def stable_sentences(runs: pd.DataFrame) -> list[str]:
@@ -153,8 +169,9 @@ def stable_sentences(runs: pd.DataFrame) -> list[str]:
         parts = [f"{clip_name(clip)}, {_range(ranges.loc[(model, clip)])}" for clip in order]
         text = f"{names[model]}, plain SGD, stable learning rates ({seeds} seeds each): " + "; ".join(parts)
         if len(order) == 2:
-            how = widening(ranges.loc[(model, order[0])], ranges.loc[(model, order[1])])
-            text += f". So {how}, to within a step of the sweep"
+            sweep = sorted(rates.loc[rates["model"] == model, "learning_rate"].unique())
+            how = widening(ranges.loc[(model, order[0])], ranges.loc[(model, order[1])], sweep)
+            text += f". So {how}"
         moved = [clip for clip in order if not _same(ranges.loc[(model, clip)], again.loc[(model, clip)])]
         text += (
             "; with the perturbed reruns' verdicts in place of their originals' the ranges are the same."
@@ -179,8 +196,8 @@ def valve_sentence(runs: pd.DataFrame) -> str:
     for model, group in clipped.groupby("model", sort=False):
         low, high = group.loc[group["clipped_share"].idxmin()], group.loc[group["clipped_share"].idxmax()]
         parts.append(
-            f"the {names[model]} a median of {low['clipped_share']:.0%} of its steps at learning rate "
-            f"{_lr(low['learning_rate'])} to {high['clipped_share']:.0%} at {_lr(high['learning_rate'])}"
+            f"the {names[model]} a median of {_percent(low['clipped_share'])} of its steps at learning rate "
+            f"{_lr(low['learning_rate'])} to {_percent(high['clipped_share'])} at {_lr(high['learning_rate'])}"
         )
     if not parts:
         return "With clipping, some run diverged at every learning rate."
@@ -198,13 +215,14 @@ def flip_sentence(runs: pd.DataFrame) -> str:
     where = pairs[pairs["flipped"]]
     names = labels(runs)
     detail = "; ".join(
-        f"{len(g)} of the {names[m]} {clip_name(c)} at learning rate {_lr(lr)}"
+        f"{len(g)} of the {names[m]}'s runs {'without clipping' if c == OFF else 'with ' + clip_name(c)} at "
+        f"learning rate {_lr(lr)}"
         for (m, c, lr), g in where.groupby(KEYS, sort=False)
     )
     return (
         f"Rerun from initial weights scaled entrywise by 1 + {perturbation:g} × (standard normal noise), "
-        f"{k} of {n} runs changed their verdict (flip rate {k / n:.1%}, 95 % interval {low:.1%}–{high:.1%})"
-        + (f": {detail}." if k else ".")
+        f"{k} of {n} runs changed their verdict (flip rate {_percent(k / n)}, 95 % interval "
+        f"{_percent(low)}–{_percent(high)})" + (f": {detail}." if k else ".")
     )
 
 
@@ -215,7 +233,7 @@ def spike_sentence(runs: pd.DataFrame) -> str:
     for clip in clip_order(table):
         mine = table[table["clip"] == clip]
         top = mine["max_grad_norm"].max()
-        parts.append(f"{clip_name(clip)} {top:.2g}")
+        parts.append(f"{'without clipping' if clip == OFF else 'with ' + clip_name(clip)}, {_number(top)}")
     return (
         "The largest gradient norm met before clipping, over the sweep: "
         + "; ".join(parts)
