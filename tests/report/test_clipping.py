@@ -66,9 +66,11 @@ def test_clipping_that_does_not_help_is_said():
 
 
 def test_valve_spike_and_table():
-    runs, _ = tables()
-    assert "clipping acted on the big" not in clipping.valve_sentence(runs)  # labels, not names
-    assert "Elman tanh RNN (ρ = 1.5) a median of 20% of its steps" in clipping.valve_sentence(runs)
+    runs, traces = tables()
+    valve = clipping.valve_sentence(runs, traces)
+    assert "clipping acted on the big" not in valve  # labels, not names
+    assert "Elman tanh RNN (ρ = 1.5) a median of 20% of its steps" in valve
+    assert "(its first gradient's norm: 1 in the median run, 1 to 1)" in valve and valve.endswith("against c = 10.")
     assert "without clipping, 1.0 × 10⁶; with clipping at c = 10, 50 (" in clipping.spike_sentence(runs)
     table = clipping.rate_table(runs)
     assert [m["span"] for m in table["models"]] == [2, 2]

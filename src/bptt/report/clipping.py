@@ -187,21 +187,29 @@ def _same(a, b) -> bool:
     return all((math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in ("stable", "unstable"))
 
 
-def valve_sentence(runs: pd.DataFrame) -> str:
-    """How often clipping acted at the stable learning rates: a safety valve, or a normalisation."""
+def valve_sentence(runs: pd.DataFrame, traces: pd.DataFrame) -> str:
+    """How often clipping acted at the stable learning rates (a safety valve, or a normalisation), beside the
+    norm of each model's first gradient (step 1, before any update: the same for every learning rate)."""
     rates = divergence_rates(runs)
     clipped = rates[(rates["clip"] != OFF) & (rates["diverged"] == 0)]
     names = labels(runs)
     parts = []
     for model, group in clipped.groupby("model", sort=False):
         low, high = group.loc[group["clipped_share"].idxmin()], group.loc[group["clipped_share"].idxmax()]
+        first = traces.loc[(traces["model"] == model) & (traces["step"] == 1), "grad_norm"]
         parts.append(
             f"the {names[model]} a median of {_percent(low['clipped_share'])} of its steps at learning rate "
-            f"{_lr(low['learning_rate'])} to {_percent(high['clipped_share'])} at {_lr(high['learning_rate'])}"
+            f"{_lr(low['learning_rate'])} to {_percent(high['clipped_share'])} at {_lr(high['learning_rate'])} "
+            f"(its first gradient's norm: {_number(first.median())} in the median run, {_number(first.min())} to "
+            f"{_number(first.max())})"
         )
     if not parts:
         return "With clipping, some run diverged at every learning rate."
-    return "At the learning rates where no run with clipping diverged, clipping acted on " + "; ".join(parts) + "."
+    return (
+        "At the learning rates where no run with clipping diverged, clipping acted on "
+        + "; ".join(parts)
+        + f", against c = {clipped['clip'].iloc[0]}."
+    )
 
 
 def flip_sentence(runs: pd.DataFrame) -> str:
@@ -241,9 +249,9 @@ def spike_sentence(runs: pd.DataFrame) -> str:
     )
 
 
-def findings(runs: pd.DataFrame) -> list[str]:
+def findings(runs: pd.DataFrame, traces: pd.DataFrame) -> list[str]:
     """Every clipping finding, in reading order."""
-    return [*stable_sentences(runs), valve_sentence(runs), flip_sentence(runs), spike_sentence(runs)]
+    return [*stable_sentences(runs), valve_sentence(runs, traces), flip_sentence(runs), spike_sentence(runs)]
 
 
 def rate_table(runs: pd.DataFrame) -> dict:

@@ -167,7 +167,7 @@ def make_findings(t: Tables, config: dict) -> dict:
         "every_step": every_step.findings(t.every_step_lags),
         "timescales": training.timescale_sentences(t.training_summary, t.summary),
         "traced": traced_run(t),
-        "clipping": clipping.findings(t.clipping),
+        "clipping": clipping.findings(t.clipping, t.clipping_traces),
         "clipping_table": clipping.rate_table(t.clipping),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(transitions),
