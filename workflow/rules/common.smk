@@ -10,7 +10,15 @@ from snakemake.utils import validate
 from snakemake.logging import logger
 
 from bptt.core import activations, cells
-from bptt.pipeline import clipping_grid, codehash, configcheck, estimate, grid, paths, training_grid
+from bptt.pipeline import (
+    clipping_grid,
+    codehash,
+    configcheck,
+    estimate,
+    grid,
+    paths,
+    training_grid,
+)
 
 
 def check_config(config, schema_file):
@@ -72,9 +80,17 @@ def grid_lists(*keys):
 
 def job_benchmarks():
     """The benchmark file of every experiment, training and clipping job."""
-    return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])] + [
-        paths.train_benchmark(*job) for job in training_grid.jobs(config["training"])
-    ] + [paths.clipping_benchmark(*job) for job in clipping_grid.jobs(config["clipping"])]
+    return (
+        [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
+        + [
+            paths.train_benchmark(*job)
+            for job in training_grid.jobs(config["training"])
+        ]
+        + [
+            paths.clipping_benchmark(*job)
+            for job in clipping_grid.jobs(config["clipping"])
+        ]
+    )
 
 
 wildcard_constraints:
