@@ -24,8 +24,10 @@ def test_plain_snakemake_plans_the_clipping_jobs_and_builds_their_tables(tmp_pat
     workflow_helpers.snakemake(repo, "--cores", "2", *TARGETS)
     runs = pq.read_table(repo / paths.CLIPPING).to_pandas()
     assert len(runs) == 2 * 2 * (2 + 1)  # clip settings x learning rates x (seeds + perturbed)
-    off = runs[(runs["clip"] == "off") & (runs["learning_rate"] == 1e100)]
-    assert off["diverged"].all() and not runs.loc[runs["clip"] == "1", "diverged"].any()
+    wild = runs[runs["learning_rate"] == 1e100]  # diverged either way: clipped, its steps are 1e100 long
+    assert wild["diverged"].all() and not runs.loc[runs["learning_rate"] == 0.01, "diverged"].any()
+    assert wild.loc[wild["clip"] == "off", "nonfinite_step"].notna().all()  # unclipped, it leaves float64
+    assert runs.loc[runs["clip"] == "1", "nonfinite_step"].isna().all()
     assert (repo / paths.clipping_benchmark("tanh", "1")).exists()
 
 
