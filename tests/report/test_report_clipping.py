@@ -86,3 +86,14 @@ def test_traced_runs_pick_a_contrast_inside_the_clipped_stable_range_and_the_fig
     assert clipping.first_spike(np.array([1.0, 2.0, 3.0])) is None
     for fig in (clipping.divergence_figure(runs), clipping.trace_figure(runs, traces)):
         assert "<svg" in to_svg(fig)
+
+
+def test_the_stable_range_stops_at_the_first_divergence_even_if_a_larger_rate_is_clean():
+    runs, _ = tables()
+    off = (runs["model"] == "big") & (runs["clip"] == "off")
+    pattern = {0.01: runs["seed"] == 0, 0.1: runs["seed"] < 0, 1.0: runs["seed"] >= 0}  # 1 of 4, none, all
+    for lr, bad in pattern.items():
+        at = off & (runs["learning_rate"] == lr)
+        runs.loc[at, "diverged"] = bad[at]
+    ranges = clipping.largest_stable(clipping.divergence_rates(runs)).set_index(["model", "clip"])
+    assert math.isnan(ranges.loc[("big", "off"), "stable"]) and ranges.loc[("big", "off"), "unstable"] == 0.01
