@@ -19,6 +19,7 @@ from bptt.report.render import Tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
 import synthetic_training  # noqa: E402
+from synthetic_clipping import tables as clipping_tables  # noqa: E402
 
 GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
 GAMMA_BOUND = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}
@@ -93,6 +94,7 @@ def tables(
         training_summary,
         *synthetic_training.cliff(),
         *every_step(cells),
+        *clipping_tables(),
     )
 
 

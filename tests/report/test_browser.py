@@ -89,7 +89,7 @@ def test_report_in_headless_chromium(report_file, tmp_path):
             context.close()
     assert console_errors == []
     assert requests == []
-    assert len(images) == 13
+    assert len(images) == 15
     assert all(done and width > 0 and height > 0 for done, width, height, _ in images), images
     assert math_count > 20 and math_height > 0
     assert sorted(references) == sorted({c.replace("#", "") for c in cited})

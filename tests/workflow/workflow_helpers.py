@@ -53,6 +53,20 @@ TINY = {
         "seeds": 2,
         "hidden_size": 3,
     },
+    # The clipping study as small as it goes (1 model x 2 clip settings = 2 jobs of a fraction of a
+    # second); at a learning rate of 1e100 the unclipped runs leave float64 and the clipped ones do not.
+    "clipping": {
+        "seq_len": 4,
+        "models": {"tanh": {"cell": "rnn", "radius": 1.5}},
+        "learning_rate": [0.01, 1.0e100],
+        "clip": 1.0,
+        "steps": 4,
+        "batch_size": 2,
+        "eval_batch_size": 4,
+        "seeds": 2,
+        "hidden_size": 3,
+        "perturbed_seeds": 1,
+    },
 }
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
 

@@ -11,7 +11,15 @@ from snakemake.utils import validate
 from snakemake.logging import logger
 
 from bptt.core import activations, cells
-from bptt.pipeline import codehash, configcheck, estimate, grid, paths, training_grid
+from bptt.pipeline import (
+    clipping_grid,
+    codehash,
+    configcheck,
+    estimate,
+    grid,
+    paths,
+    training_grid,
+)
 
 
 def check_config(config, schema_file):
@@ -38,6 +46,7 @@ def check_config(config, schema_file):
         # The targets are not known to the workflow while it is parsed: the command line's words are
         # checked instead (only those shaped like a training record's path count).
         found += configcheck.target_problems(config, sys.argv[1:])
+        found += clipping_grid.problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "
@@ -80,10 +89,18 @@ def grid_lists(*keys):
 
 
 def job_benchmarks():
-    """The benchmark file of every experiment and training job."""
-    return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])] + [
-        paths.train_benchmark(*job) for job in training_grid.jobs(config["training"])
-    ]
+    """The benchmark file of every experiment, training and clipping job."""
+    return (
+        [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
+        + [
+            paths.train_benchmark(*job)
+            for job in training_grid.jobs(config["training"])
+        ]
+        + [
+            paths.clipping_benchmark(*job)
+            for job in clipping_grid.jobs(config["clipping"])
+        ]
+    )
 
 
 wildcard_constraints:

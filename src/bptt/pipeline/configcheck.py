@@ -201,11 +201,11 @@ def cross_problems(config: dict) -> list[str]:
     ]
 
 
-def training_problems(config: dict) -> list[str]:
-    """One line per model of a valid config's training section (defaults filled in) that the core
+def model_problems(models: dict, key: str) -> list[str]:
+    """One line per model of `models` (a section's named networks, defaults filled in) that the core
     refuses to build, in the core's words (identity for a gated cell, a gate bias for rnn, ...)."""
     lines = []
-    for name, spec in config["training"]["models"].items():
+    for name, spec in models.items():
         try:
             cells.make(
                 spec["cell"],
@@ -219,7 +219,7 @@ def training_problems(config: dict) -> list[str]:
                 chrono_t_max=3,
             )
         except ValueError as error:
-            lines.append(f"training.models.{name}: {error}. Change the value, or the cell.")
+            lines.append(f"{key}.{name}: {error}. Change the value, or the cell.")
     return lines
 
 
@@ -265,6 +265,11 @@ def target_problems(config: dict, targets) -> list[str]:
                     f"its {key}s: {', '.join(defined)}. Ask for one of those, or add it to training.{key}s."
                 )
     return lines
+
+
+def training_problems(config: dict) -> list[str]:
+    """`model_problems` of a valid config's training section (defaults filled in)."""
+    return model_problems(config["training"]["models"], "training.models")
 
 
 def problems(config: dict, schema: dict) -> list[str]:

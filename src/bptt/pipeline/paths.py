@@ -55,3 +55,23 @@ def train_run_path(task: str, model: str, seq_len: int, clip: str) -> str:
 
 def train_benchmark(task: str, model: str, seq_len: int, clip: str) -> str:
     return TRAIN_BENCHMARK.format(task=task, model=model, seq_len=int(seq_len), clip=clip)
+
+
+# The clipping study (bptt.pipeline.clipping, rule clip_run): one job per model and clip setting ("off" or
+# the threshold c spelled canonically), every learning rate and seed in one record.
+CLIPPING_RUN = "results/clipping/{model}/clip-{clip}.npz"
+CLIPPING_LOG = "logs/clipping/{model}/clip-{clip}.log"
+CLIPPING_BENCHMARK = "benchmarks/clipping/{model}/clip-{clip}.tsv"
+CLIPPING = "results/clipping.parquet"
+CLIPPING_TRACES = "results/clipping_traces.parquet"
+CLIPPING_COLLECT_LOG = "logs/collect_clipping.log"
+CLIPPING_COLLECT_BENCHMARK = "benchmarks/collect_clipping.tsv"
+
+
+def clipping_run_path(model: str, clip: str) -> str:
+    """Path of one clipping job's record; clip as `bptt.pipeline.training_grid.clip_text` spells it."""
+    return CLIPPING_RUN.format(model=model, clip=clip)
+
+
+def clipping_benchmark(model: str, clip: str) -> str:
+    return CLIPPING_BENCHMARK.format(model=model, clip=clip)

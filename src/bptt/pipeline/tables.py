@@ -276,3 +276,65 @@ CLIFF_PATHS = pa.schema(
 
 TRAINING = pa.schema(TRAINING_KEYS + EVALUATION)
 TRAINING_SUMMARY = pa.schema(TRAINING_KEYS + MODEL + OUTCOME)
+
+
+# ---------------------------------------------------------------------------------------------
+# The clipping study (written by bptt.pipeline.collect_clipping): results/clipping.parquet
+# (CLIPPING_KEYS + CLIPPING_MODEL + CLIPPING_OUTCOME, one row per run) and results/clipping_traces.parquet
+# (CLIPPING_TRACES, one row per SGD step of every unperturbed run).
+# ---------------------------------------------------------------------------------------------
+
+CLIPPING_KEYS = _fields(
+    ("model", pa.string(), "the model's name in config.yaml's clipping.models"),
+    ("optimizer", pa.string(), "sgd: plain SGD, no momentum (Pascanu et al.'s setting)"),
+    ("learning_rate", pa.float64(), "SGD's learning rate"),
+    ("clip", pa.string(), "off, or the clipping threshold c as config.yaml spells it canonically ('10')"),
+    ("seed", pa.int64(), "replicate seed"),
+    (
+        "perturbation",
+        pa.float64(),
+        "0 for the run itself; for its rerun, the relative size of the perturbation of the initial weights",
+    ),
+)
+
+CLIPPING_MODEL = (
+    _fields(
+        ("clip_threshold", pa.float64(), "the clipping threshold c as a number; null: no clipping"),
+        ("seq_len", pa.int64(), "length T of the adding problem"),
+    )
+    + MODEL
+)
+
+CLIPPING_OUTCOME = _fields(
+    ("initial_loss", pa.float64(), "held-out MSE at initialisation (chance: 1/6)"),
+    ("final_loss", pa.float64(), "held-out MSE after the last step; null if the run left float64"),
+    (
+        "nonfinite_step",
+        pa.int64(),
+        "the step at which a training loss, gradient or weight, or the held-out loss, left float64 and the run "
+        "stopped; null if it did not",
+    ),
+    (
+        "diverged",
+        pa.bool_(),
+        "the run left float64, or its final_loss exceeds divergence_factor times its initial_loss",
+    ),
+    ("max_grad_norm", pa.float64(), "largest ‖g‖ before clipping over the run (inf: beyond float64)"),
+    ("steps", pa.int64(), "SGD steps the run took: clipping.steps, or up to the one at which it left float64"),
+    ("clipped_steps", pa.int64(), "steps whose gradient was clipped (‖g‖ > c), over the run; 0 without clipping"),
+)
+
+CLIPPING_TRACES = pa.schema(
+    _fields(
+        ("model", pa.string(), "the model's name in config.yaml's clipping.models"),
+        ("learning_rate", pa.float64(), "SGD's learning rate"),
+        ("clip", pa.string(), "off, or the clipping threshold c as config.yaml spells it canonically"),
+        ("seed", pa.int64(), "replicate seed (unperturbed runs only)"),
+        ("step", pa.int64(), "SGD step k = 1 .. steps; a run that left float64 ends at that step"),
+        ("grad_norm", pa.float64(), "‖g‖ of step k's batch before clipping"),
+        ("clipped", pa.bool_(), "step k's gradient was clipped to norm c"),
+        ("train_loss", pa.float64(), "the MSE of step k's batch, before its update"),
+    )
+)
+
+CLIPPING = pa.schema(CLIPPING_KEYS + CLIPPING_MODEL + CLIPPING_OUTCOME)

@@ -18,7 +18,7 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, tables
-from bptt.report import data, every_step, figures, findings, mathml, provenance, training
+from bptt.report import clipping, data, every_step, figures, findings, mathml, provenance, training
 
 
 class Tables(NamedTuple):
@@ -34,6 +34,8 @@ class Tables(NamedTuple):
     cliff_paths: pd.DataFrame
     every_step_pairs: pd.DataFrame
     every_step_lags: pd.DataFrame
+    clipping: pd.DataFrame
+    clipping_traces: pd.DataFrame
 
 
 SCHEMAS = {
@@ -47,6 +49,8 @@ SCHEMAS = {
     "cliff_paths": tables.CLIFF_PATHS,
     "every_step_pairs": tables.EVERY_STEP_PAIRS,
     "every_step_lags": tables.EVERY_STEP_LAGS,
+    "clipping": tables.CLIPPING,
+    "clipping_traces": tables.CLIPPING_TRACES,
 }
 
 
@@ -120,6 +124,8 @@ def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
         "k": (training.cliff_figure, t.cliff_surface, t.cliff_paths),
         "l": (every_step.heatmaps, t.every_step_pairs),
         "m": (every_step.lag_figure, t.every_step_lags),
+        "n": (clipping.divergence_figure, t.clipping),
+        "o": (clipping.trace_figure, t.clipping, t.clipping_traces),
     }
     if workers <= 1:
         return {letter: _svg(drawing) for letter, drawing in drawings.items()}
@@ -161,6 +167,8 @@ def make_findings(t: Tables, config: dict) -> dict:
         "every_step": every_step.findings(t.every_step_lags),
         "timescales": training.timescale_sentences(t.training_summary, t.summary),
         "traced": traced_run(t),
+        "clipping": clipping.findings(t.clipping, t.clipping_traces),
+        "clipping_table": clipping.rate_table(t.clipping),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(transitions),
         "survival": findings.survival_sentences(survival),
