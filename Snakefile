@@ -46,6 +46,7 @@ include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/audit.smk"
 
 
 rule all:
@@ -58,6 +59,7 @@ rule all:
         paths.TRAINING_SUMMARY,
         paths.TRAINING_CLIFF_SURFACE,
         paths.TRAINING_CLIFF_PATHS,
+        [paths.AUDIT] if config.get("audit") else [],
 
 
 onsuccess:
