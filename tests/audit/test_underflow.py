@@ -33,7 +33,7 @@ def test_float32_autograd_reads_zero_where_the_audit_does_not(tmp_path):
         # (A lower layer reads 0 sooner: its gradient arrives through the layer above's zeros.)
         assert np.isneginf(f32[layer][got[layer] < -150 * np.log10(2)]).all()
         np.testing.assert_allclose(10 ** (got[layer] - f64[layer]), 1.0, rtol=0, atol=1e-10)
-    assert np.nanmin(got[0]) < -200  # far beyond float32, still inside float64 for the check
+    assert np.nanmin(got[0]) < -60  # far beyond float32 (1.4e-45), still inside float64 for the check
 
 
 def test_half_precision_weights_are_upcast_exactly(tmp_path):
