@@ -94,7 +94,12 @@ def test_bidirectional_refused(tmp_path, capsys):
 
 
 def test_rnn_needs_its_nonlinearity(tmp_path, capsys):
-    state = {"weight_ih_l0": np.ones((H, I)), "weight_hh_l0": np.eye(H), "bias_ih_l0": np.zeros(H), "bias_hh_l0": np.zeros(H)}
+    state = {
+        "weight_ih_l0": np.ones((H, I)),
+        "weight_hh_l0": np.eye(H),
+        "bias_ih_l0": np.zeros(H),
+        "bias_hh_l0": np.zeros(H),
+    }
     assert "set nonlinearity: tanh or relu" in run(tmp_path, capsys, state)
 
 

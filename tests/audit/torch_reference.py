@@ -32,7 +32,9 @@ def unrolled(m, kind: str, x: np.ndarray, nonlinearity: str = "tanh", dtype=torc
     inp = torch.tensor(x, dtype=dtype)
     hs_all, cs_all = [], []
     for layer in range(m.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (getattr(m, f"{n}_l{layer}").to(dtype) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        w_ih, w_hh, b_ih, b_hh = (
+            getattr(m, f"{n}_l{layer}").to(dtype) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
         h = torch.zeros(x.shape[1], m.hidden_size, dtype=dtype)
         c = torch.zeros_like(h)
         hs, cs = [], []

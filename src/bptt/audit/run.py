@@ -67,13 +67,18 @@ def load_model(spec: dict) -> Model:
         raise AuditError(f"audit.models: each entry needs name, weights and inputs; got {spec!r}")
     unknown = sorted(set(spec) - MODEL_KEYS)
     if unknown:
-        raise AuditError(f"audit model {spec['name']}: unknown setting(s) {', '.join(unknown)}; allowed: {sorted(MODEL_KEYS)}")
+        raise AuditError(
+            f"audit model {spec['name']}: unknown setting(s) {', '.join(unknown)}; allowed: {sorted(MODEL_KEYS)}"
+        )
     head_spec = spec.get("head") or None
     head_keys = ()
     if head_spec is not None:
         bad = sorted(set(head_spec) - HEAD_KEYS) or [k for k in ("weight", "loss", "targets") if k not in head_spec]
         if bad:
-            raise AuditError(f"audit model {spec['name']}: head needs weight, loss and targets and allows {sorted(HEAD_KEYS)}; check {bad}")
+            raise AuditError(
+                f"audit model {spec['name']}: head needs weight, loss and targets, and allows {sorted(HEAD_KEYS)}; "
+                f"check {bad}"
+            )
         if head_spec.get("weights", spec["weights"]) == spec["weights"]:
             head_keys = tuple(k for k in (head_spec["weight"], head_spec.get("bias")) if k)
     net = weights.load(
@@ -88,7 +93,9 @@ def load_model(spec: dict) -> Model:
     dtypes = net.dtypes
     head = None
     if head_spec is not None:
-        v, c, head_dtypes = weights.load_head(head_spec.get("weights", spec["weights"]), head_spec["weight"], head_spec.get("bias"))
+        v, c, head_dtypes = weights.load_head(
+            head_spec.get("weights", spec["weights"]), head_spec["weight"], head_spec.get("bias")
+        )
         loss_at = head_spec.get("loss_at", "last")
         if head_spec["loss"] not in ("cross_entropy", "mse") or loss_at not in measures.LOSS_AT:
             raise AuditError(f"audit model {spec['name']}: loss must be cross_entropy or mse, loss_at last or every")
@@ -99,7 +106,10 @@ def load_model(spec: dict) -> Model:
             target = target.astype(np.float64)
         head = measures.Head(v, c, head_spec["loss"], loss_at, target)
         if v.shape[1] != net.layers[-1].hidden_size:
-            raise AuditError(f"head weight {head_spec['weight']}: shape {v.shape}; the top layer's hidden size is {net.layers[-1].hidden_size}")
+            raise AuditError(
+                f"head weight {head_spec['weight']}: shape {v.shape}; expected (C, {net.layers[-1].hidden_size}), "
+                "C outputs of the top layer's hidden size"
+            )
         measures.check_target(head, *x.shape[:2])
         dtypes = tuple(sorted(set(dtypes) | set(head_dtypes)))
     return Model(str(spec["name"]), net, x, head, dtypes)

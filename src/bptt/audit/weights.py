@@ -60,7 +60,7 @@ def _read_safetensors(path: pathlib.Path) -> dict[str, tuple[np.ndarray, str]]:
     out = {}
     try:
         with safe_open(str(path), framework="numpy") as f:
-            for name in f.keys():
+            for name in f.keys():  # noqa: SIM118 - safe_open is not a dict
                 dtype = str(f.get_slice(name).get_dtype()).lower()
                 a = _bfloat16(path, name) if dtype == "bf16" else f.get_tensor(name)
                 out[name] = (np.asarray(a, dtype=np.float64), _DTYPE_NAMES.get(dtype, dtype))
@@ -164,7 +164,8 @@ def _kind(path, prefix: str, tensors: dict, kind: str | None) -> str:
     found = KIND_BY_BLOCKS.get(blocks)
     if found is None:
         raise AuditError(
-            f"{path}: {prefix}weight_hh_l0 has shape {hh.shape}; expected (G*H, H) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)"
+            f"{path}: {prefix}weight_hh_l0 has shape {hh.shape}; "
+            "expected (G*H, H) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)"
         )
     if kind is not None and kind != found:
         raise AuditError(f"{path}: kind is {kind!r} but {prefix}weight_hh_l0 {hh.shape} has the rows of a {found}")
@@ -203,7 +204,9 @@ def _check_layer(path, prefix: str, k: int, kind: str, params: dict, below: int 
             )
 
 
-def load_head(path: str | pathlib.Path, weight: str, bias: str | None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def load_head(
+    path: str | pathlib.Path, weight: str, bias: str | None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """A linear head y = V h + c from `path`: (V (C, H), c (C,), dtypes); c = 0 when bias is None."""
     tensors = read_tensors(path)
     for key in (weight, bias):

@@ -56,6 +56,7 @@ def train_run_path(task: str, model: str, seq_len: int, clip: str) -> str:
 def train_benchmark(task: str, model: str, seq_len: int, clip: str) -> str:
     return TRAIN_BENCHMARK.format(task=task, model=model, seq_len=int(seq_len), clip=clip)
 
+
 # The audit of the user's own networks (bptt.audit, rule audit), when config.yaml has an audit: section.
 AUDIT = "results/audit.parquet"
 AUDIT_LOG = "logs/audit.log"
