@@ -14,6 +14,7 @@ SCHEMAS = {
     "eigenvalues": tables.EIGENVALUES,
     "every_step_pairs": tables.EVERY_STEP_PAIRS,
     "every_step_lags": tables.EVERY_STEP_LAGS,
+    "audit": tables.AUDIT,
 }
 
 
