@@ -72,3 +72,30 @@ def test_per_step_gradients_match_autograd(kind, nonlinearity, layers, loss, los
         if kind == "lstm":
             want_c = log10_norms(cs[layer])
             np.testing.assert_allclose(10 ** (got["loss_c"][layer] - want_c), 1.0, rtol=0, atol=1e-10)
+
+
+def test_pt_file_reads_as_the_safetensors_file(tmp_path):
+    m, from_safetensors = network("gru", "tanh", 2, tmp_path)
+    torch.save(m.state_dict(), tmp_path / "model.pt")
+    from_pt = weights.load(tmp_path / "model.pt")
+    assert from_pt.dtypes == ("float64",) and len(from_pt.layers) == 2
+    for a, b in zip(from_pt.layers, from_safetensors.layers):
+        for name in a.params:
+            np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_loss_free_measure_matches_autograd(kind, tmp_path):
+    """state (and state_c): ||v^T dh_{T-1}^(top)/dh_k^(l)|| for the random unit v the audit draws."""
+    m, net = network(kind, "tanh", 2, tmp_path)
+    x = np.random.default_rng(3).standard_normal((8, 3, 3))
+    v = np.random.default_rng(5).standard_normal((1, 3, 5))  # the draw of per_step(..., seed=5)
+    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    top, hs, cs = unrolled(m, kind, x)
+    (top[-1] * torch.tensor(v[0])).sum().backward()
+    got = measures.per_step(net, x, None, directions=1, seed=5)
+    assert set(got) == ({"state", "state_c"} if kind == "lstm" else {"state"})
+    for layer in range(2):
+        np.testing.assert_allclose(10 ** (got["state"][layer] - log10_norms(hs[layer])), 1.0, rtol=0, atol=1e-10)
+        if kind == "lstm":
+            np.testing.assert_allclose(10 ** (got["state_c"][layer] - log10_norms(cs[layer])), 1.0, rtol=0, atol=1e-10)
