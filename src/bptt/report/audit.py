@@ -15,6 +15,12 @@ QUANTITIES = {
     "loss_h": "‖∂L/∂h_k‖",
     "loss_c": "‖∂L/∂c_k‖",
 }
+TITLES = {  # the same, as matplotlib's mathtext for the figure
+    "state": r"no loss: $\|v^\top\partial h_{T-1}/\partial h_k\|$",
+    "state_c": r"no loss: $\|v^\top\partial h_{T-1}/\partial c_k\|$",
+    "loss_h": r"$\|\partial L/\partial h_k\|$",
+    "loss_c": r"$\|\partial L/\partial c_k\|$",
+}
 # Below 2^-150 (half float32's smallest subnormal, 2^-149) every entry of a vector rounds to 0 in float32.
 LOG10_FLOAT32_ZERO = -150 * np.log10(2.0)
 KIND_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -36,8 +42,8 @@ def figure(rows: pd.DataFrame) -> Figure:
             wide = part.pivot(index="lag", columns="summary", values="log10_norm").sort_index()
             (line,) = ax.plot(wide.index, wide["median"], lw=1.2, label=f"layer {layer}")
             ax.fill_between(wide.index, wide["q25"], wide["q75"], color=line.get_color(), alpha=0.25, lw=0)
-        ax.axhline(LOG10_FLOAT32_ZERO, color="0.4", ls=":", lw=0.8)
-        ax.set_title(QUANTITIES[quantity], fontsize=9)
+        ax.axhline(LOG10_FLOAT32_ZERO, color="0.4", ls=":", lw=0.8, label="2⁻¹⁵⁰: float32 reads 0 below")
+        ax.set_title(TITLES[quantity], fontsize=9)
         ax.set_xlabel("lag = T − 1 − k")
     axes[0].set_ylabel("log₁₀ norm (median, IQR band)")
     axes[0].legend(fontsize=7, frameon=False)
@@ -75,7 +81,7 @@ def findings(audit: pd.DataFrame, model: str) -> dict:
             if not np.isnan(fit["timescale"]):
                 text += (
                     f"timescale {_number(fit['timescale'])} steps (IQR {_number(fit['timescale_q25'])}–"
-                    f"{_number(fit['timescale_q75'])} over {int(fit['sequences'])} sequences); "
+                    f"{_number(fit['timescale_q75'])} over {int(fit['sequences'])} samples); "
                 )
             end = wide.index.max()
             if end > 0 and np.isfinite(wide.loc[0, "median"]):
