@@ -1,8 +1,9 @@
 """The audit of a user's network (bptt.audit) against one float64 PyTorch autograd pass, in one interleaved run.
 
 A 2-layer LSTM, H = 256, T = 1000, B = 16 (the issue's case), input size 32, PyTorch's default init:
-  A: `bptt.audit.measures.per_step` with a cross-entropy head on the last step and one random direction
-     (both measures from one forward pass and one backward sweep per layer), exact in log space;
+  A: `bptt.audit.measures.per_step` with a cross-entropy head on the last step and the default number of
+     random directions (run.DIRECTIONS; all from one forward pass and one backward sweep per layer), exact
+     in log space;
   B: the same network unrolled with torch ops in float64, retain_grad on every h_t and c_t of both layers,
      the loss's backward (what a user must write to get per-step gradients: the fused nn.LSTM hides them).
 Both on one thread; A B A B ... in one process; medians and their ratio A/B printed (the target: <= 2).
@@ -30,7 +31,7 @@ def main() -> None:
     except ImportError:
         print("  bench_audit: SKIPPED (torch is not importable; the comparison needs it)")
         return
-    from bptt.audit import measures, weights
+    from bptt.audit import measures, run, weights
     from bptt.core import cells
 
     torch.set_num_threads(1)
@@ -47,7 +48,7 @@ def main() -> None:
     head = measures.Head(rng.standard_normal((C, H)) / 16, np.zeros(C), "cross_entropy", "last", rng.integers(0, C, B))
 
     def audit():
-        measures.per_step(net, x, head, directions=1, seed=0)
+        measures.per_step(net, x, head, directions=run.DIRECTIONS, seed=0)
 
     def autograd():
         inp = torch.from_numpy(x)
@@ -79,7 +80,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
     a, b = (float(np.median(times[k])) for k in ("audit", "autograd"))
     print(f"  2-layer LSTM H={H} T={T} B={B}, one thread, {args.repeats} interleaved repeats (medians):")
-    print(f"  bptt.audit (per-lag loss and loss-free, every layer, log space): {a:.2f} s")
+    print(f"  bptt.audit (loss and {run.DIRECTIONS} loss-free directions, every layer, log space): {a:.2f} s")
     print(f"  torch float64 autograd, retain_grad on every h_t and c_t: {b:.2f} s")
     print(f"  ratio audit / autograd: {a / b:.2f} (target <= 2)")
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from bptt.audit import AuditError, measures, weights
 from bptt.pipeline import collect, tables
 
+DIRECTIONS = 4  # the default of audit.directions (the schema's too)
 SUMMARIES = {"median": 50, "q25": 25, "q75": 75, "min": 0, "max": 100}
 MODEL_KEYS = {"name", "weights", "inputs", "batch_first", "nonlinearity", "proj_size", "prefix", "bias", "head"}
 HEAD_KEYS = {"weights", "weight", "bias", "loss", "loss_at", "targets"}
@@ -158,7 +159,7 @@ def check_settings(settings) -> tuple[list, int, int]:
     """(models, directions, seed) from the audit section; AuditError naming what is wrong."""
     if not isinstance(settings, dict) or not settings.get("models"):
         raise AuditError("the audit section needs models: a list of {name, weights, inputs, ...} (docs/audit.md)")
-    models, directions, seed = settings["models"], settings.get("directions", 4), settings.get("seed", 0)
+    models, directions, seed = settings["models"], settings.get("directions", DIRECTIONS), settings.get("seed", 0)
     if not isinstance(directions, int) or isinstance(directions, bool) or directions < 1:
         raise AuditError(f"audit.directions must be an integer >= 1, got {directions!r}")
     names = [m.get("name") if isinstance(m, dict) else None for m in models]
