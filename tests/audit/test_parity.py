@@ -99,3 +99,15 @@ def test_loss_free_measure_matches_autograd(kind, tmp_path):
         np.testing.assert_allclose(10 ** (got["state"][layer] - log10_norms(hs[layer])), 1.0, rtol=0, atol=1e-10)
         if kind == "lstm":
             np.testing.assert_allclose(10 ** (got["state_c"][layer] - log10_norms(cs[layer])), 1.0, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_optional_jacobian_norm_bounds_the_directional_measure(kind, tmp_path):
+    """One layer: ||v^T dh_{T-1}/dh_k|| <= ||ds_{T-1}/ds_k||_2 for every unit v (s contains h)."""
+    _, net = network(kind, "tanh", 1, tmp_path)
+    x = np.random.default_rng(4).standard_normal((10, 3, 3))
+    got = measures.per_step(net, x, None, directions=3, seed=0, jacobian=3)
+    state = got["state"][0].reshape(10, 3, 3)  # (T, directions, B): columns direction-major
+    assert got["jacobian"][0].shape == (10, 3)
+    assert (state <= got["jacobian"][0][:, None, :] + 1e-12).all()
+    assert np.isclose(got["jacobian"][0][-1], 0.0).all()  # lag 0: the identity

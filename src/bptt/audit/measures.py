@@ -7,7 +7,10 @@ Quantities (docs/audit.md), each log10 of a norm per sequence, step k of layer l
   state_c   the same for the LSTM's cell state c_k^(l)
   loss_h    ||dL/dh_k^(l)|| for the user's loss on a linear head y = V h^(L-1) + c (last step or every step)
   loss_c    ||dL/dc_k^(l)|| (LSTM)
-Both come from one forward pass and one backward sweep per layer (`bptt.audit.stacked`); neither forms
+  jacobian  optional: ||ds_{T-1}^(l)/ds_k^(l)||_2, the spectral norm of layer l's own Jacobian product on its
+            actual inputs (s = h, or (h, c) for the LSTM), for the first `jacobian` sequences, from the core's
+            `gradients.profile`: O(n^3) per sequence and step, so off by default
+The others come from one forward pass and one backward sweep per layer (`bptt.audit.stacked`); none forms
 a Jacobian product. The loss is the core's (`bptt.core.loss`: softmax cross-entropy against class
 indices, or half the squared error against vectors), summed over sequences and, for every step, steps.
 """
@@ -18,7 +21,7 @@ import numpy as np
 
 from bptt.audit import AuditError, stacked
 from bptt.audit.weights import Network
-from bptt.core import loss
+from bptt.core import gradients, loss
 
 LOSS_AT = ("last", "every")
 
@@ -80,8 +83,11 @@ def check_target(head: Head, n_steps: int, batch: int) -> None:
         raise AuditError("mse targets hold NaN or inf")
 
 
-def per_step(net: Network, x: np.ndarray, head: Head | None, directions: int, seed: int) -> dict[str, list]:
-    """quantity -> per layer an array (T, S) of log10 norms, S = sequences (x directions for state, state_c)."""
+def per_step(
+    net: Network, x: np.ndarray, head: Head | None, directions: int, seed: int, jacobian: int = 0
+) -> dict[str, list]:
+    """quantity -> per layer an array (T, S) of log10 norms, S = sequences (x directions for state, state_c;
+    the first `jacobian` sequences for jacobian)."""
     states = stacked.forward(net, x)
     src, scale, names = sources(net, states[-1], head, directions, np.random.default_rng(seed))
     grads = stacked.backward(net, states, src, scale)
@@ -98,4 +104,10 @@ def per_step(net: Network, x: np.ndarray, head: Head | None, directions: int, se
         for q, a in parts.items():
             if a is not None:
                 out.setdefault(q, []).append(columns(a, state if q.startswith("state") else [len(names) - 1]))
+    if jacobian:
+        j = min(jacobian, x.shape[1])
+        out["jacobian"] = [
+            gradients.profile(cell, states[k][:, :j], np.zeros((j, cell.hidden_size)), jacobian_samples=j).log10_jac
+            for k, cell in enumerate(net.layers)
+        ]
     return out

@@ -4,6 +4,7 @@ Settings (the `audit:` section of config.yaml, docs/audit.md and docs/config.md)
     models:            a list, each {name, weights, inputs, batch_first, nonlinearity, proj_size, prefix, bias, head}
     directions:        random unit directions at the last state per sequence (the loss-free measure)
     seed:              the seed of those directions
+    jacobian:          sequences whose per-layer Jacobian product norm is measured (0: none; O(H^3) per step)
 A model's head (optional) is {weights (default: the model's file), weight, bias, loss, loss_at, targets}.
 Everything is checked before anything is computed, and the table is written whole (atomically) or not at all.
 """
@@ -116,9 +117,9 @@ def load_model(spec: dict) -> Model:
     return Model(str(spec["name"]), net, x, head, dtypes)
 
 
-def model_table(model: Model, directions: int, seed: int) -> pa.Table:
+def model_table(model: Model, directions: int, seed: int, jacobian: int = 0) -> pa.Table:
     """The rows of one model (tables.AUDIT)."""
-    per_step = measures.per_step(model.net, model.x, model.head, directions, seed)
+    per_step = measures.per_step(model.net, model.x, model.head, directions, seed, jacobian)
     n_steps = model.x.shape[0]
     lag = np.arange(n_steps - 1, -1, -1)
     columns: dict[str, list] = {f.name: [] for f in tables.AUDIT}
@@ -155,21 +156,23 @@ def model_table(model: Model, directions: int, seed: int) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=tables.AUDIT)
 
 
-def check_settings(settings) -> tuple[list, int, int]:
-    """(models, directions, seed) from the audit section; AuditError naming what is wrong."""
+def check_settings(settings) -> tuple[list, int, int, int]:
+    """(models, directions, seed, jacobian) from the audit section; AuditError naming what is wrong."""
     if not isinstance(settings, dict) or not settings.get("models"):
         raise AuditError("the audit section needs models: a list of {name, weights, inputs, ...} (docs/audit.md)")
     models, directions, seed = settings["models"], settings.get("directions", DIRECTIONS), settings.get("seed", 0)
-    if not isinstance(directions, int) or isinstance(directions, bool) or directions < 1:
-        raise AuditError(f"audit.directions must be an integer >= 1, got {directions!r}")
+    jacobian = settings.get("jacobian", 0)
+    for key, value, least in (("directions", directions, 1), ("jacobian", jacobian, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise AuditError(f"audit.{key} must be an integer >= {least}, got {value!r}")
     names = [m.get("name") if isinstance(m, dict) else None for m in models]
     if len(set(names)) != len(names):
         raise AuditError(f"audit.models: names must be distinct, got {names}")
-    return models, directions, int(seed)
+    return models, directions, int(seed), jacobian
 
 
 def audit(settings: dict) -> pa.Table:
     """The whole table: every model read and checked first, then measured."""
-    specs, directions, seed = check_settings(settings)
+    specs, directions, seed, jacobian = check_settings(settings)
     models = [load_model(s) for s in specs]
-    return pa.concat_tables([model_table(m, directions, seed) for m in models])
+    return pa.concat_tables([model_table(m, directions, seed, jacobian) for m in models])

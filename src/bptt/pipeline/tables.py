@@ -291,9 +291,15 @@ AUDIT = pa.schema(
             pa.string(),
             "state: log10 ||v^T dh_{T-1}/dh_k^(l)|| along random unit directions v at the top layer's last state; "
             "state_c: the same for the LSTM's c_k^(l); loss_h, loss_c: log10 ||dL/dh_k^(l)||, ||dL/dc_k^(l)|| for "
-            "the user's head and loss (dL/dc as autograd's c.grad)",
+            "the user's head and loss (dL/dc as autograd's c.grad); jacobian (optional): "
+            "log10 ||ds_{T-1}^(l)/ds_k^(l)||_2 of layer l's own recurrence (s = h, or (h, c) for the LSTM)",
         ),
-        ("summary", pa.string(), "median, q25, q75, min or max over sequences (and directions, for state)"),
+        (
+            "summary",
+            pa.string(),
+            "median, q25, q75, min or max over sequences (and directions, for state; the first audit.jacobian "
+            "sequences for jacobian)",
+        ),
         ("step", pa.int64(), "time step k, 0-based"),
         ("lag", pa.int64(), "T-1-k"),
         ("log10_norm", pa.float64(), "that summary of the quantity at this lag, log10; -inf an exact zero"),

@@ -14,12 +14,14 @@ QUANTITIES = {
     "state_c": "‖vᵀ ∂h_{T−1}/∂c_k‖ (no loss)",
     "loss_h": "‖∂L/∂h_k‖",
     "loss_c": "‖∂L/∂c_k‖",
+    "jacobian": "‖∂s_{T−1}/∂s_k‖₂ within the layer",
 }
 TITLES = {  # the same, as matplotlib's mathtext for the figure
     "state": r"no loss: $\|v^\top\partial h_{T-1}/\partial h_k\|$",
     "state_c": r"no loss: $\|v^\top\partial h_{T-1}/\partial c_k\|$",
     "loss_h": r"$\|\partial L/\partial h_k\|$",
     "loss_c": r"$\|\partial L/\partial c_k\|$",
+    "jacobian": r"layer's own $\|\partial s_{T-1}/\partial s_k\|_2$",
 }
 # Below 2^-150 (half float32's smallest subnormal, 2^-149) every entry of a vector rounds to 0 in float32.
 LOG10_FLOAT32_ZERO = -150 * np.log10(2.0)
