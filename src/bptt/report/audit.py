@@ -10,11 +10,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 QUANTITIES = {
-    "state": "‖vᵀ ∂h_{T−1}/∂h_k‖ (no loss)",
-    "state_c": "‖vᵀ ∂h_{T−1}/∂c_k‖ (no loss)",
+    "state": "‖vᵀ ∂h_last/∂h_k‖ (no loss)",
+    "state_c": "‖vᵀ ∂h_last/∂c_k‖ (no loss)",
     "loss_h": "‖∂L/∂h_k‖",
     "loss_c": "‖∂L/∂c_k‖",
-    "jacobian": "‖∂s_{T−1}/∂s_k‖₂ within the layer",
+    "jacobian": "‖∂s_last/∂s_k‖₂ within the layer",
 }
 TITLES = {  # the same, as matplotlib's mathtext for the figure
     "state": r"no loss: $\|v^\top\partial h_{T-1}/\partial h_k\|$",
@@ -58,10 +58,15 @@ def _number(value: float) -> str:
 
 
 def _power(log10: float) -> str:
-    """A norm from its log10: 10^-64 far from 1, 0.42 near it (two digits: the quartiles differ beyond them)."""
+    """A norm from its log10: 10⁻⁶⁴ far from 1, 0.42 near it (two digits: the quartiles differ beyond them)."""
     if np.isneginf(log10):
         return "0"
-    return f"10^{log10:.0f}" if abs(log10) >= 3 else f"{float(f'{10**log10:.2g}'):g}"
+    if abs(log10) < 3:
+        return f"{float(f'{10**log10:.2g}'):g}"
+    return "10" + f"{log10:.0f}".translate(_SUPERSCRIPT)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def findings(audit: pd.DataFrame, model: str) -> dict:
@@ -95,7 +100,7 @@ def findings(audit: pd.DataFrame, model: str) -> dict:
             if len(zero):
                 lag = int(zero.min())
                 text += (
-                    f"; from lag {lag} on even the largest sequence's norm is below 2^−150, so float32 autograd "
+                    f"; from lag {lag} on even the largest sequence's norm is below 2⁻¹⁵⁰, so float32 autograd "
                     f"reads exactly 0 there (at the latest; the exact median at lag {lag} is "
                     f"{_power(wide.loc[lag, 'median'])})"
                 )
