@@ -104,7 +104,6 @@ def _read_torch(path: pathlib.Path) -> dict[str, tuple[np.ndarray, str]]:
 def load(
     path: str | pathlib.Path,
     *,
-    kind: str | None = None,
     nonlinearity: str | None = None,
     proj_size: int = 0,
     prefix: str = "",
@@ -112,7 +111,7 @@ def load(
     ignore: tuple[str, ...] = (),
 ) -> Network:
     """The network in `path` (keys `prefix` + weight_ih_l0 ...; the keys in `ignore`, such as a head's,
-    are skipped). kind is inferred from weight_hh_l0's rows (G*H) when None; nonlinearity is required for
+    are skipped). The kind is inferred from weight_hh_l0's rows (G*H); nonlinearity is required for
     an RNN (tanh or relu) and must be None or tanh otherwise; bias=False for a module built without biases."""
     path = pathlib.Path(path)
     if proj_size:
@@ -144,7 +143,7 @@ def load(
     for name in names:
         if not np.isfinite(tensors[name][0]).all():
             raise AuditError(f"{path}: {prefix}{name} holds NaN or inf; the audit needs finite weights")
-    kind = _kind(path, prefix, tensors, kind)
+    kind = _kind(path, prefix, tensors)
     activation = _activation(path, kind, nonlinearity)
     layers = []
     for k in range(n_layers):
@@ -158,7 +157,7 @@ def load(
     return Network(kind, activation, tuple(layers), dtypes)
 
 
-def _kind(path, prefix: str, tensors: dict, kind: str | None) -> str:
+def _kind(path, prefix: str, tensors: dict) -> str:
     hh = tensors["weight_hh_l0"][0]
     blocks = hh.shape[0] // hh.shape[1] if hh.ndim == 2 and hh.shape[1] and hh.shape[0] % hh.shape[1] == 0 else None
     found = KIND_BY_BLOCKS.get(blocks)
@@ -167,8 +166,6 @@ def _kind(path, prefix: str, tensors: dict, kind: str | None) -> str:
             f"{path}: {prefix}weight_hh_l0 has shape {hh.shape}; "
             "expected (G*H, H) with G = 1 (RNN), 3 (GRU) or 4 (LSTM)"
         )
-    if kind is not None and kind != found:
-        raise AuditError(f"{path}: kind is {kind!r} but {prefix}weight_hh_l0 {hh.shape} has the rows of a {found}")
     return found
 
 
@@ -187,7 +184,7 @@ def _activation(path, kind: str, nonlinearity: str | None) -> str:
 
 def _check_layer(path, prefix: str, k: int, kind: str, params: dict, below: int | None) -> None:
     """Shapes of layer k against PyTorch's layout: one line naming the key, its shape and the expected one."""
-    g = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+    g = cells.SPECS[kind].n_blocks
     hsz = params["weight_hh"].shape[-1] if params["weight_hh"].ndim == 2 else -1
     isz = params["weight_ih"].shape[-1] if params["weight_ih"].ndim == 2 else -1
     want = {
