@@ -67,3 +67,13 @@ def test_float32_sentence_follows_the_data(audit_table):
     sentence = found["layer_findings"][0]["sentences"][1]
     assert sentence.startswith("‖∂L/∂h_k‖") and f"from lag {first} on" in sentence
     assert found["upcast"] == "float16" and found["layers"] == 2
+
+
+def test_powers_of_ten_as_the_page_prints_them():
+    assert [audit._power(v) for v in (-64.2, 2.4, -0.37, -np.inf, np.nan)] == [
+        "10⁻⁶⁴",
+        "250",
+        "0.43",
+        "0",
+        "not measurable",
+    ]

@@ -61,6 +61,8 @@ def _power(log10: float) -> str:
     """A norm from its log10: 10⁻⁶⁴ far from 1, 0.42 near it (two digits: the quartiles differ beyond them)."""
     if np.isneginf(log10):
         return "0"
+    if np.isnan(log10):
+        return "not measurable"
     if abs(log10) < 3:
         return f"{float(f'{10**log10:.2g}'):g}"
     return "10" + f"{log10:.0f}".translate(_SUPERSCRIPT)
