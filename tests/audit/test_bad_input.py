@@ -105,3 +105,10 @@ def test_rnn_needs_its_nonlinearity(tmp_path, capsys):
 
 def test_proj_size_refused(tmp_path, capsys):
     assert "proj_size=2" in run(tmp_path, capsys, model={"proj_size": 2})
+
+
+def test_targets_that_are_not_numbers(tmp_path, capsys):
+    np.save(tmp_path / "y.npy", np.array(["a", "b"]))
+    head = {"weight": "fc.weight", "loss": "mse", "targets": str(tmp_path / "y.npy")}
+    state = lstm_state(**{"fc.weight": np.ones((2, H), np.float32)})
+    assert "dtype <U1; expected numbers" in run(tmp_path, capsys, state, model={"head": head})

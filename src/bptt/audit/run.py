@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bptt.audit import AuditError, measures, weights
+from bptt.core import loss
 from bptt.pipeline import collect, tables
 
 DIRECTIONS = 4  # the default of audit.directions (the schema's too)
@@ -99,9 +100,13 @@ def load_model(spec: dict) -> Model:
             head_spec.get("weights", spec["weights"]), head_spec["weight"], head_spec.get("bias")
         )
         loss_at = head_spec.get("loss_at", "last")
-        if head_spec["loss"] not in ("cross_entropy", "mse") or loss_at not in measures.LOSS_AT:
-            raise AuditError(f"audit model {spec['name']}: loss must be cross_entropy or mse, loss_at last or every")
+        if head_spec["loss"] not in loss.NAMES or loss_at not in measures.LOSS_AT:
+            raise AuditError(
+                f"audit model {spec['name']}: loss must be one of {', '.join(loss.NAMES)}, loss_at last or every"
+            )
         target = _npy(head_spec["targets"], "targets")
+        if target.dtype.kind not in "fiu":
+            raise AuditError(f"targets {head_spec['targets']}: dtype {target.dtype}; expected numbers")
         if spec.get("batch_first", False) and loss_at == "every" and target.ndim >= 2:
             target = target.swapaxes(0, 1)
         if head_spec["loss"] == "mse":
