@@ -4,19 +4,9 @@
 import json
 
 
-def audit_files(settings):
-    """Every file the audit section names: weights, inputs, targets, a head's second file."""
-    files = []
-    for model in (settings or {}).get("models") or []:
-        head = model.get("head") or {}
-        files += [model["weights"], model["inputs"]]
-        files += [head[k] for k in ("weights", "targets") if k in head]
-    return sorted(set(files))
-
-
 rule audit:
     input:
-        audit_files(config.get("audit")),
+        paths.audit_inputs(config.get("audit")),
     output:
         paths.AUDIT,
     log:

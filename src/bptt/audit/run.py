@@ -20,7 +20,7 @@ from bptt.audit import AuditError, measures, weights
 from bptt.core import loss
 from bptt.pipeline import collect, tables
 
-DIRECTIONS = 4  # the default of audit.directions (the schema's too)
+DIRECTIONS = 4  # audit.directions when left out
 SUMMARIES = {"median": 50, "q25": 25, "q75": 75, "min": 0, "max": 100}
 MODEL_KEYS = {"name", "weights", "inputs", "batch_first", "nonlinearity", "proj_size", "prefix", "bias", "head"}
 HEAD_KEYS = {"weights", "weight", "bias", "loss", "loss_at", "targets"}

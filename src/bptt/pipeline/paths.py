@@ -61,3 +61,12 @@ def train_benchmark(task: str, model: str, seq_len: int, clip: str) -> str:
 AUDIT = "results/audit.parquet"
 AUDIT_LOG = "logs/audit.log"
 AUDIT_BENCHMARK = "benchmarks/audit.tsv"
+
+
+def audit_inputs(settings: dict | None) -> list[str]:
+    """Every file the audit section names (weights, inputs, targets, a head's second file): rule audit's inputs."""
+    files = []
+    for model in (settings or {}).get("models") or []:
+        head = model.get("head") or {}
+        files += [model["weights"], model["inputs"]] + [head[k] for k in ("weights", "targets") if k in head]
+    return sorted(set(files))
