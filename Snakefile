@@ -48,6 +48,7 @@ include: "workflow/rules/collect.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/clipping.smk"
+include: "workflow/rules/audit.smk"
 
 
 rule all:
@@ -62,6 +63,7 @@ rule all:
         paths.TRAINING_CLIFF_PATHS,
         paths.CLIPPING,
         paths.CLIPPING_TRACES,
+        [paths.AUDIT] if config.get("audit") else [],
 
 
 onsuccess:

@@ -16,6 +16,7 @@ SCHEMAS = {
     "every_step_lags": tables.EVERY_STEP_LAGS,
     "clipping": tables.CLIPPING,
     "clipping_traces": tables.CLIPPING_TRACES,
+    "audit": tables.AUDIT,
 }
 
 

@@ -99,6 +99,7 @@ rule report:
         every_step_lags=paths.EVERY_STEP_LAGS,
         clipping=paths.CLIPPING,
         clipping_traces=paths.CLIPPING_TRACES,
+        audit=[paths.AUDIT] if config.get("audit") else [],  # "Your models", with an audit: section
         benchmarks=job_benchmarks()
         + [
             "benchmarks/spectrum.tsv",
@@ -134,6 +135,7 @@ rule report:
         " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
         " --every-step-pairs {input.every_step_pairs:q} --every-step-lags {input.every_step_lags:q}"
         " --clipping {input.clipping:q} --clipping-traces {input.clipping_traces:q}"
+        " --audit {input.audit:q}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

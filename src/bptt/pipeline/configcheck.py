@@ -112,8 +112,9 @@ def _non_finite(value, path=()):
 
 
 def _types(node: dict) -> set[str]:
-    """The JSON types a schema node allows (through oneOf as well)."""
-    found = {node["type"]} if "type" in node else set()
+    """The JSON types a schema node allows (through oneOf as well; "type" may be a list, as audit's)."""
+    kind = node.get("type", [])
+    found = set(kind) if isinstance(kind, list) else {kind}
     for option in node.get("oneOf", []):
         found |= _types(option)
     return found

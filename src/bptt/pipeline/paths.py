@@ -75,3 +75,16 @@ def clipping_run_path(model: str, clip: str) -> str:
 
 def clipping_benchmark(model: str, clip: str) -> str:
     return CLIPPING_BENCHMARK.format(model=model, clip=clip)
+# The audit of the user's own networks (bptt.audit, rule audit), when config.yaml has an audit: section.
+AUDIT = "results/audit.parquet"
+AUDIT_LOG = "logs/audit.log"
+AUDIT_BENCHMARK = "benchmarks/audit.tsv"
+
+
+def audit_inputs(settings: dict | None) -> list[str]:
+    """Every file the audit section names (weights, inputs, targets, a head's second file): rule audit's inputs."""
+    files = []
+    for model in (settings or {}).get("models") or []:
+        head = model.get("head") or {}
+        files += [model["weights"], model["inputs"]] + [head[k] for k in ("weights", "targets") if k in head]
+    return sorted(set(files))

@@ -338,3 +338,43 @@ CLIPPING_TRACES = pa.schema(
 )
 
 CLIPPING = pa.schema(CLIPPING_KEYS + CLIPPING_MODEL + CLIPPING_OUTCOME)
+# bptt.audit (rule audit, `python -m bptt.audit`): a user's own network, one row per model, layer, quantity,
+# summary over sequences and lag (docs/audit.md).
+AUDIT = pa.schema(
+    _fields(
+        ("model", pa.string(), "the model's name in the audit section"),
+        ("kind", pa.string(), "rnn, lstm or gru, inferred from weight_hh_l0's rows"),
+        ("activation", pa.string(), "the candidate nonlinearity: tanh, or relu for an nn.RNN built with it"),
+        ("n_layers", pa.int64(), "number of layers (num_layers), from the keys"),
+        ("layer", pa.int64(), "layer l, 0 = the one reading the inputs"),
+        (
+            "quantity",
+            pa.string(),
+            "state: log10 ||v^T dh_{T-1}/dh_k^(l)|| along random unit directions v at the top layer's last state; "
+            "state_c: the same for the LSTM's c_k^(l); loss_h, loss_c: log10 ||dL/dh_k^(l)||, ||dL/dc_k^(l)|| for "
+            "the user's head and loss (dL/dc as autograd's c.grad); jacobian (optional): "
+            "log10 ||ds_{T-1}^(l)/ds_k^(l)||_2 of layer l's own recurrence (s = h, or (h, c) for the LSTM)",
+        ),
+        (
+            "summary",
+            pa.string(),
+            "median, q25, q75, min or max over sequences (and directions, for state; the first audit.jacobian "
+            "sequences for jacobian)",
+        ),
+        ("step", pa.int64(), "time step k, 0-based"),
+        ("lag", pa.int64(), "T-1-k"),
+        ("log10_norm", pa.float64(), "that summary of the quantity at this lag, log10; -inf an exact zero"),
+        ("unmeasurable_fraction", pa.float64(), "fraction of sequences whose value here lost its digits (excluded)"),
+        ("seq_len", pa.int64(), "T, steps of the user's sequences"),
+        ("sequences", pa.int64(), "sequences summarised (B, times directions for state and state_c)"),
+        ("weights_dtype", pa.string(), "the dtypes the file stored (float16 and bfloat16 are upcast to float64)"),
+        (
+            "timescale",
+            pa.float64(),
+            "median over sequences of -1/ln(decay_rate), decay_rate = 10**(least-squares slope against lag); inf "
+            "where it does not decay",
+        ),
+        ("timescale_q25", pa.float64(), "first quartile of the same over sequences"),
+        ("timescale_q75", pa.float64(), "third quartile of the same over sequences"),
+    )
+)

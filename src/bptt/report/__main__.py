@@ -16,7 +16,7 @@ import pathlib
 import shutil
 import sys
 
-from bptt.pipeline import atomic
+from bptt.pipeline import atomic, tables
 from bptt.report import render
 
 
@@ -25,6 +25,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for name in render.SCHEMAS:
         flag = name.replace("_", "-")
         parser.add_argument(f"--{flag}", type=pathlib.Path, required=True, help=f"the collected {name} table")
+    parser.add_argument("--audit", type=pathlib.Path, nargs="?", help="results/audit.parquet, if there is an audit")
     parser.add_argument("--config-json", required=True, help="the pipeline's config as JSON")
     parser.add_argument("--benchmarks", type=pathlib.Path, nargs="*", default=[], help="benchmark files")
     parser.add_argument(
@@ -59,6 +60,8 @@ def main(argv: list[str]) -> int:
     except json.JSONDecodeError as error:
         raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object") from None
     t = render.read_tables({name: getattr(args, name) for name in render.SCHEMAS})
+    if args.audit is not None:
+        t = t._replace(audit=render.read_table(args.audit, tables.AUDIT))
     svgs = render.make_figures(t, config, workers=args.workers)
     html = render.render(
         t,

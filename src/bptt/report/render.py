@@ -18,7 +18,7 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, tables
-from bptt.report import clipping, data, every_step, figures, findings, mathml, provenance, training
+from bptt.report import audit, clipping, data, every_step, figures, findings, mathml, provenance, training
 
 
 class Tables(NamedTuple):
@@ -36,6 +36,7 @@ class Tables(NamedTuple):
     every_step_lags: pd.DataFrame
     clipping: pd.DataFrame
     clipping_traces: pd.DataFrame
+    audit: pd.DataFrame | None = None  # results/audit.parquet, when config.yaml has an audit: section
 
 
 SCHEMAS = {
@@ -127,6 +128,8 @@ def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
         "n": (clipping.divergence_figure, t.clipping),
         "o": (clipping.trace_figure, t.clipping, t.clipping_traces),
     }
+    for i, model in enumerate(audit.models(t.audit) if t.audit is not None else []):
+        drawings[f"audit-{i}"] = (audit.figure, t.audit[t.audit["model"] == model])
     if workers <= 1:
         return {letter: _svg(drawing) for letter, drawing in drawings.items()}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -239,6 +242,10 @@ def render(
         versions=provenance.package_versions(),
         date=provenance.build_date(now),
         run_times=provenance.run_times(benchmarks, benchmark_root).to_dict("records"),
+        audit=[
+            audit.findings(t.audit, model) | {"figure": f"audit-{i}"}
+            for i, model in enumerate(audit.models(t.audit) if t.audit is not None else [])
+        ],
     )
 
 
