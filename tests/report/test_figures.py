@@ -41,9 +41,18 @@ def test_lag_profiles_draw_the_medians_and_the_elman_references_only(main, table
         for x, y in [(l.get_xdata(), l.get_ydata()) for l in rnn.get_lines() if l.get_linestyle() == "-."]
     }
     assert round(np.log10(0.75 * 0.5), 6) in slopes
-    # No bound and no mean-field line in a gated panel: neither describes a gated cell.
+    # A gated panel: no Pascanu bound, and the gated mean-field rate at its gate bias (here 0), where the
+    # gated theory covers the activation (tanh, not relu).
     lstm = panel(figure, "LSTM, tanh")
-    assert {line.get_linestyle() for line in lstm.get_lines()} == {"-"}
+    assert {line.get_linestyle() for line in lstm.get_lines()} == {"-", "-."}
+    gated = {
+        round(float(np.polyfit(l.get_xdata(), l.get_ydata(), 1)[0]), 6)
+        for l in lstm.get_lines()
+        if l.get_linestyle() == "-."
+    }
+    want = synthetic.GATED_MEANFIELD * synthetic.decay("lstm", "tanh", 0.5, 0.0, ("orthogonal", "0"))
+    assert round(np.log10(want), 6) in gated
+    assert {line.get_linestyle() for line in panel(figure, "LSTM, relu").get_lines()} == {"-"}
 
 
 def test_weight_contributions_plots_the_dW_column(main):
