@@ -150,13 +150,48 @@ LIMIT_BIAS = 12.0
 FULL = os.environ.get("BPTT_FULL_GRID") == "1"
 # Where the theory is exact in the limit (a gate held at 1): the measured median within this of the prediction.
 EXACT = 0.005
-# Where it is not ((A4), (A5) of bptt.theory.gated): measured median minus prediction, measured with this file
-# (BPTT_FULL_GRID=1) on 2026-12-06, with its tolerance from the spread over networks (docs/theory.md).
+# Where it is not ((A4), (A5) of bptt.theory.gated): the measured median minus the prediction, as measured with
+# this file (BPTT_FULL_GRID=1, the command in the module docstring) and tabled in docs/theory.md; a rerun must
+# find it again within the spread over networks (at least EXACT). The LSTM at LIMIT_BIAS is here too: its
+# rate tends to the cell path's 1 only as the lag grows, and this window is still in the transient.
 GAP = {
-    ("lstm", "tanh", 1.0, 0.0): 0.0,
-    ("lstm", "tanh", 1.0, 3.0): 0.0,
-    ("gru", "tanh", 1.0, 0.0): 0.0,
-    ("gru", "tanh", 1.0, 3.0): 0.0,
+    ("lstm", "tanh", 0.5, 0.0): +0.0163,
+    ("lstm", "tanh", 0.5, 1.0): +0.0280,
+    ("lstm", "tanh", 0.5, 3.0): +0.0214,
+    ("lstm", "tanh", 1.0, 0.0): +0.0596,
+    ("lstm", "tanh", 1.0, 1.0): +0.0680,
+    ("lstm", "tanh", 1.0, 3.0): +0.0521,
+    ("lstm", "tanh", 1.5, 0.0): +0.0892,
+    ("lstm", "tanh", 1.5, 1.0): +0.1045,
+    ("lstm", "tanh", 1.5, 3.0): +0.0675,
+    ("lstm", "sigmoid", 0.5, 0.0): +0.0029,
+    ("lstm", "sigmoid", 0.5, 1.0): +0.0132,
+    ("lstm", "sigmoid", 0.5, 3.0): -0.0147,
+    ("lstm", "sigmoid", 1.0, 0.0): +0.0647,
+    ("lstm", "sigmoid", 1.0, 1.0): +0.0539,
+    ("lstm", "sigmoid", 1.0, 3.0): -0.0130,
+    ("lstm", "sigmoid", 1.5, 0.0): +0.1461,
+    ("lstm", "sigmoid", 1.5, 1.0): +0.0934,
+    ("lstm", "sigmoid", 1.5, 3.0): -0.0046,
+    ("gru", "tanh", 0.5, 0.0): +0.0196,
+    ("gru", "tanh", 0.5, 1.0): +0.0134,
+    ("gru", "tanh", 0.5, 3.0): +0.0015,
+    ("gru", "tanh", 1.0, 0.0): +0.0600,
+    ("gru", "tanh", 1.0, 1.0): +0.0432,
+    ("gru", "tanh", 1.0, 3.0): +0.0053,
+    ("gru", "tanh", 1.5, 0.0): +0.0731,
+    ("gru", "tanh", 1.5, 1.0): +0.0607,
+    ("gru", "tanh", 1.5, 3.0): +0.0109,
+    ("gru", "sigmoid", 0.5, 0.0): +0.0339,
+    ("gru", "sigmoid", 0.5, 1.0): +0.0348,
+    ("gru", "sigmoid", 0.5, 3.0): +0.0031,
+    ("gru", "sigmoid", 1.0, 0.0): +0.1344,
+    ("gru", "sigmoid", 1.0, 1.0): +0.1043,
+    ("gru", "sigmoid", 1.0, 3.0): +0.0127,
+    ("gru", "sigmoid", 1.5, 0.0): +0.2131,
+    ("gru", "sigmoid", 1.5, 1.0): +0.1533,
+    ("gru", "sigmoid", 1.5, 3.0): +0.0241,
+    ("lstm", "tanh", 1.0, 12.0): +0.0356,
 }
 POINTS = (
     [(c, a, r, b) for c in gated.CELLS for a in ACTS for r in RADII for b in BIASES]
@@ -224,13 +259,11 @@ def test_agreement_with_512_unit_networks(measured):
         med, spread = float(np.median(got)), float(got.max() - got.min())
         want = _predicted(*point)
         gap = med - want
-        if bias == LIMIT_BIAS:
-            ok, allowed = abs(gap) <= EXACT, f"exact: |gap| <= {EXACT}"
-        elif point in GAP:
+        if point in GAP:
             tol = max(EXACT, spread)
             ok, allowed = abs(gap - GAP[point]) <= tol, f"documented {GAP[point]:+.4f} +- {tol:.4f}"
-        else:
-            ok, allowed = True, "not documented"
+        else:  # the GRU with its update gate held at 1: the identity's rate, exact in the limit
+            ok, allowed = abs(gap) <= EXACT, f"exact: |gap| <= {EXACT}"
         rows.append(
             f"{cell:4s} {act:7s} rho={radius:3.1f} b={bias:4.1f}  predicted {want:.4f}  measured {med:.4f} "
             f"[{got.min():.4f}, {got.max():.4f}]  gap {gap:+.4f}  ({allowed})"

@@ -31,37 +31,48 @@ BATCH, BURN_IN, WINDOW = 4, 60, 60
 CURVE_POINTS = 48
 
 
-def measured_rate(
-    activation: str, radius: float, input_scale: float, size: int, seed: int = 0, *, cell="rnn", gate_bias=0.0
-) -> float:
+def measured_rate(activation: str, radius: float, input_scale: float, size: int, seed: int = 0) -> float:
     """10**slope of the batch mean of log10 ||dL/dh_k|| against lag, over WINDOW lags after BURN_IN steps,
-    for a cell of kind `cell` with `size` units and `size` inputs (so that every unit's input variance is
+    for an Elman cell with `size` units and `size` inputs (so that every unit's input variance is
     close to input_scale^2, as mean-field theory assumes)."""
+    return float(measured_rates("rnn", activation, [radius], input_scale, size, seed)[0])
+
+
+def measured_rates(
+    kind: str, activation: str, radii: list[float], input_scale: float, size: int, seed: int = 0, gate_bias=0.0
+) -> np.ndarray:
+    """`measured_rate` at each radius (len(radii),) for a cell of kind `kind` and gate bias, in one sweep:
+    the cell is built once at radius 1 and its U rescaled (the draws do not depend on the radius, so each
+    is the network cells.make builds at that radius), and the radii run side by side as a stack."""
     rng = np.random.default_rng(seed)
-    cell = cells.make(
-        cell, input_size=size, hidden_size=size, activation=activation, radius=radius, rng=rng, gate_bias=gate_bias
+    base = cells.make(
+        kind, input_size=size, hidden_size=size, activation=activation, radius=1.0, rng=rng, gate_bias=gate_bias
     )
     x = input_scale * rng.standard_normal((BURN_IN + WINDOW, BATCH, size))
-    log_norm = gradients.lag_profile(cell, x, rng.standard_normal((BATCH, size)))[BURN_IN:].mean(axis=1)
+    dh = rng.standard_normal((BATCH, size))
+    stack = cells.stack(
+        [
+            cells.from_params(kind, base.params | {"weight_hh": r * base.params["weight_hh"]}, activation=activation)
+            for r in radii
+        ]
+    )
+    m = len(radii)
+    log_norm = gradients.lag_profile(stack, np.repeat(x[:, None], m, axis=1), np.repeat(dh[None], m, axis=0))
     lag = np.arange(WINDOW - 1, -1, -1)
-    return float(10 ** np.polyfit(lag, log_norm, 1)[0])
+    return 10 ** np.polyfit(lag, log_norm[BURN_IN:].mean(axis=-1), 1)[0]
 
 
-def _gated_rows(cell: str, activation: str, gate_bias, radius: float, input_scale: float, on_grid: bool) -> dict:
-    """One gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2; no critical radius."""
+def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, input_scale: float) -> dict:
+    """The predictions of one gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2,
+    and there is no critical radius."""
     variance = input_scale**2
-    moments = gated.gated_stationary(cell, activation, radius, float(gate_bias), input_variance=variance)
-    rate, transient = gated.gated_modes(cell, activation, radius, float(gate_bias), input_variance=variance)
+    moments = gated.gated_stationary(cell, activation, radius, gate_bias, input_variance=variance)
+    rate, transient = gated.gated_modes(cell, activation, radius, gate_bias, input_variance=variance)
     return {
         "q_star": moments["q_gate"],
         "chi1": rate * rate,
         "rate": rate,
         "critical_radius": np.nan,
-        "large_h_rate": (
-            measured_rate(activation, radius, input_scale, LARGE_H, cell=cell, gate_bias=float(gate_bias))
-            if on_grid
-            else np.nan
-        ),
         "transient_rate": transient,
     }
 
@@ -103,18 +114,21 @@ def theory_table(
             )
         for cell in [k for k in gated.CELLS if k in kinds] if activation in gated.ACTIVATIONS else []:
             for bias in numeric_biases:
+                large = dict(
+                    zip(grid_radii, measured_rates(cell, activation, grid_radii, input_scale, LARGE_H, gate_bias=bias))
+                )
                 for radius in all_radii:
-                    on_grid = radius in grid_radii
                     add(
                         {
                             "cell": cell,
                             "activation": activation,
                             "gate_bias": grid.gate_bias_text(bias),
                             "radius": radius,
-                            "on_grid": on_grid,
+                            "on_grid": radius in large,
                             "large_h": LARGE_H,
+                            "large_h_rate": large.get(radius, np.nan),
                         }
-                        | _gated_rows(cell, activation, bias, radius, input_scale, on_grid)
+                        | _gated_row(cell, activation, float(bias), radius, input_scale)
                     )
     return pa.Table.from_pydict(columns, schema=tables.THEORY)
 
