@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from bptt.core import cells, gradients
+from bptt.core import activations, cells, gradients
 from bptt.theory import gated
 
 ACTS = ("tanh", "sigmoid")
@@ -88,6 +88,18 @@ def _sig(u):
 def _e(fn, q):
     z, w = np.polynomial.hermite_e.hermegauss(120)
     return float(np.dot(w / w.sum(), fn(math.sqrt(q) * z)))
+
+
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("mean,sd", [(0.3, 70.0), (5.0, 100.0), (-3.0, 200.0)])
+def test_the_wide_cell_state_rule_agrees_with_the_narrow_one_where_both_apply(monkeypatch, activation, mean, sd):
+    # A forget gate near 1 spreads c so wide that the narrow rule would need ~144 sd nodes: past WIDE the
+    # expectations are taken in c itself. Here the narrow rule (forced) is converged and the two agree.
+    args = (activations.get(activation), np.array([mean]), np.array([sd * sd]), gated.STEP)
+    wide = gated._gaussian(*args)
+    monkeypatch.setattr(gated, "WIDE", math.inf)
+    narrow = gated._gaussian(*args)
+    np.testing.assert_allclose(np.ravel(wide), np.ravel(narrow), rtol=1e-7)
 
 
 # --- Exact limits ---------------------------------------------------------------------------------------------

@@ -297,8 +297,9 @@ def _gated_panel(ax, title: str, panel: tuple) -> None:
     ax.plot(r, rate["median"], color="#1f4e8c", lw=1.4, label="measured rate")
     ax.plot(mine["radius"], mine["rate"], ls="-.", color="#1b7837", lw=1.0, label="mean field (gated)")
     large = mine.dropna(subset=["large_h_rate"])
-    size = int(large["large_h"].iloc[0]) if len(large) else 0
-    ax.plot(large["radius"], large["large_h_rate"], "x", color="black", ms=4, label=f"measured, H = {size}")
+    if len(large):
+        label = f"measured, H = {int(large['large_h'].iloc[0])}"
+        ax.plot(large["radius"], large["large_h_rate"], "x", color="black", ms=4, label=label)
     ax.axhline(1.0, color="0.5", lw=0.6)
     ax.set_yscale("log")
     _radius_axis(ax, r)
