@@ -249,17 +249,14 @@ def gated_theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
         else:
             worst = large.loc[gap.abs().idxmax()]
             side = "above" if worst.large_h_rate > worst.rate else "below"
-            text += (
-                f"{_within(gap[held.index].abs().max())} of the mean-field prediction at ρ = "
-                + ", ".join(f"{r:g}" for r in held["radius"])
-                if len(held)
-                else "off the mean-field prediction at every radius"
-            )
-            text += (
-                f"{'; off by more than ' + format(THEORY_HOLDS, 'g') + ' at ' if len(held) else ', '}"
-                f"{len(missed)} radi{'us' if len(missed) == 1 else 'i'}, most at ρ = {worst.radius:g}, where it is "
-                f"{worst.large_h_rate:.3f}, {side} the predicted {worst.rate:.3f}"
-            )
+            if len(held):
+                text += f"{_within(gap[held.index].abs().max())} of the mean-field prediction at ρ = "
+                text += ", ".join(f"{r:g}" for r in held["radius"])
+                text += f"; off by more than {THEORY_HOLDS:g} at {len(missed)} radi{'us' if len(missed) == 1 else 'i'}"
+            else:
+                text += f"off the mean-field prediction by more than {THEORY_HOLDS:g} at every radius"
+            text += f", most at ρ = {worst.radius:g}, where it is {worst.large_h_rate:.3f}, "
+            text += f"{side} the predicted {worst.rate:.3f}"
         fitted = g.dropna(subset=["median"])
         if len(fitted):
             small = (fitted["median"] - fitted["rate"]).abs()
