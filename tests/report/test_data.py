@@ -87,3 +87,10 @@ def test_ordered_and_in_order():
     assert data.ordered(["gru", "zz", "rnn"], data.CELL_NAMES) == ["rnn", "gru", "zz"]
     table = pd.DataFrame({"cell": ["gru", "rnn"], "activation": ["relu", "tanh"]})
     assert list(data.in_order(table)["cell"]) == ["rnn", "gru"]
+
+
+def test_elman_and_gated_theory_rows_are_told_apart(tables):
+    assert set(data.elman_theory(tables.theory)["cell"]) == {"rnn"}
+    assert set(data.gated_theory(tables.theory)["cell"]) == {"lstm", "gru"}
+    points = data.theory_against_measurement(tables.summary, tables.theory)
+    assert not points.duplicated(["activation", "radius"]).any()  # one Elman prediction per point

@@ -41,9 +41,18 @@ def test_lag_profiles_draw_the_medians_and_the_elman_references_only(main, table
         for x, y in [(l.get_xdata(), l.get_ydata()) for l in rnn.get_lines() if l.get_linestyle() == "-."]
     }
     assert round(np.log10(0.75 * 0.5), 6) in slopes
-    # No bound and no mean-field line in a gated panel: neither describes a gated cell.
+    # A gated panel: no Pascanu bound, and the gated mean-field rate at its gate bias (here 0), where the
+    # gated theory covers the activation (tanh, not relu).
     lstm = panel(figure, "LSTM, tanh")
-    assert {line.get_linestyle() for line in lstm.get_lines()} == {"-"}
+    assert {line.get_linestyle() for line in lstm.get_lines()} == {"-", "-."}
+    gated = {
+        round(float(np.polyfit(l.get_xdata(), l.get_ydata(), 1)[0]), 6)
+        for l in lstm.get_lines()
+        if l.get_linestyle() == "-."
+    }
+    want = synthetic.GATED_MEANFIELD * synthetic.decay("lstm", "tanh", 0.5, 0.0, ("orthogonal", "0"))
+    assert round(np.log10(want), 6) in gated
+    assert {line.get_linestyle() for line in panel(figure, "LSTM, relu").get_lines()} == {"-"}
 
 
 def test_weight_contributions_plots_the_dW_column(main):
@@ -144,3 +153,27 @@ def test_an_exact_zero_left_after_the_lag_is_a_marker_on_the_floor_not_a_line_to
         smallest = np.argmin(line.get_xdata())
         assert np.isnan(line.get_ydata()[smallest]) and np.isfinite(line.get_ydata()[smallest + 1 :]).all()
     assert "exactly 0" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_rate_hierarchy_sets_each_gated_cell_beside_its_prediction(main, tables):
+    figure = figures.rate_hierarchy(main.gradients, main.summary, tables.theory)
+    lstm = panel(figure, "LSTM, tanh, b = 0")
+    lines = {line.get_label(): line for line in lstm.get_lines()}
+    radii = np.array([0.5, 0.9, 1.1, 2.0])
+    model = np.array([synthetic.decay("lstm", "tanh", r, 0.0, ("orthogonal", "0")) for r in radii])
+    assert np.allclose(lines["measured rate"].get_ydata(), model)
+    assert np.allclose(lines["measured, H = 512"].get_ydata(), 0.95 * model + np.where(radii < 1, 0.001, 0.02))
+    curve = lines["mean field (gated)"]
+    assert len(curve.get_xdata()) > len(radii)  # the smooth curve between the grid's radii
+    assert not any(ax.get_title().startswith("LSTM, relu") for ax in figure.axes)  # no theory for relu
+
+
+def test_remedies_draw_the_predicted_curve_of_each_numeric_gate_bias(tables):
+    figure = figures.remedies(data.survival(tables.gradients), tables.theory)
+    lstm = panel(figure, "LSTM, tanh")
+    predicted = [l for l in lstm.get_lines() if l.get_linestyle() == "-." and len(l.get_xdata())]
+    assert len(predicted) == 2  # gate biases 0 and 1; chrono has no single rate
+    lag = int(data.survival(tables.gradients)["lag"].iloc[0])
+    x, y = predicted[0].get_xdata(), predicted[0].get_ydata()
+    want = [lag * np.log10(0.95 * synthetic.decay("lstm", "tanh", r, 0.0, ("orthogonal", "0"))) for r in x]
+    assert np.allclose(y, want)

@@ -150,3 +150,17 @@ def test_the_large_network_clause_names_only_unsteady_radii_that_are_further_off
         findings._large_h_clause(large([0.0, 0.003, 0.0], [np.inf] * 3))
         == "With 512 units and inputs it is within 0.0030 at every radius"
     )
+
+
+def test_gated_theory_sentences_say_where_the_prediction_holds_and_where_it_misses(tables):
+    # Synthetic: the 512-unit rate meets the gated prediction to 0.001 at rho 0.5 and 0.9, and lies 0.02
+    # above it at 1.1 and 2; the grid's model rate is the prediction / 0.95.
+    points = data.gated_theory_against_measurement(tables.summary, tables.theory)
+    assert set(points["cell"]) == {"lstm", "gru"} and set(points["gate_bias"]) == {"0", "1"}  # no chrono
+    sentences = findings.gated_theory_sentences(points, 16)
+    assert len(sentences) == 2 * 2 * 2  # cells x (tanh, sigmoid) x numeric gate biases
+    lstm = next(s for s in sentences if s.startswith("LSTM with tanh, gate bias 0:"))
+    assert "with 512 units the measured rate is within 0.0010 of the mean-field prediction at ρ = 0.5, 0.9" in lstm
+    rate = 0.95 * synthetic.decay("lstm", "tanh", 1.1, 0.0, ("orthogonal", "0"))  # the first of two equal gaps
+    assert f"off by more than 0.005 at 2 radii, most at ρ = 1.1, where it is {rate + 0.02:.3f}, above the" in lstm
+    assert "at H = 16 the grid's median rate is within" in lstm

@@ -49,6 +49,8 @@ rule theory:
             activation=config["grid"]["activation"],
             **grid_lists("radius"),
             input_scale=config["input_scale"],
+            cell=config["grid"]["cell"],
+            **grid_lists("gate_bias"),
         ),
         code=codehash.code_hash("bptt.pipeline.theory"),
     shell:

@@ -126,7 +126,7 @@ EIGENVALUES = pa.schema(
 
 THEORY = pa.schema(
     _fields(
-        ("activation", pa.string(), "the Elman cell's activation f"),
+        ("activation", pa.string(), "the activation f of the cell's candidate path"),
         ("radius", pa.float64(), "spectral radius rho of U"),
         ("on_grid", pa.bool_(), "true for the grid's radii; false for the points of the smooth curve between them"),
         ("q_star", pa.float64(), "mean-field fixed point of the pre-activation variance; inf where none exists"),
@@ -135,6 +135,9 @@ THEORY = pa.schema(
         ("critical_radius", pa.float64(), "rho where the predicted rate is 1, the edge of chaos"),
         ("large_h", pa.int64(), "hidden size of the large-network measurement (its input size too)"),
         ("large_h_rate", pa.float64(), "rate measured with bptt's core at large_h units and inputs (grid radii only)"),
+        ("cell", pa.string(), "rnn, lstm or gru (bptt.theory.meanfield for rnn, bptt.theory.gated for the others)"),
+        ("gate_bias", pa.string(), "the gated cell's gate bias as the grid spells it; null for rnn"),
+        ("transient_rate", pa.float64(), "the LSTM's fast mode per step (its transient); 0 for the GRU; null for rnn"),
     )
 )
 

@@ -203,21 +203,48 @@ def norm_ratios(eigenvalues: pd.DataFrame) -> pd.Series:
     )
 
 
+def elman_theory(theory: pd.DataFrame) -> pd.DataFrame:
+    """The theory table's Elman rows (bptt.theory.meanfield)."""
+    return theory[theory["cell"] == "rnn"]
+
+
+def gated_theory(theory: pd.DataFrame) -> pd.DataFrame:
+    """The theory table's LSTM and GRU rows (bptt.theory.gated), one per cell, activation, gate bias, radius."""
+    return theory[theory["cell"].isin(["lstm", "gru"])]
+
+
 def theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> pd.DataFrame:
     """Per Elman activation and grid radius: the measured decay rate (median, min and max over seeds,
     at the longest T), the mean-field prediction, and the rate measured at large H."""
     runs = longest(summary)
     runs = runs[(runs["cell"] == "rnn") & ~runs["overflow"].astype(bool)]
     measured = runs.groupby(["activation", "radius"])["decay_rate"].agg(["median", "min", "max"]).reset_index()
-    predicted = theory[theory["on_grid"]][
+    predicted = elman_theory(theory)[elman_theory(theory)["on_grid"]][
         ["activation", "radius", "q_star", "rate", "large_h", "large_h_rate", "critical_radius"]
     ]
     return in_order(measured.merge(predicted, on=["activation", "radius"]).assign(cell="rnn"))
 
 
+def gated_theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> pd.DataFrame:
+    """Per gated cell, activation, numeric gate bias and grid radius (orthogonal U, as the theory assumes):
+    the measured decay rate at the longest T (median, min and max over seeds), the mean-field rate, and
+    the rate measured at large H. Columns cell, activation, gate_bias, radius, median, min, max, rate,
+    transient_rate, large_h, large_h_rate."""
+    runs = longest(summary)
+    runs = runs[
+        runs["cell"].isin(["lstm", "gru"]) & (runs["recurrent_init"] == "orthogonal") & ~runs["overflow"].astype(bool)
+    ]
+    keys = ["cell", "activation", "gate_bias", "radius"]
+    measured = runs.groupby(keys)["decay_rate"].agg(["median", "min", "max"]).reset_index()
+    gated = gated_theory(theory)
+    predicted = gated[gated["on_grid"]][[*keys, "rate", "transient_rate", "large_h", "large_h_rate"]]
+    return in_order(measured.merge(predicted, on=keys))
+
+
 def critical_radii(theory: pd.DataFrame, transitions: pd.DataFrame) -> pd.DataFrame:
     """Per Elman activation: mean-field's critical radius, the grid's range, and where the measured
     median rate crosses 1 (NaN if it does not within the grid)."""
+    theory = elman_theory(theory)
     critical = theory.groupby("activation", sort=False)["critical_radius"].first().rename("predicted")
     elman = transitions[transitions["cell"] == "rnn"].set_index("activation")
     radii = theory[theory["on_grid"]]["radius"]

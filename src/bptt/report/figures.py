@@ -4,7 +4,7 @@ Figures are built with `matplotlib.figure.Figure` directly (no pyplot, so no bac
 figure registry is involved) and serialised by `to_svg`, which pins the settings that make the SVG
 bytes deterministic. Medians and interquartile bands are over seeds. Colours encode the recurrent
 spectral radius on a diverging scale: blue below 1, red above. Data selection lives in
-`bptt.report.data`; `theory` is the mean-field table of `bptt.pipeline.theory` (Elman only).
+`bptt.report.data`; `theory` is the mean-field table of `bptt.pipeline.theory` (Elman, LSTM and GRU rows).
 """
 
 import io
@@ -15,7 +15,16 @@ from matplotlib import colormaps, colors, rc_context, ticker
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from bptt.report.data import ACTIVATION_ORDER, CELL_NAMES, crossing, log10_decay, longest, ordered
+from bptt.report.data import (
+    ACTIVATION_ORDER,
+    CELL_NAMES,
+    crossing,
+    elman_theory,
+    gated_theory,
+    log10_decay,
+    longest,
+    ordered,
+)
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
 ROUND_RATES = np.outer(10.0 ** np.arange(-4, 5), [1, 2, 5]).ravel()
@@ -51,23 +60,30 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
 
     Both reference lines start from the measured value at lag 0: Pascanu's bound (dotted) is
     lag * log10(gamma_f * sigma_max(U)), a worst case over directions; mean-field theory
-    (dash-dot) predicts the rate, sqrt(chi_1) per step. Gated cells get neither: neither applies.
+    (dash-dot) predicts the rate, sqrt(chi_1) per step. Gated panels get the mean-field rate of
+    `bptt.theory.gated` at their gate bias (its slow mode, for the LSTM), where the theory covers the
+    activation (tanh, sigmoid) and the bias is a number; Pascanu's bound does not apply to them.
     """
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_grad_h")
     elman = runs[runs["cell"] == "rnn"]
-    start = _seed_median(elman[elman["lag"] == 0], "log10_grad_h", ["activation", "radius"])
     bound = _seed_median(elman, "log10_pascanu_bound", ["activation", "radius", "lag"])
-    rate = theory.set_index(["activation", "radius"])["rate"]
+    keys = ["cell", "activation", "gate_bias", "radius"]  # gate_bias "" for the Elman cell, which has none
+    at_zero = runs[runs["lag"] == 0].assign(gate_bias=lambda t: t["gate_bias"].fillna(""))
+    start = _seed_median(at_zero, "log10_grad_h", keys)
+    rate = theory.assign(gate_bias=theory["gate_bias"].fillna("")).set_index(keys)["rate"]
     palette = radius_colours(runs["radius"])
     lag = np.arange(runs["lag"].max() + 1)
-    for (activation, radius), offset in start.items():
-        ax, colour = axes[("rnn", activation)], palette[radius]
-        line = bound.loc[(activation, radius)]
-        ax.plot(line.index, offset + line.to_numpy(), ls=":", lw=1.0, color=colour, alpha=0.9)
-        if (activation, radius) in rate.index:
-            ax.plot(lag, offset + lag * np.log10(rate.loc[(activation, radius)]), ls="-.", lw=0.8, color=colour)
-    references = [("Pascanu bound (Elman)", ":"), ("mean-field rate (Elman)", "-.")] if len(elman) else []
+    for (cell, activation, bias, radius), offset in start.items():
+        ax, colour = axes[(cell, activation)], palette[radius]
+        if cell == "rnn":
+            line = bound.loc[(activation, radius)]
+            ax.plot(line.index, offset + line.to_numpy(), ls=":", lw=1.0, color=colour, alpha=0.9)
+        if (cell, activation, bias, radius) in rate.index:
+            slope = np.log10(rate.loc[(cell, activation, bias, radius)])
+            ax.plot(lag, offset + lag * slope, ls="-.", lw=0.8, color=colour)
+    references = [("Pascanu bound (Elman)", ":")] if len(elman) else []
+    references += [("mean-field rate", "-.")] if len(theory) else []
     _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references)
     return figure
 
@@ -99,8 +115,10 @@ def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     Colour is log10 of the decay rate on a diverging scale centred on 1 (white). In the Elman panel
     the black bar in each row marks where Pascanu's factor gamma_f * sigma_max(U) equals 1 (to its
     left vanishing is proved) and the triangle where mean-field theory puts the edge of chaos,
-    sqrt(chi_1) = 1 (an arrow at the edge when it lies beyond the grid). Grey squares are grid
-    points without a finite rate.
+    sqrt(chi_1) = 1 (an arrow at the edge when it lies beyond the grid). In the gated panels the
+    mean-field rate of `bptt.theory.gated` at the panel's gate bias is printed under the measured one
+    (none where the theory does not cover the activation or the bias). Grey squares are grid points
+    without a finite rate.
     """
     runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
     cells = ordered(runs["cell"], CELL_NAMES)
@@ -108,7 +126,9 @@ def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     radii = sorted(runs["radius"].unique())
     values = runs.groupby(["cell", "activation", "radius"])["log10_decay"].median()
     bounds = runs.groupby(["cell", "activation", "radius"])["pascanu_bound"].median()
-    critical = theory.groupby("activation")["critical_radius"].first()
+    critical = elman_theory(theory).groupby("activation")["critical_radius"].first()
+    biases = runs.groupby("cell")["gate_bias"].first()  # the main variant's: one gate bias per gated cell
+    predicted = gated_theory(theory).set_index(["cell", "activation", "gate_bias", "radius"])["rate"]
     finite = values[np.isfinite(values)]
     span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 0.05)
     norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
@@ -122,7 +142,12 @@ def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
             for j, value in enumerate(grid[i]):
                 label = f"{10**value:.2g}" if np.isfinite(value) else "—"
                 ink = "white" if np.isfinite(value) and abs(value) > 0.6 * span else "black"
-                ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
+                key = (cell, activation, biases.get(cell), radii[j])
+                if key in predicted.index:  # the mean-field rate, under the measured one
+                    ax.text(j, i + 0.3, f"{predicted.loc[key]:.2g}", ha="center", va="center", fontsize=5, color=ink)
+                    ax.text(j, i - 0.08, label, ha="center", va="center", fontsize=7, color=ink)
+                else:
+                    ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
             if cell == "rnn":
                 _mark_elman_row(ax, i, radii, bounds, critical.get(activation, np.nan), activation)
         ax.set_title(CELL_NAMES.get(cell, cell))
@@ -187,15 +212,19 @@ def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
 
 
 def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
-    """(f) For the Elman cell, per activation against the radius: what bounds the per-step factor and
-    what sets it.
+    """(f) Per activation against the radius: what bounds the per-step factor and what sets it; then,
+    in a second row, the gated cells' measured rates beside their mean-field prediction.
 
     From the top: Pascanu's factor gamma_f sigma_max(U) (dotted), a bound on gamma_k; the median over
     steps of gamma_k = ||diag f'(z_k) U||_2 (points, bar from the smallest to the largest step), the
     most one step can amplify a gradient in its worst direction; the measured decay rate (solid,
     band over seeds); and the mean-field prediction sqrt(chi_1) (dash-dot), the rate of the mean
-    squared norm at large H.
+    squared norm at large H. Gated panels (each gated cell and activation the gated theory covers, at
+    the main variant's gate bias): the measured rate (solid, band over seeds), the mean-field rate of
+    `bptt.theory.gated` (dash-dot) and the rate measured with 512 units (crosses); Pascanu's factor and
+    gamma_k are drawn for the Elman cell only.
     """
+    gated = gated_panels(summary, theory)
     runs = longest(gradients)
     runs = runs[runs["cell"] == "rnn"]
     steps = runs.groupby(["activation", "radius", "seed"])["gamma_step"].agg(["median", "min", "max"])
@@ -205,8 +234,15 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     rate = fits.groupby(["activation", "radius"])["decay_rate"].agg(["median", "min", "max"])
     bound = fits.groupby(["activation", "radius"])["pascanu_bound"].median()
     activations = ordered(runs["activation"], ACTIVATION_ORDER)
-    figure = Figure(figsize=(2.7 * max(len(activations), 1) + 0.4, 3.1), layout="constrained")
-    axes = figure.subplots(1, max(len(activations), 1), sharey=True, squeeze=False)[0]
+    columns = max(len(activations), len(gated), 1)
+    rows = 1 + (len(gated) > 0)
+    figure = Figure(figsize=(2.7 * columns + 0.4, 3.1 * rows), layout="constrained")
+    grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
+    axes = grid[0]
+    for ax, (title, panel) in zip(grid[-1], gated.items()):
+        _gated_panel(ax, title, panel)
+    for ax in [*grid[0][len(activations) :], *(grid[1][len(gated) :] if rows > 1 else [])]:
+        ax.set_visible(False)
     for ax, activation in zip(axes, activations):
         r = bound.loc[activation].index.to_numpy()
         ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label="γ_f σ_max(U)")
@@ -224,24 +260,63 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
         m = rate.loc[activation]
         ax.fill_between(r, m["min"], m["max"], color="#1f4e8c", alpha=0.25, lw=0)
         ax.plot(r, m["median"], color="#1f4e8c", lw=1.4, label="measured rate")
-        mf = theory[theory["activation"] == activation]
+        mf = elman_theory(theory)
+        mf = mf[mf["activation"] == activation]
         ax.plot(mf["radius"], mf["rate"], ls="-.", color="#1b7837", lw=1.0, label="mean field √χ₁")
         ax.axhline(1.0, color="0.5", lw=0.6)
         ax.set_yscale("log")
         _radius_axis(ax, r)
         ax.set_title(f"Elman RNN, {activation}", fontsize=9)
-    axes[0].set_ylabel("factor per step")
-    axes[-1].legend(fontsize=7, loc="upper left")
+    for row in grid:
+        row[0].set_ylabel("factor per step")
+    (axes[len(activations) - 1] if len(activations) else grid[-1][0]).legend(fontsize=7, loc="upper left")
     return figure
 
 
-def remedies(survival: pd.DataFrame) -> Figure:
+def gated_panels(summary: pd.DataFrame, theory: pd.DataFrame) -> dict[str, tuple]:
+    """Title -> (measured median/min/max by radius, theory rows) per gated cell and activation of `summary`
+    with a prediction at its gate bias."""
+    fits = longest(summary)
+    mf = gated_theory(theory)
+    panels = {}
+    for (cell, activation, bias), runs in fits[fits["cell"].isin(["lstm", "gru"])].groupby(
+        ["cell", "activation", "gate_bias"], sort=False
+    ):
+        mine = mf[(mf["cell"] == cell) & (mf["activation"] == activation) & (mf["gate_bias"] == bias)]
+        if len(mine):
+            rate = runs.groupby("radius")["decay_rate"].agg(["median", "min", "max"])
+            panels[f"{CELL_NAMES.get(cell, cell)}, {activation}, b = {bias}"] = (rate, mine)
+    return dict(sorted(panels.items()))
+
+
+def _gated_panel(ax, title: str, panel: tuple) -> None:
+    """One gated panel of (f): measured band and median, the mean-field curve, the 512-unit measurement."""
+    rate, mine = panel
+    r = rate.index.to_numpy()
+    ax.fill_between(r, rate["min"], rate["max"], color="#1f4e8c", alpha=0.25, lw=0)
+    ax.plot(r, rate["median"], color="#1f4e8c", lw=1.4, label="measured rate")
+    ax.plot(mine["radius"], mine["rate"], ls="-.", color="#1b7837", lw=1.0, label="mean field (gated)")
+    large = mine.dropna(subset=["large_h_rate"])
+    if len(large):
+        label = f"measured, H = {int(large['large_h'].iloc[0])}"
+        ax.plot(large["radius"], large["large_h_rate"], "x", color="black", ms=4, label=label)
+    ax.axhline(1.0, color="0.5", lw=0.6)
+    ax.set_yscale("log")
+    _radius_axis(ax, r)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="lower right")
+
+
+def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figure:
     """(g) The gradient left after the measured lag against the radius, per remedy.
 
     Panels: the Elman ReLU cell with orthogonal and identity (IRNN) initialisation; the LSTM and the
     GRU (tanh) with each gate bias of the grid (chrono for the LSTM). One line per variant, median
-    over seeds; missing panels had no such runs.
+    over seeds; missing panels had no such runs. Each numeric gate bias also gets its mean-field
+    curve (dash-dot, same colour): lag * log10 of `bptt.theory.gated`'s rate. Chrono has none: it is
+    a mixture over units with no single rate (bptt.theory.gated).
     """
+    mf = gated_theory(theory) if theory is not None else None
     panels = [
         ("rnn", "relu", "recurrent_init", "Elman RNN, ReLU"),
         ("lstm", "tanh", "gate_bias", "LSTM, tanh"),
@@ -267,12 +342,17 @@ def remedies(survival: pd.DataFrame) -> Figure:
                 color=colour,
                 label=label,
             )
+            if mf is not None and axis == "gate_bias":
+                curve = mf[(mf["cell"] == cell) & (mf["activation"] == activation) & (mf["gate_bias"] == variant)]
+                ax.plot(curve["radius"], lag * np.log10(curve["rate"]), ls="-.", lw=0.9, color=colour)
             if zero.any():  # an exact zero has no logarithm: a marker on the floor of the panel
                 ax.plot(line["radius"][zero], np.full(zero.sum(), -LOG10_LIMIT), "v", color=colour, ms=5, clip_on=False)
         if np.isneginf(mine["log10_survival"]).any():
             ax.plot([], [], "v", color="0.3", label="exactly 0")
         ax.axhline(0.0, color="0.5", lw=0.6)
         _radius_axis(ax, sorted(mine["radius"].unique()))
+        if mf is not None and axis == "gate_bias" and len(mf):
+            ax.plot([], [], ls="-.", color="0.3", label="mean field")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
     axes[0].set_ylabel(f"log₁₀ of ‖∂L/∂h‖ {lag} steps\nback over its last value")

@@ -118,7 +118,7 @@ def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
         "d": (figures.weight_contributions, main.gradients),
         "e": (figures.eigenvalue_plane, t.eigenvalues),
         "f": (figures.rate_hierarchy, main.gradients, main.summary, t.theory),
-        "g": (figures.remedies, data.survival(t.gradients)),
+        "g": (figures.remedies, data.survival(t.gradients), t.theory),
         "h": (training.success_figure, t.training_summary),
         "i": (training.learning_curves, t.training, t.training_summary),
         "j": (training.gradient_traces, t.training, t.training_summary, *traced_run(t)),
@@ -160,6 +160,9 @@ def make_findings(t: Tables, config: dict) -> dict:
     return {
         "theory": findings.theory_sentences(
             data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]
+        ),
+        "gated_theory": findings.gated_theory_sentences(
+            data.gated_theory_against_measurement(t.summary, t.theory), config["hidden_size"]
         ),
         "critical": findings.critical_sentences(data.critical_radii(t.theory, transitions))
         if (transitions["cell"] == "rnn").any()

@@ -7,4 +7,6 @@ the report may use it, never the other way round.
   meanfield   mean-field rate at which ||dL/dh_k|| vanishes or explodes in the Elman
               network (q_star, chi1, gradient_rate, timescale, critical_radius), and the
               one-line theory of the LSTM forget path (forget_path_rate)
+  gated       mean-field forward moments and gradient rate of the LSTM and the GRU
+              (gated_gradient_rate, gated_modes, gated_profile, gated_stationary; docs/theory.md)
 """

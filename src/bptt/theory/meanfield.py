@@ -131,12 +131,17 @@ def _expect(fn, q: float, step: float = STEP) -> float:
     normalised to sum 1. The nodes pair up as +-z_j, so relu(u)^2 (not analytic at 0) still comes
     out as q / 2 times the rule's E[z^2] = 1, to rounding.
     """
+    z, w = _nodes(q, step)
+    return float(np.dot(w, fn(math.sqrt(q) * z)))
+
+
+def _nodes(q: float, step: float = STEP) -> tuple[np.ndarray, np.ndarray]:
+    """The standard-normal nodes z (2m,) and weights w (2m,) (summing to 1) of `_expect`'s rule for scale q."""
     h = step / max(1.0, math.sqrt(q))
     m = math.ceil(Z_MAX / h)
     z = (np.arange(-m, m) + 0.5) * h  # (2m,), symmetric about 0, no node at 0
     w = np.exp(-0.5 * z * z)
-    w /= w.sum()
-    return float(np.dot(w, fn(math.sqrt(q) * z)))
+    return z, w / w.sum()
 
 
 def _homogeneous_gain(act: activations.Activation) -> float:

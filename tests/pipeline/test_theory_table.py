@@ -1,0 +1,41 @@
+"""Rule theory's table: Elman rows from bptt.theory.meanfield, gated rows from bptt.theory.gated."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bptt.core import cells, gradients
+from bptt.pipeline import tables, theory
+from bptt.theory import gated, meanfield
+
+
+def test_theory_table_holds_elman_and_gated_rows_with_their_predictions(monkeypatch):
+    monkeypatch.setattr(theory, "LARGE_H", 8)  # the large-network measurement, kept tiny here
+    monkeypatch.setattr(theory, "CURVE_POINTS", 3)
+    table = theory.theory_table(["tanh", "relu"], [0.5, 1.0], 1.0, ["rnn", "lstm", "gru"], [0.0, 1.0, "chrono"])
+    assert table.schema.equals(tables.THEORY, check_metadata=False)
+    rows = table.to_pandas()
+    gated_rows = rows[rows["cell"] != "rnn"]
+    # relu has no gated theory; chrono has no single rate: neither has a row.
+    assert set(gated_rows["activation"]) == {"tanh"} and set(gated_rows["gate_bias"]) == {"0", "1"}
+    assert set(rows[rows["cell"] == "rnn"]["activation"]) == {"tanh", "relu"}
+    assert rows[rows["cell"] == "rnn"]["gate_bias"].isna().all()
+    for row in gated_rows.itertuples():
+        want = gated.gated_modes(row.cell, "tanh", row.radius, float(row.gate_bias))
+        assert (row.rate, row.transient_rate) == want
+        assert math.isnan(row.critical_radius) and row.chi1 == row.rate**2
+        assert np.isfinite(row.large_h_rate) == row.on_grid
+    elman = rows[(rows["cell"] == "rnn") & (rows["activation"] == "tanh") & (rows["radius"] == 1.0)].iloc[0]
+    assert elman.rate == meanfield.gradient_rate("tanh", 1.0)
+
+
+def test_one_stacked_sweep_measures_what_a_network_built_at_each_radius_gives():
+    got = theory.measured_rates("lstm", "tanh", [0.5, 1.5], 1.0, 8, seed=3, gate_bias=1.0)
+    for radius, rate in zip([0.5, 1.5], got):
+        rng = np.random.default_rng(3)
+        cell = cells.make("lstm", input_size=8, hidden_size=8, activation="tanh", radius=radius, rng=rng, gate_bias=1.0)
+        x = rng.standard_normal((theory.BURN_IN + theory.WINDOW, theory.BATCH, 8))
+        log_norm = gradients.lag_profile(cell, x, rng.standard_normal((theory.BATCH, 8)))[theory.BURN_IN :]
+        want = 10 ** np.polyfit(np.arange(theory.WINDOW - 1, -1, -1), log_norm.mean(axis=1), 1)[0]
+        assert rate == pytest.approx(want, rel=1e-12)
