@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bptt.pipeline import collect, experiment, tables
+from bptt.pipeline import cli, collect, experiment, tables
 
 LOG10_E = math.log10(math.e)
 
@@ -130,7 +130,7 @@ def test_a_damaged_record_is_moved_aside_and_named(tmp_path):
     # Issue 8, item 10: a truncated record made collect fail with zipfile.BadZipFile, without naming
     # the file, at every rerun. Now it is set aside, so the next run recomputes it, and named.
     path = tmp_path / "T20.npz"
-    experiment.write({name: np.zeros(1) for name in experiment.RECORD}, str(path))
+    cli.write({name: np.zeros(1) for name in experiment.RECORD}, str(path))
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(SystemExit, match=f"{path} could not be read .* moved to {path}.corrupt; run snakemake again"):
         collect.read_record(str(path))

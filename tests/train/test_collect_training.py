@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bptt.pipeline import collect_training, tables, train
+from bptt.pipeline import cli, collect_training, tables
 from bptt.train import cliff
 
 
@@ -109,7 +109,7 @@ def test_the_cliff_tables_show_unclipped_steps_thrown_far_and_clipped_ones_bound
 
 def test_the_cli_writes_four_tables_from_records(tmp_path):
     for name, metric in (("a", 0.001), ("b", 0.5)):
-        train.write(_record(np.full((4, 2), metric)), str(tmp_path / f"{name}.npz"))
+        cli.write(_record(np.full((4, 2), metric)), str(tmp_path / f"{name}.npz"))
     outputs = {k: tmp_path / f"{k}.parquet" for k in ("training", "summary", "cliff_surface", "cliff_paths")}
     argv = ["--solved-fraction", "0.1", "--runs", str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]
     for key, path in outputs.items():

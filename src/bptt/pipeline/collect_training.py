@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import inputs, tables, train
+from bptt.pipeline import cli, inputs, tables, train
 from bptt.pipeline.training_grid import OFF
 from bptt.train import cliff, tasks
 
@@ -163,21 +163,11 @@ def collect(runs: list[str], fraction: float) -> tuple[pa.Table, pa.Table]:
     return pa.concat_tables(p[0] for p in parts), pa.concat_tables(p[1] for p in parts)
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bptt.pipeline.collect_training", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--solved-fraction", type=_fraction, required=True)
+    parser.add_argument("--solved-fraction", type=cli.fraction, required=True)
     parser.add_argument("--runs", nargs="+", required=True, help="the training jobs' records (.npz)")
     parser.add_argument("--training", required=True, help="output: training.parquet")
     parser.add_argument("--summary", required=True, help="output: training_summary.parquet")
