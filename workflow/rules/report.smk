@@ -6,6 +6,9 @@
 # Snakefile, whatever the working directory (--directory), through an environment variable:
 # like PATH (see the Snakefile), it is not a param, so moving the checkout reruns nothing.
 import json
+import shlex
+
+from bptt.pipeline import report_inputs
 
 REPORT_DIR = pathlib.Path(workflow.basedir) / "report"
 os.environ["BPTT_WORKFLOW_DIR"] = workflow.basedir
@@ -19,9 +22,9 @@ rule spectrum:
     output:
         paths.EIGENVALUES,
     log:
-        "logs/spectrum.log",
+        paths.SPECTRUM_LOG,
     benchmark:
-        "benchmarks/spectrum.tsv"
+        paths.SPECTRUM_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -40,9 +43,9 @@ rule theory:
     output:
         paths.THEORY,
     log:
-        "logs/theory.log",
+        paths.THEORY_LOG,
     benchmark:
-        "benchmarks/theory.tsv"
+        paths.THEORY_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -61,9 +64,9 @@ rule every_step:
         pairs=paths.EVERY_STEP_PAIRS,
         lags=paths.EVERY_STEP_LAGS,
     log:
-        "logs/every_step.log",
+        paths.EVERY_STEP_LOG,
     benchmark:
-        "benchmarks/every_step.tsv"
+        paths.EVERY_STEP_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -87,21 +90,12 @@ rule every_step:
 
 rule report:
     input:
-        gradients=paths.GRADIENTS,
-        summary=paths.SUMMARY,
-        eigenvalues=paths.EIGENVALUES,
-        theory=paths.THEORY,
-        training=paths.TRAINING,
-        training_summary=paths.TRAINING_SUMMARY,
-        cliff_surface=paths.TRAINING_CLIFF_SURFACE,
-        cliff_paths=paths.TRAINING_CLIFF_PATHS,
-        every_step_pairs=paths.EVERY_STEP_PAIRS,
-        every_step_lags=paths.EVERY_STEP_LAGS,
+        **{name: table.path for name, table in report_inputs.INPUTS.items()},
         benchmarks=job_benchmarks()
         + [
-            "benchmarks/spectrum.tsv",
-            "benchmarks/theory.tsv",
-            "benchmarks/every_step.tsv",
+            paths.SPECTRUM_BENCHMARK,
+            paths.THEORY_BENCHMARK,
+            paths.EVERY_STEP_BENCHMARK,
         ],
     output:
         html=report(
@@ -111,11 +105,16 @@ rule report:
         ),
         figures=directory(paths.FIGURES),
     log:
-        "logs/report.log",
+        paths.REPORT_LOG,
     benchmark:
-        "benchmarks/report.tsv"
+        paths.REPORT_BENCHMARK
     threads: 2  # the figures are drawn side by side (the report runs last, on its own)
     params:
+        # One flag per table of bptt.pipeline.report_inputs, as python -m bptt.report takes them.
+        tables=lambda wildcards, input: " ".join(
+            f"{report_inputs.flag(name)} {shlex.quote(input[name])}"
+            for name in report_inputs.INPUTS
+        ),
         config_json=json.dumps(config, sort_keys=True),
         # The folder of the benchmark files, whose subfolders name the rules.
         benchmark_root=lambda wildcards, input: os.path.commonpath(input.benchmarks),
@@ -125,12 +124,7 @@ rule report:
             root=REPORT_DIR.parent,
         ),
     shell:
-        "python -m bptt.report"
-        " --gradients {input.gradients:q} --summary {input.summary:q}"
-        " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
-        " --training {input.training:q} --training-summary {input.training_summary:q}"
-        " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
-        " --every-step-pairs {input.every_step_pairs:q} --every-step-lags {input.every_step_lags:q}"
+        "python -m bptt.report {params.tables}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

@@ -16,15 +16,16 @@ import pathlib
 import shutil
 import sys
 
-from bptt.pipeline import atomic
+from bptt.pipeline import atomic, report_inputs
 from bptt.report import render
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.report", description=__doc__.splitlines()[0])
-    for name in render.SCHEMAS:
-        flag = name.replace("_", "-")
-        parser.add_argument(f"--{flag}", type=pathlib.Path, required=True, help=f"the collected {name} table")
+    for name in report_inputs.INPUTS:
+        parser.add_argument(
+            report_inputs.flag(name), type=pathlib.Path, required=True, help=f"the collected {name} table"
+        )
     parser.add_argument("--config-json", required=True, help="the pipeline's config as JSON")
     parser.add_argument("--benchmarks", type=pathlib.Path, nargs="*", default=[], help="benchmark files")
     parser.add_argument(
@@ -58,7 +59,7 @@ def main(argv: list[str]) -> int:
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
         raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object") from None
-    t = render.read_tables({name: getattr(args, name) for name in render.SCHEMAS})
+    t = render.read_tables({name: getattr(args, name) for name in report_inputs.INPUTS})
     svgs = render.make_figures(t, config, workers=args.workers)
     html = render.render(
         t,

@@ -14,44 +14,21 @@ from typing import NamedTuple
 
 import jinja2
 import pandas as pd
+import pyarrow as pa
 import yaml
 from markupsafe import Markup
 
-from bptt.pipeline import grid, inputs, tables
+from bptt.pipeline import grid, inputs, report_inputs, tables
 from bptt.report import data, every_step, figures, findings, mathml, provenance, training
 
-
-class Tables(NamedTuple):
-    """The collected Parquet tables the report reads, as DataFrames."""
-
-    gradients: pd.DataFrame
-    summary: pd.DataFrame
-    eigenvalues: pd.DataFrame
-    theory: pd.DataFrame
-    training: pd.DataFrame
-    training_summary: pd.DataFrame
-    cliff_surface: pd.DataFrame
-    cliff_paths: pd.DataFrame
-    every_step_pairs: pd.DataFrame
-    every_step_lags: pd.DataFrame
+# The collected Parquet tables the report reads, as DataFrames: one field per table of
+# bptt.pipeline.report_inputs, in its order (t.gradients, t.summary, ...).
+Tables = NamedTuple("Tables", [(name, pd.DataFrame) for name in report_inputs.INPUTS])
 
 
-SCHEMAS = {
-    "gradients": tables.GRADIENTS,
-    "summary": tables.SUMMARY,
-    "eigenvalues": tables.EIGENVALUES,
-    "theory": tables.THEORY,
-    "training": tables.TRAINING,
-    "training_summary": tables.TRAINING_SUMMARY,
-    "cliff_surface": tables.CLIFF_SURFACE,
-    "cliff_paths": tables.CLIFF_PATHS,
-    "every_step_pairs": tables.EVERY_STEP_PAIRS,
-    "every_step_lags": tables.EVERY_STEP_LAGS,
-}
-
-
-# Tables that may be empty: rule every_step leaves out a network that leaves float64 (its log says so).
-MAY_BE_EMPTY = ("every_step_pairs", "every_step_lags")
+def schema(name: str) -> pa.Schema:
+    """The schema of report input `name`, from bptt.pipeline.tables."""
+    return getattr(tables, report_inputs.INPUTS[name].schema)
 
 
 def read_table(path: pathlib.Path, schema, *, may_be_empty: bool = False) -> pd.DataFrame:
@@ -74,8 +51,12 @@ def read_table(path: pathlib.Path, schema, *, may_be_empty: bool = False) -> pd.
 
 
 def read_tables(paths: dict[str, pathlib.Path]) -> Tables:
+    """Every report input, from `paths` (name -> file)."""
     return Tables(
-        **{name: read_table(paths[name], schema, may_be_empty=name in MAY_BE_EMPTY) for name, schema in SCHEMAS.items()}
+        **{
+            name: read_table(paths[name], schema(name), may_be_empty=entry.may_be_empty)
+            for name, entry in report_inputs.INPUTS.items()
+        }
     )
 
 
