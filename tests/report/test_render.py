@@ -17,8 +17,8 @@ from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
 
 ROOT = pathlib.Path(__file__).parents[2]
-FIGURES = "abcdefghijklm"
-SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in FIGURES}
+FIGURES = "abcdefghijklm"  # the letters of render.FIGURES, one per figure
+SVGS = {f.id: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for f in render.FIGURES}
 
 
 def page(tables, config, **changes):
@@ -46,6 +46,14 @@ def test_page_is_self_contained_and_cites_what_it_lists(tables, config):
     assert cited == listed
     assert set(synthetic.ALWAYS_CITED) <= listed
     assert "2024-01-02 00:00:00 UTC" in html
+
+
+def test_figure_letters_follow_the_order_of_the_page(tables, config):
+    html = page(tables, config)
+    letters = re.findall(r'<figure id="figure-([a-z])">', html)
+    assert "".join(letters) == FIGURES
+    for letter in letters:
+        assert html.count(f"<b>Figure ({letter}). ") == 1
 
 
 def test_config_and_data_strings_are_escaped(tables, config):

@@ -40,12 +40,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def write_figures(svgs: dict[str, str], folder: pathlib.Path) -> None:
-    """figure_<letter>.svg for every figure, into `folder` as a whole (a sibling renamed into place)."""
+    """figure_<letter>.svg for every figure (svgs keyed by id, `render.LETTERS`), into `folder` as a
+    whole (a sibling renamed into place)."""
     fresh = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
-    for letter, svg in svgs.items():
-        (fresh / f"figure_{letter}.svg").write_text(svg)
+    for name, svg in svgs.items():
+        (fresh / f"figure_{render.LETTERS[name]}.svg").write_text(svg)
     old = folder.with_name(f"{folder.name}.{os.getpid()}.old")
     if folder.exists():
         folder.rename(old)

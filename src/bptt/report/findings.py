@@ -169,6 +169,7 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
         rows.append(
             {
                 "cell": cell,
+                "first_of_cell": not rows or rows[-1]["cell"] != cell,
                 "activation": activation,
                 "gamma_bound": float(group["gamma_bound"].iloc[0]),
                 "rates": entries,
