@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from bptt.pipeline import grid
 from bptt.report.render import Tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
@@ -82,7 +83,7 @@ def tables(
                             grad_parts.append(_gradient_rows(*key, rate))
                             summary_rows.append(_summary_row(*key, rate))
     gradients = pd.concat(grad_parts, ignore_index=True)
-    summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
+    summary = pd.DataFrame(summary_rows)
     training, training_summary = synthetic_training.tables()
     return Tables(
         gradients,
@@ -109,7 +110,8 @@ def every_step(cells=("rnn", "lstm", "gru"), seq_len: int = 30) -> tuple[pd.Data
             "activation": "tanh",
             "radius": 1.0,
             "recurrent_init": "orthogonal",
-            "gate_bias": None if cell == "rnn" else "0",
+            "gate_bias": "none" if cell == "rnn" else "0",
+            "gate_bias_value": np.nan if cell == "rnn" else 0.0,
             "seq_len": seq_len,
         }
         t, k = np.tril_indices(seq_len)
@@ -162,12 +164,14 @@ def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len,
             "activation": activation,
             "radius": float(radius),
             "recurrent_init": recurrent_init,
-            "gate_bias": gate_bias,
+            "gate_bias": grid.gate_bias_label(gate_bias),
+            "gate_bias_value": grid.gate_bias_value(grid.gate_bias_label(gate_bias)),
             "seq_len": seq_len,
             "seed": seed,
             "step": step,
             "lag": lag,
             "log10_grad_h": log10_h,
+            "log10_grad_h_relative": log10_h - log10_h[-1],
             "log10_grad_c": 0.5 * log10_h if cell == "lstm" else np.nan,
             "log10_jac": log10_h,
             "log10_dW_hh_contrib": log10_h - 0.3,
@@ -186,7 +190,8 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "activation": activation,
         "radius": float(radius),
         "recurrent_init": recurrent_init,
-        "gate_bias": gate_bias,
+        "gate_bias": grid.gate_bias_label(gate_bias),
+        "gate_bias_value": grid.gate_bias_value(grid.gate_bias_label(gate_bias)),
         "seq_len": seq_len,
         "seed": seed,
         "decay_rate": rate,
@@ -202,7 +207,7 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "pascanu_bound": GAMMA_BOUND[activation] * radius if cell == "rnn" else np.nan,
         "regime": "vanishing" if rate < 0.99 else "exploding" if rate > 1.01 else "stable",
         "overflow": bool(overflow),
-        "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else None,
+        "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else -1,
         "unmeasurable_steps": 0,
         "loss": 2.3,
         "loss_at": "last",

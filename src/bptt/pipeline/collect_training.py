@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import cli, inputs, tables, train
+from bptt.pipeline import cli, grid, inputs, tables, train
 from bptt.pipeline.training_grid import OFF
 from bptt.train import cliff, tasks
 
@@ -100,6 +100,7 @@ def run_tables(record: dict, fraction: float) -> tuple[pa.Table, pa.Table]:
     steps_to_solve = [int(at[i + 1]) if ok else None for i, ok in zip(last_failing, solved)]
     max_norm = [float(np.nanmax(col)) if (~np.isnan(col)).any() else None for col in record["grad_norm"].T]
     cell = str(record["cell"])
+    label = grid.gate_bias_label(None if cell == "rnn" else str(record["gate_bias"]))
     summary = {
         **{name: [value] * len(seeds) for name, value in keys.items()},
         "seed": seeds.tolist(),
@@ -107,7 +108,8 @@ def run_tables(record: dict, fraction: float) -> tuple[pa.Table, pa.Table]:
         "activation": [str(record["activation"])] * len(seeds),
         "recurrent_init": [str(record["recurrent_init"])] * len(seeds),
         "radius": [float(record["radius"])] * len(seeds),
-        "gate_bias": [None if cell == "rnn" else str(record["gate_bias"])] * len(seeds),
+        "gate_bias": [label] * len(seeds),
+        "gate_bias_value": [grid.gate_bias_value(label)] * len(seeds),
         "final_loss": [None if d else float(v) for d, v in zip(diverged, record["eval_loss"][-1])],
         "final_metric": [None if d else float(v) for d, v in zip(diverged, final_metric)],
         "chance_loss": [task.chance_loss] * len(seeds),

@@ -76,7 +76,8 @@ def cell_tables(settings: Settings, cell: str) -> tuple[dict, dict] | None:
         "activation": activation,
         "radius": radius,
         "recurrent_init": variant[0],
-        "gate_bias": variant[1],
+        "gate_bias": grid.gate_bias_label(variant[1]),
+        "gate_bias_value": grid.gate_bias_value(grid.gate_bias_label(variant[1])),
         "seq_len": seq_len,
     }
     pairs = {**{n: [v] * len(t) for n, v in key.items()}, "t": t, "k": k}

@@ -43,7 +43,7 @@ def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list
         variant = grid.main_variant(cell, recurrent_init, gate_bias)
         if variant is not None:
             init, bias = variant
-            same_bias = table["gate_bias"].isna() if bias is None else table["gate_bias"] == bias
+            same_bias = table["gate_bias"] == grid.gate_bias_label(bias)
             keep |= (table["cell"] == cell) & (table["recurrent_init"] == init) & same_bias
     return table[keep]
 
