@@ -29,39 +29,32 @@ def at_least(minimum: int):
     return parse
 
 
-def positive(text: str) -> float:
-    """An argparse type: a finite number > 0."""
+def _number(text: str, allowed: str, ok) -> float:
+    """float(text) if ok(value), else an argparse error saying what is allowed."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
     return value
+
+
+def positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    return _number(text, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
 
 
 def fraction(text: str) -> float:
     """An argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}")
-    return value
+    return _number(text, "a number > 0 and < 1", lambda v: 0 < v < 1)
 
 
 def gate_bias(text: str) -> str:
     """An argparse type: a finite number (spelled as `bptt.pipeline.grid.gate_bias_text` spells it) or chrono."""
     if text == grid.CHRONO:
         return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}")
-    return grid.gate_bias_text(value)
+    return grid.gate_bias_text(_number(text, f"a finite number or {grid.CHRONO}", math.isfinite))
 
 
 def settings(cls, args: argparse.Namespace):
