@@ -125,6 +125,7 @@ def test_the_tables_answer_a_data_users_queries_without_nulls_or_casts():
     gradients, summary = collect.point_tables(_key("rnn", "relu", 1.0, 3), _record(grad, (False, True)), 0.01)
     frame, runs = gradients.to_pandas(), summary.to_pandas()
     assert frame["gate_bias"].tolist() == ["none"] * 6 and frame["gate_bias_value"].isna().all()
+    assert gradients.column("gate_bias_value").null_count == 6  # null in the file: DuckDB's IS NULL
     assert len(frame.groupby(["cell", "gate_bias", "seed"])) == 2
     assert runs["overflow_step"].dtype == np.int64 and runs["overflow_step"].tolist() == [-1, 2]
     np.testing.assert_array_equal(frame["log10_grad_h_relative"], [-2.0, -1.5, 0.0, np.nan, -2.0, 0.0])

@@ -153,6 +153,12 @@ def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _value(gate_bias) -> float:
+    """gate_bias_value as pandas reads it: NaN where the file holds null (chrono, rnn)."""
+    value = grid.gate_bias_value(grid.gate_bias_label(gate_bias))
+    return np.nan if value is None else value
+
+
 def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len, seed, rate) -> pd.DataFrame:
     step = np.arange(seq_len)
     lag = seq_len - 1 - step
@@ -165,7 +171,7 @@ def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len,
             "radius": float(radius),
             "recurrent_init": recurrent_init,
             "gate_bias": grid.gate_bias_label(gate_bias),
-            "gate_bias_value": grid.gate_bias_value(grid.gate_bias_label(gate_bias)),
+            "gate_bias_value": _value(gate_bias),
             "seq_len": seq_len,
             "seed": seed,
             "step": step,
@@ -191,7 +197,7 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "radius": float(radius),
         "recurrent_init": recurrent_init,
         "gate_bias": grid.gate_bias_label(gate_bias),
-        "gate_bias_value": grid.gate_bias_value(grid.gate_bias_label(gate_bias)),
+        "gate_bias_value": _value(gate_bias),
         "seq_len": seq_len,
         "seed": seed,
         "decay_rate": rate,

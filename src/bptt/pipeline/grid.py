@@ -11,7 +11,6 @@ every seed, because they share inputs and base weights. A point of a job is
 """
 
 import itertools
-import math
 
 CHRONO = "chrono"
 NO_GATE_BIAS = "none"  # the tables' gate_bias label of the Elman cell, which has no gate: never null
@@ -38,9 +37,10 @@ def gate_bias_label(bias: str | None) -> str:
     return NO_GATE_BIAS if bias is None else bias
 
 
-def gate_bias_value(label: str) -> float:
-    """The tables' gate_bias_value of a gate_bias label: the bias as a number, NaN for chrono and none."""
-    return math.nan if label in (CHRONO, NO_GATE_BIAS) else float(label)
+def gate_bias_value(label: str) -> float | None:
+    """The tables' gate_bias_value of a gate_bias label: the bias as a number; None (stored as null, read
+    as NaN by pandas) for chrono and none, which are not numbers."""
+    return None if label in (CHRONO, NO_GATE_BIAS) else float(label)
 
 
 def variants(cell: str, recurrent_init: list[str], gate_bias: list) -> list[tuple[str, str | None]]:

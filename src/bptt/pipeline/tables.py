@@ -29,7 +29,11 @@ KEYS = _fields(
         "bias of the LSTM's forget gate or the GRU's update gate, as a label: the number spelled canonically "
         "(0, 1, -0.5), chrono (LSTM), or none for rnn; never null, so a groupby keeps every row",
     ),
-    ("gate_bias_value", pa.float64(), "the same bias as a number (filter with == 1.0); NaN for chrono and for rnn"),
+    (
+        "gate_bias_value",
+        pa.float64(),
+        "the same bias as a number (filter with == 1.0); null (NaN in pandas) for chrono and for rnn",
+    ),
     ("seq_len", pa.int64(), "sequence length T"),
     ("seed", pa.int64(), "replicate seed"),
 )
@@ -235,7 +239,7 @@ MODEL = _fields(
         "the LSTM's forget-gate or the GRU's update-gate bias, as a label: a number, chrono, or none for rnn; "
         "never null",
     ),
-    ("gate_bias_value", pa.float64(), "the same bias as a number; NaN for chrono and for rnn"),
+    ("gate_bias_value", pa.float64(), "the same bias as a number; null (NaN in pandas) for chrono and for rnn"),
 )
 
 OUTCOME = _fields(
