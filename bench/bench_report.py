@@ -16,6 +16,7 @@ import time
 
 import yaml
 
+from bptt.pipeline import report_inputs
 from bptt.report import render
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -25,10 +26,9 @@ WORKERS = 2  # as rule report draws them: threads 2
 
 def tables(config: dict, results: pathlib.Path) -> tuple[render.Tables, str]:
     """The report's tables for the default grid, and where they came from."""
-    paths = {name: results / f"{name}.parquet" for name in render.SCHEMAS}
-    paths["training_summary"] = results / "training_summary.parquet"
-    paths["cliff_surface"] = results / "training_cliff_surface.parquet"
-    paths["cliff_paths"] = results / "training_cliff_paths.parquet"
+    paths = {
+        name: results / pathlib.Path(entry.path).relative_to("results") for name, entry in report_inputs.INPUTS.items()
+    }
     if all(p.exists() for p in paths.values()):
         return render.read_tables(paths), "real"
     sys.path.insert(0, str(ROOT / "tests" / "report"))  # synthetic.py imports its neighbour

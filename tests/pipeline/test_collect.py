@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bptt.pipeline import collect, experiment, paths, tables
+from bptt.pipeline import cli, collect, experiment, paths, tables
 
 LOG10_E = math.log10(math.e)
 
@@ -46,7 +46,7 @@ def test_with_a_loss_at_every_step_the_fit_follows_the_median_source_not_the_tot
 
 
 def _key(cell, activation, radius, seq_len):
-    init, bias = ("orthogonal", None) if cell == "rnn" else ("orthogonal", "0")
+    init, bias = ("orthogonal", "none") if cell == "rnn" else ("orthogonal", "0")
     return {
         "cell": cell,
         "activation": activation,
@@ -64,7 +64,7 @@ def test_exact_geometric_decay_is_recovered():
     assert row["decay_rate"] == pytest.approx(0.7, rel=1e-12)
     assert row["timescale"] == pytest.approx(-1 / math.log(0.7), rel=1e-12)
     assert row["log10_end_to_end"] == pytest.approx(9 * math.log10(0.7), rel=1e-12)
-    assert row["regime"] == "vanishing" and row["overflow_step"] is None
+    assert row["regime"] == "vanishing" and row["overflow_step"] == -1
     assert row["pascanu_bound"] == pytest.approx(0.225)
     assert gradients.column("lag").to_pylist() == list(lag)
     np.testing.assert_allclose(gradients.column("log10_pascanu_bound"), lag * math.log10(0.225))
@@ -111,10 +111,26 @@ def test_tables_have_the_declared_schema_and_one_row_per_seed_and_step():
     assert gradients.column("seed").to_pylist() == [0, 0, 0, 1, 1, 1]
     assert gradients.column("step").to_pylist() == [0, 1, 2, 0, 1, 2]
     assert gradients.column("log10_grad_c").null_count == 0
-    assert summary.column("overflow_step").to_pylist() == [None, 2]
+    assert summary.column("overflow_step").to_pylist() == [-1, 2]
     # Pascanu's bound is a statement about the Elman recurrence: no value for a gated cell.
     assert summary.column("pascanu_bound").null_count == 2 and gradients.column("log10_pascanu_bound").null_count == 6
     assert summary.column("gate_bias").to_pylist() == ["0", "0"]
+    assert summary.column("gate_bias_value").to_pylist() == [0.0, 0.0]
+
+
+def test_the_tables_answer_a_data_users_queries_without_nulls_or_casts():
+    # Issue 21: gate_bias '1' missed a filter on 1.0, the Elman rows' null gate_bias fell out of a
+    # groupby, overflow_step loaded as float64, and every user subtracted the last step by hand.
+    grad = np.array([[-3.0, -2.5, -1.0], [np.nan, -4.0, -2.0]])
+    gradients, summary = collect.point_tables(_key("rnn", "relu", 1.0, 3), _record(grad, (False, True)), 0.01)
+    frame, runs = gradients.to_pandas(), summary.to_pandas()
+    assert frame["gate_bias"].tolist() == ["none"] * 6 and frame["gate_bias_value"].isna().all()
+    assert gradients.column("gate_bias_value").null_count == 6  # null in the file: DuckDB's IS NULL
+    assert len(frame.groupby(["cell", "gate_bias", "seed"])) == 2
+    assert runs["overflow_step"].dtype == np.int64 and runs["overflow_step"].tolist() == [-1, 2]
+    np.testing.assert_array_equal(frame["log10_grad_h_relative"], [-2.0, -1.5, 0.0, np.nan, -2.0, 0.0])
+    _, lstm = collect.point_tables(_key("lstm", "tanh", 1.0, 3) | {"gate_bias": "1"}, _record(grad), 0.01)
+    assert lstm.to_pandas().query("gate_bias_value == 1.0")["seed"].tolist() == [0, 1]
 
 
 def test_a_rate_that_rounds_to_one_has_an_infinite_timescale():
@@ -130,7 +146,7 @@ def test_a_damaged_record_is_moved_aside_and_named(tmp_path):
     # Issue 8, item 10: a truncated record made collect fail with zipfile.BadZipFile, without naming
     # the file, at every rerun. Now it is set aside, so the next run recomputes it, and named.
     path = tmp_path / "T20.npz"
-    experiment.write({name: np.zeros(1) for name in experiment.RECORD}, str(path))
+    cli.write({name: np.zeros(1) for name in experiment.RECORD}, str(path))
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(SystemExit, match=f"{path} could not be read .* moved to {path}.corrupt; run snakemake again"):
         collect.read_record(str(path))

@@ -36,12 +36,12 @@ def test_one_network_per_cell_at_the_point_nearest_one_with_the_main_variant(tmp
     drawn = lags.to_pandas().drop_duplicates("cell").set_index("cell")
     assert drawn["activation"].eq("tanh").all() and drawn["radius"].eq(1.1).all()
     assert drawn["seq_len"].eq(7).all()  # 300 is beyond MAX_SEQ_LEN
-    assert drawn.loc["rnn", "recurrent_init"] == "orthogonal" and drawn["gate_bias"].isna().tolist() == [
+    assert drawn.loc["rnn", "recurrent_init"] == "orthogonal"
+    assert drawn["gate_bias"].tolist() == ["none", "1", "1"] and drawn["gate_bias_value"].isna().tolist() == [
         True,
         False,
         False,
     ]
-    assert drawn.loc[["lstm", "gru"], "gate_bias"].tolist() == ["1", "1"]
     assert len(pairs) == 3 * 7 * 8 // 2 and len(lags) == 3 * 7
 
 

@@ -1,5 +1,6 @@
 """The job entry: its record, its controls, its errors, and its lean imports."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from bptt.core import cells, gradients, loss, reference, sources
-from bptt.pipeline import experiment, seeding
+from bptt.pipeline import experiment, networks, seeding
 
 ARGS = (
     "--cell {cell} --activation tanh --seq-len {seq_len} --radius 0.9 1.2 --recurrent-init orthogonal identity"
@@ -147,7 +148,7 @@ def test_last_finite_state_stops_before_an_overflow_per_model():
     h = np.ones((5, 2, 2, 3))
     h[3, 1, 0, 0] = np.inf
     h[0, 0, 1, 2] = np.nan
-    got = experiment.last_finite_state(h)
+    got = networks.last_finite_state(h)
     np.testing.assert_array_equal(got[1], h[2, 1])
     np.testing.assert_array_equal(got[0], np.zeros((2, 3)))  # non-finite at step 0: nothing finite
 
@@ -186,3 +187,12 @@ def test_entry_imports_numpy_and_the_core_only():
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert "numpy" in loaded
     assert not {"pyarrow", "pandas", "matplotlib", "snakemake", "scipy"} & set(loaded)
+
+
+def test_the_computation_receives_frozen_settings_not_the_parsed_namespace(tmp_path):
+    argv, output = _argv(tmp_path)
+    settings, path = experiment.parse_args(argv)
+    assert isinstance(settings, experiment.Settings) and path == str(output)
+    assert settings.radius == (0.9, 1.2) and settings.gate_bias == ("0", "1", "chrono")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.seq_len = 7

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from bptt.pipeline import grid
 from bptt.report.render import Tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
@@ -87,7 +88,7 @@ def tables(
                             grad_parts.append(_gradient_rows(*key, rate))
                             summary_rows.append(_summary_row(*key, rate))
     gradients = pd.concat(grad_parts, ignore_index=True)
-    summary = pd.DataFrame(summary_rows).astype({"overflow_step": "Int64"})
+    summary = pd.DataFrame(summary_rows)
     training, training_summary = synthetic_training.tables()
     return Tables(
         gradients,
@@ -115,7 +116,8 @@ def every_step(cells=("rnn", "lstm", "gru"), seq_len: int = 30) -> tuple[pd.Data
             "activation": "tanh",
             "radius": 1.0,
             "recurrent_init": "orthogonal",
-            "gate_bias": None if cell == "rnn" else "0",
+            "gate_bias": "none" if cell == "rnn" else "0",
+            "gate_bias_value": np.nan if cell == "rnn" else 0.0,
             "seq_len": seq_len,
         }
         t, k = np.tril_indices(seq_len)
@@ -183,6 +185,12 @@ def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _value(gate_bias) -> float:
+    """gate_bias_value as pandas reads it: NaN where the file holds null (chrono, rnn)."""
+    value = grid.gate_bias_value(grid.gate_bias_label(gate_bias))
+    return np.nan if value is None else value
+
+
 def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len, seed, rate) -> pd.DataFrame:
     step = np.arange(seq_len)
     lag = seq_len - 1 - step
@@ -194,12 +202,14 @@ def _gradient_rows(cell, activation, radius, recurrent_init, gate_bias, seq_len,
             "activation": activation,
             "radius": float(radius),
             "recurrent_init": recurrent_init,
-            "gate_bias": gate_bias,
+            "gate_bias": grid.gate_bias_label(gate_bias),
+            "gate_bias_value": _value(gate_bias),
             "seq_len": seq_len,
             "seed": seed,
             "step": step,
             "lag": lag,
             "log10_grad_h": log10_h,
+            "log10_grad_h_relative": log10_h - log10_h[-1],
             "log10_grad_c": 0.5 * log10_h if cell == "lstm" else np.nan,
             "log10_jac": log10_h,
             "log10_dW_hh_contrib": log10_h - 0.3,
@@ -218,7 +228,8 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "activation": activation,
         "radius": float(radius),
         "recurrent_init": recurrent_init,
-        "gate_bias": gate_bias,
+        "gate_bias": grid.gate_bias_label(gate_bias),
+        "gate_bias_value": _value(gate_bias),
         "seq_len": seq_len,
         "seed": seed,
         "decay_rate": rate,
@@ -234,7 +245,7 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "pascanu_bound": GAMMA_BOUND[activation] * radius if cell == "rnn" else np.nan,
         "regime": "vanishing" if rate < 0.99 else "exploding" if rate > 1.01 else "stable",
         "overflow": bool(overflow),
-        "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else None,
+        "overflow_step": int(seq_len - 1 - np.ceil(OVERFLOW_LOG10 / np.log10(rate))) if overflow else -1,
         "unmeasurable_steps": 0,
         "loss": 2.3,
         "loss_at": "last",

@@ -52,11 +52,18 @@ def test_survival_is_the_log_ratio_lag_steps_back_for_every_variant(tables):
     assert (data.survival(tables.gradients, lag=10_000)["lag"] == tables.gradients["lag"].max()).all()
 
 
-def test_seeds_that_disagree_are_shown_as_mixed_with_counts():
-    regimes = pd.Series(["vanishing", "exploding", "stable", None])
-    assert data.regime_of_seeds(regimes) == "mixed: 1 exploding, 1 stable, 1 vanishing"
-    assert data.regime_of_seeds(pd.Series(["stable", "stable"])) == "stable"
-    assert data.regime_of_seeds(pd.Series([None, None])) == ""
+def test_seeds_per_regime_are_counted_in_columns_and_disagreement_is_mixed():
+    t = synthetic.tables(radii=(0.5, 1.0), seeds=(0, 1, 2, 3), cells=("rnn",), activations=("relu",))
+    summary = t.summary[t.summary.recurrent_init == "orthogonal"].copy()
+    longest = summary.seq_len == summary.seq_len.max()
+    summary.loc[longest & (summary.radius == 1.0), "regime"] = ["vanishing", "exploding", "stable", None]
+    summary.loc[longest & (summary.radius == 0.5), "regime"] = ["stable", "stable", None, None]
+    points = data.point_medians(summary).set_index("radius")
+    counts = points[["n_vanishing", "n_stable", "n_exploding"]]
+    assert counts.loc[1.0].tolist() == [1, 1, 1] and points.loc[1.0, "regime"] == "mixed"
+    assert counts.loc[0.5].tolist() == [0, 2, 0] and points.loc[0.5, "regime"] == "stable"
+    summary.loc[longest, "regime"] = None
+    assert set(data.point_medians(summary)["regime"]) == {""}
 
 
 def test_pascanu_counts_leave_runs_at_exactly_one_out_of_both_conditions(main):

@@ -66,7 +66,7 @@ def test_regime_sentences_report_overflow_and_unmeasurable_steps():
     summary = t.summary.assign(unmeasurable_steps=[0, 0, 3, 0])
     counts = data.regime_counts(summary)
     first, second = findings.regime_sentences(counts)
-    step = int(summary["overflow_step"].dropna().min())
+    step = int(summary.loc[summary["overflow"], "overflow_step"].min())
     assert f"{counts['overflowed']} overflowed float64" in first and f"step {step}" in first
     assert "In 1 runs, 3 steps in all could not be measured" in second and "never zeros" in second
 

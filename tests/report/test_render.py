@@ -11,13 +11,14 @@ import pytest
 import synthetic
 import yaml
 
+from bptt.pipeline import report_inputs
 from bptt.pipeline.spectrum import few_radii
 from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
 
 ROOT = pathlib.Path(__file__).parents[2]
-FIGURES = "abcdefghijklmno"
-SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in FIGURES}
+FIGURES = "abcdefghijklm"  # the letters of render.FIGURES, one per figure
+SVGS = {f.id: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for f in render.FIGURES}
 
 
 def page(tables, config, **changes):
@@ -45,6 +46,14 @@ def test_page_is_self_contained_and_cites_what_it_lists(tables, config):
     assert cited == listed
     assert set(synthetic.ALWAYS_CITED) <= listed
     assert "2024-01-02 00:00:00 UTC" in html
+
+
+def test_figure_letters_follow_the_order_of_the_page(tables, config):
+    html = page(tables, config)
+    letters = re.findall(r'<figure id="figure-([a-z])">', html)
+    assert "".join(letters) == FIGURES
+    for letter in letters:
+        assert html.count(f"<b>Figure ({letter}). ") == 1
 
 
 def test_config_and_data_strings_are_escaped(tables, config):
@@ -81,7 +90,7 @@ def test_every_equation_converts_without_leftover_latex():
 
 
 def test_read_table_names_missing_columns_and_files(tmp_path, tables):
-    schema = render.SCHEMAS["gradients"]
+    schema = render.schema("gradients")
     path = tmp_path / "gradients.parquet"
     tables.gradients.drop(columns=["gamma_step"]).to_parquet(path)
     with pytest.raises(SystemExit, match="lacks the column.*gamma_step.*moved to .*corrupt"):
@@ -98,12 +107,12 @@ def test_a_truncated_table_is_named_and_set_aside(tmp_path, tables):
     tables.gradients.to_parquet(path)
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(SystemExit, match=f"{path} could not be read"):
-        render.read_table(path, render.SCHEMAS["gradients"])
+        render.read_table(path, render.schema("gradients"))
     assert (tmp_path / "gradients.parquet.corrupt").exists() and not path.exists()
 
 
 def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
-    for name, table in zip(render.SCHEMAS, tables):
+    for name, table in zip(report_inputs.INPUTS, tables):
         table.to_parquet(tmp_path / f"{name}.parquet")
     bench = tmp_path / "benchmarks" / "experiment"
     bench.mkdir(parents=True)
@@ -111,7 +120,11 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     out = tmp_path / "out" / "report.html"
     cli.main(
         [
-            *[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", str(tmp_path / f"{name}.parquet"))],
+            *[
+                f
+                for name in report_inputs.INPUTS
+                for f in (report_inputs.flag(name), str(tmp_path / f"{name}.parquet"))
+            ],
             "--config-json",
             json.dumps(config),
             "--benchmarks",
@@ -131,12 +144,12 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"figure_{k}.svg" for k in FIGURES]
     assert "<td>experiment</td>" in out.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [*(f"{n}.parquet" for n in render.SCHEMAS), "benchmarks", "figs", "out"]
+        [*(f"{n}.parquet" for n in report_inputs.INPUTS), "benchmarks", "figs", "out"]
     )
     with pytest.raises(SystemExit, match="--config-json is not valid JSON"):
         cli.main(
             [
-                *[f for name in render.SCHEMAS for f in (f"--{name.replace('_', '-')}", "x")],
+                *[f for name in report_inputs.INPUTS for f in (report_inputs.flag(name), "x")],
                 "--config-json",
                 "{",
                 "--report-dir",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 MODELS = {
-    "tanh": {"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": None},
+    "tanh": {"cell": "rnn", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "none"},
     "lstm1": {"cell": "lstm", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "1"},
     "gru": {"cell": "gru", "activation": "tanh", "recurrent_init": "orthogonal", "radius": 1.0, "gate_bias": "0"},
 }
@@ -77,6 +77,9 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                                 "clip": clip,
                                 "seed": seed,
                                 **spec,
+                                "gate_bias_value": float("nan")
+                                if spec["gate_bias"] == "none"
+                                else float(spec["gate_bias"]),
                                 "final_loss": None if diverged else final,
                                 "final_metric": None if diverged else final,
                                 "chance_loss": CHANCE[task][0],

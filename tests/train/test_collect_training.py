@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bptt.pipeline import collect_training, tables, train
+from bptt.pipeline import cli, collect_training, tables
 from bptt.train import cliff
 
 
@@ -63,7 +63,7 @@ def test_solved_is_judged_at_the_end_and_steps_to_solve_from_when_it_stays_solve
     assert rows[0]["final_metric"] == 0.01 and rows[0]["chance_metric"] == pytest.approx(1 / 6)
     assert [r["clipped_steps"] for r in rows] == [2, 0]
     assert [r["max_grad_norm"] for r in rows] == [6.0, 60.0]
-    assert rows[0]["gate_bias"] is None  # rnn
+    assert rows[0]["gate_bias"] == "none" and rows[0]["gate_bias_value"] is None  # rnn
     assert summary.schema == tables.TRAINING_SUMMARY
 
 
@@ -109,7 +109,7 @@ def test_the_cliff_tables_show_unclipped_steps_thrown_far_and_clipped_ones_bound
 
 def test_the_cli_writes_four_tables_from_records(tmp_path):
     for name, metric in (("a", 0.001), ("b", 0.5)):
-        train.write(_record(np.full((4, 2), metric)), str(tmp_path / f"{name}.npz"))
+        cli.write(_record(np.full((4, 2), metric)), str(tmp_path / f"{name}.npz"))
     outputs = {k: tmp_path / f"{k}.parquet" for k in ("training", "summary", "cliff_surface", "cliff_paths")}
     argv = ["--solved-fraction", "0.1", "--runs", str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]
     for key, path in outputs.items():

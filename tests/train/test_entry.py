@@ -1,5 +1,6 @@
 """The training job entry: its record, determinism, seeds apart, divergence recorded, bad input refused."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -153,3 +154,10 @@ def test_entry_imports_numpy_the_core_and_train_only():
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert "numpy" in loaded
     assert not {"pyarrow", "pandas", "matplotlib", "snakemake", "scipy", "jsonschema"} & set(loaded)
+
+
+def test_the_computation_receives_frozen_settings_not_the_parsed_namespace(tmp_path):
+    settings, path = train.parse_args(_argv(tmp_path))
+    assert isinstance(settings, train.Settings) and path == str(tmp_path / "record.npz")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.seeds = 1

@@ -51,9 +51,19 @@ def test_adding_a_radius_reruns_each_job_once_with_all_its_radii(after_baseline)
     assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
 
 
-def test_removing_a_value_reruns_only_collect(after_baseline):
+def test_removing_a_length_reruns_only_collect(after_baseline):
     _edit_config(after_baseline, seq_len=[4])
     assert _pipeline(planned(after_baseline)) == {"experiment": 0, "collect": 1}
+
+
+def test_removing_a_radius_reruns_every_experiment_as_docs_config_says(after_baseline):
+    _edit_config(after_baseline, radius=[0.9, 1])
+    assert _pipeline(planned(after_baseline)) == {"experiment": ALL_JOBS, "collect": 1}
+
+
+def test_removing_a_gate_bias_reruns_the_gated_jobs_only(after_baseline):
+    _edit_config(after_baseline, gate_bias=[0.0])
+    assert _pipeline(planned(after_baseline)) == {"experiment": LSTM_JOBS, "collect": 1}
 
 
 def test_a_shared_setting_reruns_every_experiment(after_baseline):

@@ -10,9 +10,9 @@ rule collect:
         gradients=paths.GRADIENTS,
         summary=paths.SUMMARY,
     log:
-        "logs/collect.log",
+        paths.COLLECT_LOG,
     benchmark:
-        "benchmarks/collect.tsv"
+        paths.COLLECT_BENCHMARK
     params:
         settings=cli(
             cell=config["grid"]["cell"],

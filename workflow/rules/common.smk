@@ -61,7 +61,10 @@ def check_config(config, schema_file):
 
 def warn_if_costly(config):
     """Say at planning time, before any job starts, when the experiments would take long here."""
-    cores = workflow._cores or os.cpu_count()  # None in a dry run without --cores
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # a dry run without --cores sets no total
+        cores = os.cpu_count()
     message = estimate.warning(config, cores)
     if message:
         logger.warning(message)

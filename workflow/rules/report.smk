@@ -6,6 +6,9 @@
 # Snakefile, whatever the working directory (--directory), through an environment variable:
 # like PATH (see the Snakefile), it is not a param, so moving the checkout reruns nothing.
 import json
+import shlex
+
+from bptt.pipeline import report_inputs
 
 REPORT_DIR = pathlib.Path(workflow.basedir) / "report"
 os.environ["BPTT_WORKFLOW_DIR"] = workflow.basedir
@@ -19,9 +22,9 @@ rule spectrum:
     output:
         paths.EIGENVALUES,
     log:
-        "logs/spectrum.log",
+        paths.SPECTRUM_LOG,
     benchmark:
-        "benchmarks/spectrum.tsv"
+        paths.SPECTRUM_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -40,9 +43,9 @@ rule theory:
     output:
         paths.THEORY,
     log:
-        "logs/theory.log",
+        paths.THEORY_LOG,
     benchmark:
-        "benchmarks/theory.tsv"
+        paths.THEORY_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -63,9 +66,9 @@ rule every_step:
         pairs=paths.EVERY_STEP_PAIRS,
         lags=paths.EVERY_STEP_LAGS,
     log:
-        "logs/every_step.log",
+        paths.EVERY_STEP_LOG,
     benchmark:
-        "benchmarks/every_step.tsv"
+        paths.EVERY_STEP_BENCHMARK
     threads: 1
     params:
         settings=cli(
@@ -89,24 +92,17 @@ rule every_step:
 
 rule report:
     input:
-        gradients=paths.GRADIENTS,
-        summary=paths.SUMMARY,
-        eigenvalues=paths.EIGENVALUES,
-        theory=paths.THEORY,
-        training=paths.TRAINING,
-        training_summary=paths.TRAINING_SUMMARY,
-        cliff_surface=paths.TRAINING_CLIFF_SURFACE,
-        cliff_paths=paths.TRAINING_CLIFF_PATHS,
-        every_step_pairs=paths.EVERY_STEP_PAIRS,
-        every_step_lags=paths.EVERY_STEP_LAGS,
-        clipping=paths.CLIPPING,
-        clipping_traces=paths.CLIPPING_TRACES,
+        **{
+            name: table.path
+            for name, table in report_inputs.INPUTS.items()
+            if not table.optional
+        },
         audit=[paths.AUDIT] if config.get("audit") else [],  # "Your models", with an audit: section
         benchmarks=job_benchmarks()
         + [
-            "benchmarks/spectrum.tsv",
-            "benchmarks/theory.tsv",
-            "benchmarks/every_step.tsv",
+            paths.SPECTRUM_BENCHMARK,
+            paths.THEORY_BENCHMARK,
+            paths.EVERY_STEP_BENCHMARK,
         ],
     output:
         html=report(
@@ -116,11 +112,17 @@ rule report:
         ),
         figures=directory(paths.FIGURES),
     log:
-        "logs/report.log",
+        paths.REPORT_LOG,
     benchmark:
-        "benchmarks/report.tsv"
+        paths.REPORT_BENCHMARK
     threads: 2  # the figures are drawn side by side (the report runs last, on its own)
     params:
+        # One flag per table of bptt.pipeline.report_inputs, as python -m bptt.report takes them.
+        tables=lambda wildcards, input: " ".join(
+            f"{report_inputs.flag(name)} {shlex.quote(input[name])}"
+            for name in report_inputs.INPUTS
+            if input.get(name)
+        ),
         config_json=json.dumps(config, sort_keys=True),
         # The folder of the benchmark files, whose subfolders name the rules.
         benchmark_root=lambda wildcards, input: os.path.commonpath(input.benchmarks),
@@ -130,14 +132,7 @@ rule report:
             root=REPORT_DIR.parent,
         ),
     shell:
-        "python -m bptt.report"
-        " --gradients {input.gradients:q} --summary {input.summary:q}"
-        " --eigenvalues {input.eigenvalues:q} --theory {input.theory:q}"
-        " --training {input.training:q} --training-summary {input.training_summary:q}"
-        " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
-        " --every-step-pairs {input.every_step_pairs:q} --every-step-lags {input.every_step_lags:q}"
-        " --clipping {input.clipping:q} --clipping-traces {input.clipping_traces:q}"
-        " --audit {input.audit:q}"
+        "python -m bptt.report {params.tables}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

@@ -58,12 +58,20 @@ def regime(slope: np.ndarray, overflow: np.ndarray, tolerance: float) -> list[st
     return [str(n) if o or np.isfinite(s) else None for n, s, o in zip(names, slope, overflow)]
 
 
+def relative(log10_grad_h: np.ndarray) -> np.ndarray:
+    """log10_grad_h (S, T), by step k, minus its value at the last step T-1 (lag 0), per seed: (S, T)."""
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, not measurable
+        return log10_grad_h - log10_grad_h[:, -1:]
+
+
 def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> tuple[pa.Table, pa.Table]:
     """(gradients, summary) rows of one grid point from its slice of a job's record.
 
-    key: cell, activation, radius, recurrent_init, gate_bias (None for rnn), seq_len;
+    key: cell, activation, radius, recurrent_init, gate_bias (its label, `bptt.pipeline.grid.gate_bias_label`),
+    seq_len;
     record: step arrays (S, T), seed arrays (S,), seed (S,).
     """
+    key = key | {"gate_bias_value": grid.gate_bias_value(key["gate_bias"])}
     seq_len, seeds = key["seq_len"], len(record["seed"])
     lag = np.arange(seq_len - 1, -1, -1)  # lag of step k = T-1-k
     every = str(record["loss_at"]) == "every"
@@ -82,12 +90,12 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
         "lag": np.tile(lag, seeds),
         "log10_grad_c": record["log10_grad_c"].ravel() if "log10_grad_c" in record else pa.nulls(rows, pa.float64()),
         **{name: record[name].ravel() for name in ("log10_grad_h", "log10_jac", "log10_dW_hh_contrib", "gamma_step")},
+        "log10_grad_h_relative": relative(record["log10_grad_h"]).ravel(),
         "log10_pascanu_bound": bound if elman else pa.nulls(rows, pa.float64()),
         **{name: record[name].ravel() if every else pa.nulls(rows, pa.float64()) for name in experiment.LAG_ARRAYS},
     }
     slope = decay_slope(lag, grad)
     decay_rate = 10.0**slope
-    overflow_step = record["overflow_step"]
     summary = {
         **{name: pa.array([value] * seeds, type=tables.SUMMARY.field(name).type) for name, value in key.items()},
         **{name: record[name] for name in tables.SUMMARY.names if name in record},
@@ -95,7 +103,6 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
         "timescale": timescale(decay_rate),
         "log10_end_to_end": grad[:, 0] - grad[:, -1],
         "pascanu_bound": pascanu if elman else pa.nulls(seeds, pa.float64()),
-        "overflow_step": pa.array(overflow_step, mask=overflow_step < 0, type=pa.int64()),
         "regime": regime(slope, record["overflow"], tolerance),
         "loss_at": pa.array([str(record["loss_at"])] * seeds, type=pa.string()),
     }
@@ -149,7 +156,7 @@ def collect(config_grid: dict, tolerance: float) -> tuple[pa.Table, pa.Table]:
                 "activation": activation,
                 "radius": float(radius),
                 "recurrent_init": str(init),
-                "gate_bias": str(bias) or None,
+                "gate_bias": grid.gate_bias_label(str(bias) or None),
                 "seq_len": seq_len,
             }
             point = {

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import inputs, tables, train
+from bptt.pipeline import cli, grid, inputs, tables, train
 from bptt.pipeline.training_grid import OFF
 from bptt.train import cliff, tasks
 
@@ -100,6 +100,7 @@ def run_tables(record: dict, fraction: float) -> tuple[pa.Table, pa.Table]:
     steps_to_solve = [int(at[i + 1]) if ok else None for i, ok in zip(last_failing, solved)]
     max_norm = [float(np.nanmax(col)) if (~np.isnan(col)).any() else None for col in record["grad_norm"].T]
     cell = str(record["cell"])
+    label = grid.gate_bias_label(None if cell == "rnn" else str(record["gate_bias"]))
     summary = {
         **{name: [value] * len(seeds) for name, value in keys.items()},
         "seed": seeds.tolist(),
@@ -107,7 +108,8 @@ def run_tables(record: dict, fraction: float) -> tuple[pa.Table, pa.Table]:
         "activation": [str(record["activation"])] * len(seeds),
         "recurrent_init": [str(record["recurrent_init"])] * len(seeds),
         "radius": [float(record["radius"])] * len(seeds),
-        "gate_bias": [None if cell == "rnn" else str(record["gate_bias"])] * len(seeds),
+        "gate_bias": [label] * len(seeds),
+        "gate_bias_value": [grid.gate_bias_value(label)] * len(seeds),
         "final_loss": [None if d else float(v) for d, v in zip(diverged, record["eval_loss"][-1])],
         "final_metric": [None if d else float(v) for d, v in zip(diverged, final_metric)],
         "chance_loss": [task.chance_loss] * len(seeds),
@@ -163,21 +165,11 @@ def collect(runs: list[str], fraction: float) -> tuple[pa.Table, pa.Table]:
     return pa.concat_tables(p[0] for p in parts), pa.concat_tables(p[1] for p in parts)
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and < 1, got {text}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bptt.pipeline.collect_training", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--solved-fraction", type=_fraction, required=True)
+    parser.add_argument("--solved-fraction", type=cli.fraction, required=True)
     parser.add_argument("--runs", nargs="+", required=True, help="the training jobs' records (.npz)")
     parser.add_argument("--training", required=True, help="output: training.parquet")
     parser.add_argument("--summary", required=True, help="output: training_summary.parquet")

@@ -7,7 +7,7 @@
 
 The points (radius x initialisation x gate bias, see `bptt.pipeline.grid`) and seeds run as
 one stack of networks through one forward and one backward sweep (`bptt.core.gradients.profile`):
-for each seed (draws as in `bptt.pipeline.seeding`) the networks share inputs, targets, readout
+for each seed (drawn by `bptt.pipeline.networks`) the networks share inputs, targets, readout
 and base weights. The loss is taken on a readout of the last hidden state, or with --loss-at every
 on a readout of every state (L = sum_t L_t, the seed's loss; targets drawn per step). Recorded: per
 step the medians over the batch (for the Jacobian diagnostics, over its first --jacobian-batch
@@ -20,14 +20,14 @@ pyarrow, pandas, matplotlib or snakemake.
 """
 
 import argparse
-import math
+import dataclasses
 import os
 import sys
 
 import numpy as np
 
 from bptt.core import activations, cells, gradients, loss, sources
-from bptt.pipeline import atomic, grid, seeding
+from bptt.pipeline import cli, grid, networks, seeding
 
 # What the .npz holds: P points, S seeds, T steps. The names are the column names of the
 # collected tables (bptt.pipeline.tables).
@@ -54,62 +54,31 @@ RECORD = POINT_ARRAYS + ("seed", "loss_at") + STEP_ARRAYS + SEED_ARRAYS  # loss_
 _STACK_BYTES = 256 * 2**20
 
 
-def last_finite_state(h: np.ndarray) -> np.ndarray:
-    """h_{s-1} for hidden states h (T, M, B, H), s the first step with a non-finite value in the
-    model's batch (T if none), per model: (M, B, H); zeros where s = 0.
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One job's settings, as its command line gives them (see the module's docstring)."""
 
-    A linear or ReLU network with rho > 1 can overflow on a long sequence;
-    bptt.core.gradients.profile then flags it and differentiates up to the state before the
-    overflow, so the loss is taken there too.
-    """
-    finite = np.isfinite(h).all(axis=(2, 3))  # (T, M)
-    s = np.where(finite.all(axis=0), len(h), np.argmin(finite, axis=0))  # (M,)
-    last = h[np.maximum(s - 1, 0), np.arange(h.shape[1])]
-    return np.where((s > 0)[:, None, None], last, 0.0)
+    cell: str
+    activation: str
+    seq_len: int
+    radius: tuple[float, ...]
+    recurrent_init: tuple[str, ...]
+    gate_bias: tuple[str, ...]  # numbers spelled by bptt.pipeline.grid.gate_bias_text, or chrono
+    seeds: int
+    batch_size: int
+    hidden_size: int
+    input_size: int
+    input_scale: float
+    loss: str
+    loss_at: str  # last or every
+    num_classes: int
+    jacobian_batch: int
 
-
-def models(args: argparse.Namespace, points: list, seed: int) -> list[cells.Cell]:
-    """The networks of one seed, one per point (radius, recurrent_init, gate_bias)."""
-    return [
-        cells.make(
-            args.cell,
-            input_size=args.input_size,
-            hidden_size=args.hidden_size,
-            activation=args.activation,
-            radius=radius,
-            rng=seeding.rng(seed, args.cell),
-            recurrent_init=init,
-            gate_bias=0.0 if bias is None else (bias if bias == grid.CHRONO else float(bias)),
-            chrono_t_max=max(args.seq_len, 3),
+    def points(self) -> list:
+        """The job's points (radius, recurrent_init, gate_bias), as `bptt.pipeline.grid.points` gives them."""
+        return grid.points(
+            {"radius": self.radius, "recurrent_init": self.recurrent_init, "gate_bias": self.gate_bias}, self.cell
         )
-        for radius, init, bias in points
-    ]
-
-
-def last_step_loss(args, h: np.ndarray, readout: np.ndarray, seeds: list[int], p: int) -> tuple:
-    """The loss on the readout of the last (finite) state, for states h (T, M, B, H) and readouts
-    (M, C, H): (dL/dh_last mantissa (M, B, H), log10 scale (M, B), measurable (M, B), mean loss (M,))."""
-    target = np.repeat(
-        [seeding.targets(seed, args.loss, args.batch_size, args.num_classes) for seed in seeds], p, axis=0
-    )
-    graded = [loss.loss_and_grad(args.loss, last, v, t) for last, v, t in zip(last_finite_state(h), readout, target)]
-    scale = np.array([g.log10_scale for g in graded])  # NaN where the readout itself left float64
-    return np.array([g.dh_last for g in graded]), scale, np.isfinite(scale), np.array([g.loss.mean() for g in graded])
-
-
-def every_step_loss(args, h: np.ndarray, readout: np.ndarray, seeds: list[int], p: int) -> tuple:
-    """The seed's L = sum_t L_t, a loss on the readout of every state, for states h (T, M, B, H) and
-    readouts (M, C, H): (dL_t/dh_t mantissa (T, M, B, H), log10 scale (T, M, B), measurable (M, B),
-    mean over the batch of sum_t L_t (M,)). Only the steps before an overflow count, as for the gradients."""
-    targets = [seeding.step_targets(seed, args.loss, args.seq_len, args.batch_size, args.num_classes) for seed in seeds]
-    graded = [loss.at_every_step(args.loss, h[:, m], readout[m], targets[m // p]) for m in range(h.shape[1])]
-    finite = np.isfinite(h).all(axis=(2, 3))  # (T, M)
-    before = np.cumprod(finite, axis=0).astype(bool)[..., None]  # (T, M, 1): steps before the model's overflow
-    scale = np.stack([g.log10_scale for g in graded], axis=1)
-    measurable = (np.isfinite(scale) | ~before).all(axis=0)
-    with np.errstate(invalid="ignore"):  # inf - inf past an overflow: not counted
-        total = np.where(before, np.stack([g.loss for g in graded], axis=1), 0.0).sum(axis=0)
-    return np.stack([g.dh_last for g in graded], axis=1), scale, measurable, total.mean(axis=1)
 
 
 def lag_arrays(stack, x, dh, scale, measurable, overflow_step, samples: int) -> dict[str, np.ndarray]:
@@ -136,26 +105,34 @@ def measured(jacobian_batch: int) -> tuple[str, ...]:
     return tuple(k for k in STEP_ARRAYS if jacobian_batch or k not in JACOBIAN_ARRAYS)
 
 
-def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
+def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     """STEP_ARRAYS and LAG_ARRAYS (P, S', T) and SEED_ARRAYS (P, S') of `points` for `seeds`, as one stack."""
-    p, s, b = len(points), len(seeds), args.batch_size
-    stack = cells.stack([m for seed in seeds for m in models(args, points, seed)])  # model = seed-major
+    p, s, b = len(points), len(seeds), settings.batch_size
+    sizes = {"input_size": settings.input_size, "hidden_size": settings.hidden_size, "seq_len": settings.seq_len}
+    stack = cells.stack(  # model = seed-major
+        [m for seed in seeds for m in networks.models(settings.cell, settings.activation, points, seed, **sizes)]
+    )
     x = np.repeat(
-        np.stack([seeding.inputs(seed, args.seq_len, b, args.input_size, args.input_scale) for seed in seeds], axis=1),
+        np.stack(
+            [seeding.inputs(seed, settings.seq_len, b, settings.input_size, settings.input_scale) for seed in seeds],
+            axis=1,
+        ),
         p,
         axis=1,
     )
-    readout = np.repeat([seeding.readout(seed, args.num_classes, args.hidden_size) for seed in seeds], p, axis=0)
-    every = args.loss_at == "every"
-    dh, scale, measurable, losses = (every_step_loss if every else last_step_loss)(
-        args, cells.forward(stack, x), readout, seeds, p
+    readout = np.repeat(
+        [seeding.readout(seed, settings.num_classes, settings.hidden_size) for seed in seeds], p, axis=0
+    )
+    every = settings.loss_at == "every"
+    dh, scale, measurable, losses = (networks.every_step_loss if every else networks.last_step_loss)(
+        settings.loss, cells.forward(stack, x), readout, seeds, p
     )
     prof = gradients.profile(
         stack,
         x,
         dh,
         np.where(np.isfinite(scale), scale, 0.0),
-        jacobian_samples=args.jacobian_batch,
+        jacobian_samples=settings.jacobian_batch,
         every_step=every,
     )
     steps = {}
@@ -166,8 +143,8 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
             with np.errstate(invalid="ignore"):  # jacobian_batch 0: no sequence, all NaN
                 steps[name] = np.median(values, axis=2).T if values.shape[2] else np.full(values.shape[1::-1], np.nan)
     overflow_step = prof.overflow_step
-    rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
-    asked = [v for k, v in steps.items() if k in measured(args.jacobian_batch)]
+    rows = np.arange(settings.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, settings.seq_len)[:, None]
+    asked = [v for k, v in steps.items() if k in measured(settings.jacobian_batch)]
     lost = np.logical_or.reduce([np.isnan(v) for v in asked]) & rows  # (M, T): NaN before any overflow
     per_seed = {
         **{
@@ -182,109 +159,65 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
         "loss": losses,
     }
     if every:
-        steps |= lag_arrays(stack, x, dh, scale, measurable, overflow_step, args.jacobian_batch)
+        steps |= lag_arrays(stack, x, dh, scale, measurable, overflow_step, settings.jacobian_batch)
     # Model m = seed index * P + point index: (M, ...) -> (P, S', ...).
     return {k: v.reshape(s, p, *v.shape[1:]).swapaxes(0, 1) for k, v in {**steps, **per_seed}.items()}
 
 
-def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
-    """The job's record: RECORD's arrays over its points, seeds 0 .. args.seeds-1 and steps.
+def run(settings: Settings) -> dict[str, np.ndarray]:
+    """The job's record: RECORD's arrays over its points, seeds 0 .. settings.seeds-1 and steps.
 
     log10_grad_c is left out for cells without a cell state (rnn, gru).
     """
-    points = grid.points(
-        {"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell
-    )
-    per_seed = 8 * args.seq_len * len(points) * args.batch_size * (args.input_size + args.hidden_size)
+    points = settings.points()
+    per_seed = 8 * settings.seq_len * len(points) * settings.batch_size * (settings.input_size + settings.hidden_size)
     group = max(1, _STACK_BYTES // per_seed)
-    parts = [run_stack(args, points, list(range(s, min(s + group, args.seeds)))) for s in range(0, args.seeds, group)]
+    parts = [
+        run_stack(settings, points, list(range(s, min(s + group, settings.seeds))))
+        for s in range(0, settings.seeds, group)
+    ]
     record = {k: np.concatenate([part[k] for part in parts], axis=1) for k in parts[0]}
     return record | {
         "radius": np.array([r for r, _, _ in points]),
         "recurrent_init": np.array([i for _, i, _ in points]),
         "gate_bias": np.array(["" if b is None else b for _, _, b in points]),
-        "seed": np.arange(args.seeds),
-        "loss_at": np.array(args.loss_at),
+        "seed": np.arange(settings.seeds),
+        "loss_at": np.array(settings.loss_at),
     }
 
 
-def write(record: dict[str, np.ndarray], path: str) -> None:
-    """Save `record` as .npz at `path`, atomically (its folder is created if need be)."""
-    with atomic.replacing(path) as tmp, open(tmp, "wb") as file:
-        np.savez(file, **record)
-
-
-def at_least(minimum: int):
-    """An argparse type: an integer >= minimum, else a message that says so."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}")
-        return value
-
-    return parse
-
-
-def positive(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-def gate_bias(text: str) -> str:
-    """An argparse type: a finite number (spelled as `bptt.pipeline.grid.gate_bias_text` spells it) or chrono."""
-    if text == grid.CHRONO:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number or {grid.CHRONO}, got {text}")
-    return grid.gate_bias_text(value)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[Settings, str]:
+    """The job's settings and the .npz to write, or exit 2 with one line naming the bad flag."""
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.experiment", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
-    parser.add_argument("--seq-len", type=at_least(1), required=True, help="T")
-    parser.add_argument("--radius", type=positive, nargs="+", required=True, help="spectral radii rho of U")
+    parser.add_argument("--seq-len", type=cli.at_least(1), required=True, help="T")
+    parser.add_argument("--radius", type=cli.positive, nargs="+", required=True, help="spectral radii rho of U")
     parser.add_argument("--recurrent-init", nargs="+", choices=("orthogonal", "gaussian", "identity"), required=True)
-    parser.add_argument("--gate-bias", type=gate_bias, nargs="+", required=True, help=f"numbers, or {grid.CHRONO}")
-    parser.add_argument("--seeds", type=at_least(1), required=True, help="run seeds 0 .. SEEDS-1")
-    parser.add_argument("--batch-size", type=at_least(1), required=True)
-    parser.add_argument("--hidden-size", type=at_least(1), required=True)
-    parser.add_argument("--input-size", type=at_least(1), required=True)
-    parser.add_argument("--input-scale", type=positive, required=True)
+    parser.add_argument("--gate-bias", type=cli.gate_bias, nargs="+", required=True, help=f"numbers, or {grid.CHRONO}")
+    parser.add_argument("--seeds", type=cli.at_least(1), required=True, help="run seeds 0 .. SEEDS-1")
+    parser.add_argument("--batch-size", type=cli.at_least(1), required=True)
+    parser.add_argument("--hidden-size", type=cli.at_least(1), required=True)
+    parser.add_argument("--input-size", type=cli.at_least(1), required=True)
+    parser.add_argument("--input-scale", type=cli.positive, required=True)
     parser.add_argument("--loss", choices=loss.NAMES, required=True)
     parser.add_argument(
         "--loss-at", choices=("last", "every"), default="last", help="one loss on the last state, or one at every step"
     )
-    parser.add_argument("--num-classes", type=at_least(2), required=True)
+    parser.add_argument("--num-classes", type=cli.at_least(2), required=True)
     parser.add_argument(
-        "--jacobian-batch", type=at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"
+        "--jacobian-batch", type=cli.at_least(0), required=True, help="sequences per seed with Jacobian diagnostics"
     )
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
     if args.jacobian_batch > args.batch_size:
         parser.error(f"--jacobian-batch {args.jacobian_batch} exceeds --batch-size {args.batch_size}")
-    if not grid.points(
-        {"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell
-    ):
+    settings = cli.settings(Settings, args)
+    if not settings.points():
         parser.error(
             f"--recurrent-init {' '.join(args.recurrent_init)} and --gate-bias give --cell {args.cell} no point"
         )
-    return args
+    return settings, args.output
 
 
 def report(record: dict[str, np.ndarray], jacobian_batch: int) -> list[str]:
@@ -312,12 +245,12 @@ def report(record: dict[str, np.ndarray], jacobian_batch: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    record = run(args)
-    write(record, args.output)
+    settings, output = parse_args(argv)
+    record = run(settings)
+    cli.write(record, output)
     # Snakemake sets the BLAS threads from the rule's `threads:` (1): said here, for the log.
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "the library default")
-    print("\n".join([f"wrote {args.output} (BLAS threads: {threads})", *report(record, args.jacobian_batch)]))
+    print("\n".join([f"wrote {output} (BLAS threads: {threads})", *report(record, settings.jacobian_batch)]))
     return 0
 
 

@@ -7,12 +7,13 @@ every seed, because they share inputs and base weights. A point of a job is
   - recurrent_init "identity" (the IRNN) applies to the Elman cell only; the gated cells take
     the other initialisations of the list;
   - gate_bias applies to the gated cells only (the Elman points do not repeat: their
-    gate_bias is None), and "chrono" to the LSTM only.
+    gate_bias is None, labelled NO_GATE_BIAS in the tables), and "chrono" to the LSTM only.
 """
 
 import itertools
 
 CHRONO = "chrono"
+NO_GATE_BIAS = "none"  # the tables' gate_bias label of the Elman cell, which has no gate: never null
 IDENTITY = "identity"
 GATED = ("lstm", "gru")
 
@@ -29,6 +30,17 @@ def canonical_number(value: float | int | str) -> str:
 def gate_bias_text(value) -> str:
     """A gate bias as it is named in tables and on the command line: "1", "-0.5" or "chrono"."""
     return CHRONO if value == CHRONO else canonical_number(value)
+
+
+def gate_bias_label(bias: str | None) -> str:
+    """The tables' gate_bias label of a point's gate bias (as `gate_bias_text` spells it, None for rnn)."""
+    return NO_GATE_BIAS if bias is None else bias
+
+
+def gate_bias_value(label: str) -> float | None:
+    """The tables' gate_bias_value of a gate_bias label: the bias as a number; None (stored as null, read
+    as NaN by pandas) for chrono and none, which are not numbers."""
+    return None if label in (CHRONO, NO_GATE_BIAS) else float(label)
 
 
 def variants(cell: str, recurrent_init: list[str], gate_bias: list) -> list[tuple[str, str | None]]:

@@ -16,6 +16,17 @@ EVERY_STEP_PAIRS = "results/every_step_pairs.parquet"
 EVERY_STEP_LAGS = "results/every_step_lags.parquet"
 REPORT = "results/report.html"
 FIGURES = "results/figures"
+# The log and the timing of each rule that runs once per run.
+COLLECT_LOG = "logs/collect.log"
+COLLECT_BENCHMARK = "benchmarks/collect.tsv"
+SPECTRUM_LOG = "logs/spectrum.log"
+SPECTRUM_BENCHMARK = "benchmarks/spectrum.tsv"
+THEORY_LOG = "logs/theory.log"
+THEORY_BENCHMARK = "benchmarks/theory.tsv"
+EVERY_STEP_LOG = "logs/every_step.log"
+EVERY_STEP_BENCHMARK = "benchmarks/every_step.tsv"
+REPORT_LOG = "logs/report.log"
+REPORT_BENCHMARK = "benchmarks/report.tsv"
 
 # Canonical spellings only ("200", not "0200"): Snakemake uses it as a wildcard constraint, so
 # a non-canonical path matches no rule instead of silently becoming a second copy of a job.
@@ -75,6 +86,8 @@ def clipping_run_path(model: str, clip: str) -> str:
 
 def clipping_benchmark(model: str, clip: str) -> str:
     return CLIPPING_BENCHMARK.format(model=model, clip=clip)
+
+
 # The audit of the user's own networks (bptt.audit, rule audit), when config.yaml has an audit: section.
 AUDIT = "results/audit.parquet"
 AUDIT_LOG = "logs/audit.log"

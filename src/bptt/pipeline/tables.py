@@ -26,7 +26,13 @@ KEYS = _fields(
     (
         "gate_bias",
         pa.string(),
-        "bias of the LSTM's forget gate or the GRU's update gate: a number, or chrono (LSTM); null for rnn",
+        "bias of the LSTM's forget gate or the GRU's update gate, as a label: the number spelled canonically "
+        "(0, 1, -0.5), chrono (LSTM), or none for rnn; never null, so a groupby keeps every row",
+    ),
+    (
+        "gate_bias_value",
+        pa.float64(),
+        "the same bias as a number (filter with == 1.0); null (NaN in pandas) for chrono and for rnn",
     ),
     ("seq_len", pa.int64(), "sequence length T"),
     ("seed", pa.int64(), "replicate seed"),
@@ -36,6 +42,12 @@ STEP = _fields(
     ("step", pa.int64(), "time step k, 0-based; T-1 is the last step"),
     ("lag", pa.int64(), "T-1-k, steps between k and the loss"),
     ("log10_grad_h", pa.float64(), "median over the batch of log10 ‖dL/dh_k‖"),
+    (
+        "log10_grad_h_relative",
+        pa.float64(),
+        "log10_grad_h minus its value at lag 0 (step T-1) of the same point and seed: log10 of how much of the "
+        "last step's gradient reaches step k; NaN where either is not measurable",
+    ),
     ("log10_grad_c", pa.float64(), "the same for the LSTM cell state c_k; null for rnn and gru"),
     ("log10_jac", pa.float64(), "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"),
     ("log10_dW_hh_contrib", pa.float64(), "median over the batch of log10 of the norm of step k's term of dL/dU"),
@@ -82,7 +94,11 @@ SEED = _fields(
         pa.bool_(),
         "true if this seed's forward pass overflowed float64; the norms then cover the steps before it",
     ),
-    ("overflow_step", pa.int64(), "first step k with a non-finite state; null if none"),
+    (
+        "overflow_step",
+        pa.int64(),
+        "first step k with a non-finite state; -1 if none (never null, so it loads as int64)",
+    ),
     (
         "unmeasurable_steps",
         pa.int64(),
@@ -108,7 +124,7 @@ FIT = _fields(
 )
 
 REGIME = _fields(
-    ("regime", pa.string(), "vanishing, stable or exploding (thresholds in the README); null if T = 1"),
+    ("regime", pa.string(), "vanishing, stable or exploding (thresholds: Regime, in docs/outputs.md); null if T = 1"),
 )
 
 EIGENVALUES = pa.schema(
@@ -223,8 +239,10 @@ MODEL = _fields(
     (
         "gate_bias",
         pa.string(),
-        "the LSTM's forget-gate or the GRU's update-gate bias: a number, or chrono; null for rnn",
+        "the LSTM's forget-gate or the GRU's update-gate bias, as a label: a number, chrono, or none for rnn; "
+        "never null",
     ),
+    ("gate_bias_value", pa.float64(), "the same bias as a number; null (NaN in pandas) for chrono and for rnn"),
 )
 
 OUTCOME = _fields(

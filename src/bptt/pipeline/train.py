@@ -15,14 +15,14 @@ this module imports numpy, the core and bptt.train only (its start-up is paid on
 """
 
 import argparse
+import dataclasses
 import re
 import sys
 
 import numpy as np
 
 from bptt.core import activations, cells, initialisation
-from bptt.pipeline import paths, seeding
-from bptt.pipeline.experiment import at_least, gate_bias, positive, write
+from bptt.pipeline import cli, paths, seeding
 from bptt.pipeline.training_grid import OFF, clip_text
 from bptt.train import loop, optim, tasks
 
@@ -33,9 +33,33 @@ HISTORY = loop.History._fields + ("seed",)
 RECORD = KEYS + HISTORY
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One training job's settings, as its command line gives them (see the module's docstring)."""
+
+    task: str
+    model: str
+    seq_len: int
+    clip: str  # off, or the threshold spelled canonically
+    cell: str
+    activation: str
+    recurrent_init: str
+    radius: float
+    gate_bias: str  # a number spelled by bptt.pipeline.grid.gate_bias_text, or chrono
+    num_classes: int | None  # recall only
+    optimizer: str
+    learning_rate: float
+    steps: int
+    batch_size: int
+    eval_interval: int
+    eval_batch_size: int
+    seeds: int
+    hidden_size: int
+
+
 def _clip(text: str) -> str:
     """A --clip value: off, or a finite threshold > 0, spelled canonically."""
-    return OFF if text == OFF else clip_text(positive(text))
+    return OFF if text == OFF else clip_text(cli.positive(text))
 
 
 def _model_name(text: str) -> str:
@@ -44,100 +68,105 @@ def _model_name(text: str) -> str:
     return text
 
 
-def initial_params(args: argparse.Namespace, task: tasks.Task) -> dict[str, np.ndarray]:
+def initial_params(settings: Settings, task: tasks.Task) -> dict[str, np.ndarray]:
     """The stack's starting parameters: one network and readout per seed, model axis first."""
-    bias = args.gate_bias if args.gate_bias == initialisation.CHRONO else float(args.gate_bias)
+    bias = settings.gate_bias if settings.gate_bias == initialisation.CHRONO else float(settings.gate_bias)
     stack = cells.stack(
         [
             cells.make(
-                args.cell,
+                settings.cell,
                 input_size=task.input_size,
-                hidden_size=args.hidden_size,
-                activation=args.activation,
-                radius=args.radius,
-                rng=seeding.rng(seed, args.cell),
-                recurrent_init=args.recurrent_init,
+                hidden_size=settings.hidden_size,
+                activation=settings.activation,
+                radius=settings.radius,
+                rng=seeding.rng(seed, settings.cell),
+                recurrent_init=settings.recurrent_init,
                 gate_bias=bias,
-                chrono_t_max=max(args.seq_len, 3),
+                chrono_t_max=max(settings.seq_len, 3),
             )
-            for seed in range(args.seeds)
+            for seed in range(settings.seeds)
         ]
     )
-    readout = np.stack([seeding.readout(seed, task.output_size, args.hidden_size) for seed in range(args.seeds)])
-    return stack.params | {"readout_weight": readout, "readout_bias": np.zeros((args.seeds, task.output_size))}
+    readout = np.stack(
+        [seeding.readout(seed, task.output_size, settings.hidden_size) for seed in range(settings.seeds)]
+    )
+    return stack.params | {"readout_weight": readout, "readout_bias": np.zeros((settings.seeds, task.output_size))}
 
 
-def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
+def run(settings: Settings) -> dict[str, np.ndarray]:
     """The job's record (RECORD, plus num_classes for recall)."""
-    task = tasks.get(args.task, args.num_classes)
+    task = tasks.get(settings.task, settings.num_classes)
     held_out = [
-        tasks.batch(task, seeding.rng(s, "eval_batch"), args.seq_len, args.eval_batch_size) for s in range(args.seeds)
+        tasks.batch(task, seeding.rng(s, "eval_batch"), settings.seq_len, settings.eval_batch_size)
+        for s in range(settings.seeds)
     ]
-    settings = loop.Settings(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        eval_interval=args.eval_interval,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        clip=None if args.clip == OFF else float(args.clip),
+    schedule = loop.Settings(
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        eval_interval=settings.eval_interval,
+        optimizer=settings.optimizer,
+        learning_rate=settings.learning_rate,
+        clip=None if settings.clip == OFF else float(settings.clip),
     )
     history, _ = loop.train(
-        args.cell,
-        args.activation,
-        initial_params(args, task),
+        settings.cell,
+        settings.activation,
+        initial_params(settings, task),
         task,
-        args.seq_len,
-        [seeding.rng(s, "train_batches") for s in range(args.seeds)],
+        settings.seq_len,
+        [seeding.rng(s, "train_batches") for s in range(settings.seeds)],
         (np.stack([x for x, _ in held_out], axis=1), np.stack([t for _, t in held_out])),
-        settings,
+        schedule,
     )
-    keys = {k: np.array(getattr(args, k)) for k in KEYS}
-    extra = {"num_classes": np.array(args.num_classes)} if args.task == "recall" else {}
-    return keys | extra | history._asdict() | {"seed": np.arange(args.seeds)}
+    keys = {k: np.array(getattr(settings, k)) for k in KEYS}
+    extra = {"num_classes": np.array(settings.num_classes)} if settings.task == "recall" else {}
+    return keys | extra | history._asdict() | {"seed": np.arange(settings.seeds)}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[Settings, str]:
+    """The job's settings and the .npz to write, or exit 2 with one line naming the bad flag."""
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=tasks.NAMES, required=True)
     parser.add_argument("--model", type=_model_name, required=True, help="the model's name in the config")
-    parser.add_argument("--seq-len", type=at_least(1), required=True, help="T")
+    parser.add_argument("--seq-len", type=cli.at_least(1), required=True, help="T")
     parser.add_argument("--clip", type=_clip, required=True, help="off, or the clipping threshold c > 0")
     parser.add_argument("--cell", choices=cells.KINDS, required=True)
     parser.add_argument("--activation", choices=activations.NAMES, required=True)
     parser.add_argument("--recurrent-init", choices=initialisation.METHODS, required=True)
-    parser.add_argument("--radius", type=positive, required=True, help="spectral radius rho of U")
-    parser.add_argument("--gate-bias", type=gate_bias, required=True, help="a number, or chrono")
-    parser.add_argument("--num-classes", type=at_least(2), help="symbols C (recall only)")
+    parser.add_argument("--radius", type=cli.positive, required=True, help="spectral radius rho of U")
+    parser.add_argument("--gate-bias", type=cli.gate_bias, required=True, help="a number, or chrono")
+    parser.add_argument("--num-classes", type=cli.at_least(2), help="symbols C (recall only)")
     parser.add_argument("--optimizer", choices=optim.NAMES, required=True)
-    parser.add_argument("--learning-rate", type=positive, required=True)
-    parser.add_argument("--steps", type=at_least(1), required=True)
-    parser.add_argument("--batch-size", type=at_least(1), required=True)
-    parser.add_argument("--eval-interval", type=at_least(1), required=True)
-    parser.add_argument("--eval-batch-size", type=at_least(1), required=True)
-    parser.add_argument("--seeds", type=at_least(1), required=True, help="train seeds 0 .. SEEDS-1")
-    parser.add_argument("--hidden-size", type=at_least(1), required=True)
+    parser.add_argument("--learning-rate", type=cli.positive, required=True)
+    parser.add_argument("--steps", type=cli.at_least(1), required=True)
+    parser.add_argument("--batch-size", type=cli.at_least(1), required=True)
+    parser.add_argument("--eval-interval", type=cli.at_least(1), required=True)
+    parser.add_argument("--eval-batch-size", type=cli.at_least(1), required=True)
+    parser.add_argument("--seeds", type=cli.at_least(1), required=True, help="train seeds 0 .. SEEDS-1")
+    parser.add_argument("--hidden-size", type=cli.at_least(1), required=True)
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
     if (args.task == "recall") != (args.num_classes is not None):
         parser.error("--num-classes is required for --task recall and applies to it only")
+    settings = cli.settings(Settings, args)
     try:  # what the core and the task refuse, in their words, before any work
         tasks.check_length(tasks.get(args.task, args.num_classes or 2), args.seq_len)
-        initial_params(argparse.Namespace(**{**vars(args), "seeds": 1}), tasks.get(args.task, args.num_classes or 2))
+        initial_params(dataclasses.replace(settings, seeds=1), tasks.get(args.task, args.num_classes or 2))
     except ValueError as error:
         parser.error(str(error))
-    return args
+    return settings, args.output
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    record = run(args)
-    write(record, args.output)
+    settings, output = parse_args(argv)
+    record = run(settings)
+    cli.write(record, output)
     diverged = int((record["diverged_step"] >= 0).sum())
     final = record["eval_metric"][-1]
     print(
-        f"{args.task} {args.model} T={args.seq_len} clip={args.clip}: "
+        f"{settings.task} {settings.model} T={settings.seq_len} clip={settings.clip}: "
         f"final metric per seed {np.round(final, 4).tolist()}, "
-        f"{diverged} of {args.seeds} diverged, {int(record['clipped'].sum())} clipped steps"
+        f"{diverged} of {settings.seeds} diverged, {int(record['clipped'].sum())} clipped steps"
     )
     return 0
 

@@ -16,16 +16,19 @@ import pathlib
 import shutil
 import sys
 
-from bptt.pipeline import atomic, tables
+from bptt.pipeline import atomic, report_inputs
 from bptt.report import render
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bptt.report", description=__doc__.splitlines()[0])
-    for name in render.SCHEMAS:
-        flag = name.replace("_", "-")
-        parser.add_argument(f"--{flag}", type=pathlib.Path, required=True, help=f"the collected {name} table")
-    parser.add_argument("--audit", type=pathlib.Path, nargs="?", help="results/audit.parquet, if there is an audit")
+    for name, entry in report_inputs.INPUTS.items():
+        parser.add_argument(
+            report_inputs.flag(name),
+            type=pathlib.Path,
+            required=not entry.optional,
+            help=f"the collected {name} table" + (" (optional)" if entry.optional else ""),
+        )
     parser.add_argument("--config-json", required=True, help="the pipeline's config as JSON")
     parser.add_argument("--benchmarks", type=pathlib.Path, nargs="*", default=[], help="benchmark files")
     parser.add_argument(
@@ -40,12 +43,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def write_figures(svgs: dict[str, str], folder: pathlib.Path) -> None:
-    """figure_<letter>.svg for every figure, into `folder` as a whole (a sibling renamed into place)."""
+    """figure_<letter>.svg for every figure (svgs keyed by id, `render.LETTERS`), into `folder` as a
+    whole (a sibling renamed into place)."""
     fresh = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
-    for letter, svg in svgs.items():
-        (fresh / f"figure_{letter}.svg").write_text(svg)
+    for name, svg in svgs.items():
+        (fresh / f"figure_{render.LETTERS.get(name, name)}.svg").write_text(svg)
     old = folder.with_name(f"{folder.name}.{os.getpid()}.old")
     if folder.exists():
         folder.rename(old)
@@ -59,9 +63,7 @@ def main(argv: list[str]) -> int:
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
         raise SystemExit(f"--config-json is not valid JSON ({error}); pass the config as a JSON object") from None
-    t = render.read_tables({name: getattr(args, name) for name in render.SCHEMAS})
-    if args.audit is not None:
-        t = t._replace(audit=render.read_table(args.audit, tables.AUDIT))
+    t = render.read_tables({name: getattr(args, name) for name in report_inputs.INPUTS})
     svgs = render.make_figures(t, config, workers=args.workers)
     html = render.render(
         t,

@@ -17,6 +17,7 @@ RUN = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len",
 POINT = ["cell", "activation", "radius"]
 CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 ACTIVATION_ORDER = ("tanh", "sigmoid", "relu", "linear")
+REGIMES = ("vanishing", "stable", "exploding")  # the summary's regime values (bptt.pipeline.collect)
 AT_ONE = 1e-9  # |gamma_f sigma_max(U) - 1| below this counts as exactly 1 (rho = 1, orthogonal U)
 
 
@@ -42,7 +43,7 @@ def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list
         variant = grid.main_variant(cell, recurrent_init, gate_bias)
         if variant is not None:
             init, bias = variant
-            same_bias = table["gate_bias"].isna() if bias is None else table["gate_bias"] == bias
+            same_bias = table["gate_bias"] == grid.gate_bias_label(bias)
             keep |= (table["cell"] == cell) & (table["recurrent_init"] == init) & same_bias
     return table[keep]
 
@@ -77,24 +78,27 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.0) -> tuple[float, f
 
 
 def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds, the
-    regimes the seeds fell in ("vanishing", or "mixed: 1 vanishing, 2 exploding"), and the median
-    Pascanu factor gamma_f sigma_max(U) (NaN for the gated cells, which it does not bound)."""
-    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
+    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds, how many
+    seeds fell in each regime (n_vanishing, n_stable, n_exploding), their common regime ("mixed" where
+    they disagree, "" where none has one), and the median Pascanu factor gamma_f sigma_max(U) (NaN for
+    the gated cells, which it does not bound)."""
+    runs = longest(summary).assign(
+        log10_decay=lambda t: log10_decay(t),
+        **{f"n_{r}": lambda t, r=r: t["regime"].eq(r).astype(int) for r in REGIMES},
+    )
     grouped = runs.groupby(POINT, sort=False)
-    out = grouped.agg(log10_decay=("log10_decay", "median"), pascanu_bound=("pascanu_bound", "median"))
-    out["regime"] = grouped["regime"].agg(regime_of_seeds)
+    out = grouped.agg(
+        log10_decay=("log10_decay", "median"),
+        pascanu_bound=("pascanu_bound", "median"),
+        **{f"n_{r}": (f"n_{r}", "sum") for r in REGIMES},
+    )
+    found = out[[f"n_{r}" for r in REGIMES]] > 0
+    out["regime"] = np.select(
+        [found.sum(axis=1) > 1, found.sum(axis=1) == 1],
+        ["mixed", found.idxmax(axis=1).str.removeprefix("n_")],
+        "",
+    )
     return in_order(out.reset_index().sort_values("radius", kind="stable"))
-
-
-def regime_of_seeds(regimes: pd.Series) -> str:
-    """The seeds' common regime, "mixed: ..." with the counts where they disagree, "" if none has one."""
-    counts = regimes.dropna().value_counts()
-    if len(counts) == 0:
-        return ""
-    if len(counts) == 1:
-        return str(counts.index[0])
-    return "mixed: " + ", ".join(f"{n} {regime}" for regime, n in sorted(counts.items()))
 
 
 def transitions(summary: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +188,7 @@ def regime_counts(summary: pd.DataFrame) -> dict:
     unmeasurable = summary[summary["unmeasurable_steps"] > 0]
     return {
         "runs": len(summary),
-        **{r: int(counts.get(r, 0)) for r in ("vanishing", "stable", "exploding")},
+        **{r: int(counts.get(r, 0)) for r in REGIMES},
         "no_regime": int(summary["regime"].isna().sum()),
         "overflowed": len(overflowed),
         "first_overflow": int(overflowed["overflow_step"].min()) if len(overflowed) else None,

@@ -1,4 +1,4 @@
-"""The seed's loss at every step in the report: figures (l) and (m) and their findings.
+"""The seed's loss at every step in the report: its two figures and their findings.
 
 Tables from `bptt.pipeline.every_step`: `pairs` (one row per cell and pair t >= k, log10 ||dL_t/dh_k||,
 median over the batch) and `lags` (one row per cell and lag tau: the median source, ||G_tau||_F and
@@ -21,7 +21,7 @@ def _cells(table: pd.DataFrame) -> list[str]:
 
 
 def heatmaps(pairs: pd.DataFrame) -> Figure:
-    """(l) log10 ||dL_t/dh_k|| over (k, t), one panel per cell, on one colour scale; blank for t < k."""
+    """log10 ||dL_t/dh_k|| over (k, t), one panel per cell, on one colour scale; blank for t < k."""
     cells = _cells(pairs)
     figure = Figure(figsize=(3.0 * max(len(cells), 1) + 0.8, 3.2), layout="constrained")
     axes = figure.subplots(1, max(len(cells), 1), squeeze=False)[0]
@@ -53,7 +53,7 @@ def _none_drawn(ax) -> None:
 
 
 def lag_figure(lags: pd.DataFrame) -> Figure:
-    """(m) Against the lag tau, per cell: left, the median over t of log10 ||dL_t/dh_{t-tau}|| and the
+    """Against the lag tau, per cell: left, the median over t of log10 ||dL_t/dh_{t-tau}|| and the
     total log10 ||dL/dh_{T-1-tau}|| of the summed loss; right, log10 ||G_tau||_F."""
     figure = Figure(figsize=(8.0, 3.2), layout="constrained")
     left, right = figure.subplots(1, 2)

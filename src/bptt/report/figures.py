@@ -55,7 +55,7 @@ def radius_colours(radii) -> dict[float, tuple]:
 
 
 def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
-    """(a) log10 ||dL/dh_k|| against lag at the longest T; for the Elman cell with Pascanu's bound and
+    """log10 ||dL/dh_k|| against lag at the longest T; for the Elman cell with Pascanu's bound and
     the mean-field prediction.
 
     Both reference lines start from the measured value at lag 0: Pascanu's bound (dotted) is
@@ -89,7 +89,7 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
 
 
 def weight_contributions(gradients: pd.DataFrame) -> Figure:
-    """(d) log10 norm of step k's contribution to dL/dW_hh against lag, at the longest T."""
+    """log10 norm of step k's contribution to dL/dW_hh against lag, at the longest T."""
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_dW_hh_contrib")
     palette = radius_colours(runs["radius"])
@@ -98,7 +98,7 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
 
 
 def end_to_end(summary: pd.DataFrame) -> Figure:
-    """(c) log10 ||dL/dh_0|| / ||dL/dh_{T-1}|| against the sequence length T."""
+    """log10 ||dL/dh_0|| / ||dL/dh_{T-1}|| against the sequence length T."""
     figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end", marker="o")
     lengths = sorted(summary["seq_len"].unique())
     for ax in axes.values():  # linear in T: a constant rate per step draws a straight line
@@ -110,7 +110,7 @@ def end_to_end(summary: pd.DataFrame) -> Figure:
 
 
 def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
-    """(b) Median fitted decay rate per step over radius x activation, a panel per cell.
+    """Median fitted decay rate per step over radius x activation, a panel per cell.
 
     Colour is log10 of the decay rate on a diverging scale centred on 1 (white). In the Elman panel
     the black bar in each row marks where Pascanu's factor gamma_f * sigma_max(U) equals 1 (to its
@@ -182,7 +182,7 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
 
 
 def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
-    """(e) Eigenvalues of U in the complex plane, a panel per initialisation and radius.
+    """Eigenvalues of U in the complex plane, a panel per initialisation and radius.
 
     The unit circle is solid, the circle of radius rho dashed; the title gives ||U||_2, which
     equals rho only for the orthogonal (normal) matrix.
@@ -212,7 +212,7 @@ def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
 
 
 def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
-    """(f) Per activation against the radius: what bounds the per-step factor and what sets it; then,
+    """Per activation against the radius: what bounds the per-step factor and what sets it; then,
     in a second row, the gated cells' measured rates beside their mean-field prediction.
 
     From the top: Pascanu's factor gamma_f sigma_max(U) (dotted), a bound on gamma_k; the median over
@@ -308,7 +308,7 @@ def _gated_panel(ax, title: str, panel: tuple) -> None:
 
 
 def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figure:
-    """(g) The gradient left after the measured lag against the radius, per remedy.
+    """The gradient left after the measured lag against the radius, per remedy.
 
     Panels: the Elman ReLU cell with orthogonal and identity (IRNN) initialisation; the LSTM and the
     GRU (tanh) with each gate bias of the grid (chrono for the LSTM). One line per variant, median

@@ -144,8 +144,8 @@ def normality_sentence(ratios: pd.Series) -> str:
 def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
-    Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed: ..."
-    with the counts where they disagree); the row ends with the interpolated transition radius
+    Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed", with
+    the counts, where they disagree); the row ends with the interpolated transition radius
     and the gradient share left after the measured lag at the radius nearest 1.
     """
     medians = data.point_medians(summary).set_index(data.POINT)
@@ -164,13 +164,14 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
             entries.append(
                 {
                     "rate": "—" if point is None else power_of_ten(point["log10_decay"]),
-                    "regime": regime.split(":")[0],
-                    "detail": _counts(regime) if regime.startswith("mixed") else "",
+                    "regime": regime,
+                    "detail": _counts(point) if regime == "mixed" else "",
                 }
             )
         rows.append(
             {
                 "cell": cell,
+                "first_of_cell": not rows or rows[-1]["cell"] != cell,
                 "activation": activation,
                 "gamma_bound": float(group["gamma_bound"].iloc[0]),
                 "rates": entries,
@@ -181,9 +182,10 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
     return {"radii": radii, "lag": int(survival["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
 
 
-def _counts(mixed: str) -> str:
-    """'mixed: 1 exploding, 2 vanishing' -> '1e 2v'."""
-    return " ".join(f"{n}{regime[0]}" for n, regime in (part.split() for part in mixed.split(": ")[1].split(", ")))
+def _counts(point: pd.Series) -> str:
+    """The seeds per regime of a point of `bptt.report.data.point_medians`: n_exploding 1, n_vanishing 2
+    -> '1e 2v' (the regimes in alphabetical order, those without a seed left out)."""
+    return " ".join(f"{point[f'n_{r}']}{r[0]}" for r in sorted(data.REGIMES) if point[f"n_{r}"])
 
 
 def _radius_text(move: pd.Series) -> str:

@@ -6,57 +6,37 @@ the generated SVG/MathML and the project's own CSS are marked safe.
 """
 
 import base64
+import collections
 import datetime
 import multiprocessing
 import pathlib
+import string
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
 import jinja2
+import matplotlib.figure
 import pandas as pd
+import pyarrow as pa
 import yaml
 from markupsafe import Markup
 
-from bptt.pipeline import grid, inputs, tables
+from bptt.pipeline import grid, inputs, report_inputs, tables
 from bptt.report import audit, clipping, data, every_step, figures, findings, mathml, provenance, training
 
-
-class Tables(NamedTuple):
-    """The collected Parquet tables the report reads, as DataFrames."""
-
-    gradients: pd.DataFrame
-    summary: pd.DataFrame
-    eigenvalues: pd.DataFrame
-    theory: pd.DataFrame
-    training: pd.DataFrame
-    training_summary: pd.DataFrame
-    cliff_surface: pd.DataFrame
-    cliff_paths: pd.DataFrame
-    every_step_pairs: pd.DataFrame
-    every_step_lags: pd.DataFrame
-    clipping: pd.DataFrame
-    clipping_traces: pd.DataFrame
-    audit: pd.DataFrame | None = None  # results/audit.parquet, when config.yaml has an audit: section
+# The collected Parquet tables the report reads, as DataFrames: one field per table of
+# bptt.pipeline.report_inputs, in its order (t.gradients, t.summary, ...).
+Tables = collections.namedtuple(
+    "Tables",
+    list(report_inputs.INPUTS),
+    defaults=[None] * sum(entry.optional for entry in report_inputs.INPUTS.values()),
+)
 
 
-SCHEMAS = {
-    "gradients": tables.GRADIENTS,
-    "summary": tables.SUMMARY,
-    "eigenvalues": tables.EIGENVALUES,
-    "theory": tables.THEORY,
-    "training": tables.TRAINING,
-    "training_summary": tables.TRAINING_SUMMARY,
-    "cliff_surface": tables.CLIFF_SURFACE,
-    "cliff_paths": tables.CLIFF_PATHS,
-    "every_step_pairs": tables.EVERY_STEP_PAIRS,
-    "every_step_lags": tables.EVERY_STEP_LAGS,
-    "clipping": tables.CLIPPING,
-    "clipping_traces": tables.CLIPPING_TRACES,
-}
-
-
-# Tables that may be empty: rule every_step leaves out a network that leaves float64 (its log says so).
-MAY_BE_EMPTY = ("every_step_pairs", "every_step_lags")
+def schema(name: str) -> pa.Schema:
+    """The schema of report input `name`, from bptt.pipeline.tables."""
+    return getattr(tables, report_inputs.INPUTS[name].schema)
 
 
 def read_table(path: pathlib.Path, schema, *, may_be_empty: bool = False) -> pd.DataFrame:
@@ -79,8 +59,13 @@ def read_table(path: pathlib.Path, schema, *, may_be_empty: bool = False) -> pd.
 
 
 def read_tables(paths: dict[str, pathlib.Path]) -> Tables:
+    """Every report input, from `paths` (name -> file)."""
     return Tables(
-        **{name: read_table(paths[name], schema, may_be_empty=name in MAY_BE_EMPTY) for name, schema in SCHEMAS.items()}
+        **{
+            name: read_table(paths[name], schema(name), may_be_empty=entry.may_be_empty)
+            for name, entry in report_inputs.INPUTS.items()
+            if paths.get(name) is not None or not entry.optional
+        }
     )
 
 
@@ -103,35 +88,110 @@ def main_variant(t: Tables, config: dict) -> Tables:
     )
 
 
+class Figure(NamedTuple):
+    """One figure of the page: its id (what the template and cross-references name), the function
+    that draws it, the arguments it takes from the tables (all, and those of the main variant), and
+    its title, the caption's first sentence ({remedy_lag} and the like filled from the findings)."""
+
+    id: str
+    draw: Callable[..., matplotlib.figure.Figure]
+    inputs: Callable[[Tables, Tables], tuple]
+    title: str
+
+
+# In the page's order: the letters (a), (b), ... follow from it.
+FIGURES = (
+    Figure(
+        "lag_profiles", figures.lag_profiles, lambda t, m: (m.gradients, t.theory), "The error signal against the lag"
+    ),
+    Figure(
+        "phase_diagram", figures.phase_diagram, lambda t, m: (m.summary, t.theory), "Phase diagram of the decay rate"
+    ),
+    Figure(
+        "end_to_end",
+        figures.end_to_end,
+        lambda t, m: (m.summary,),
+        "End-to-end gradient ratio against sequence length",
+    ),
+    Figure(
+        "weight_contributions",
+        figures.weight_contributions,
+        lambda t, m: (m.gradients,),
+        "Each step's contribution to the recurrent-weight gradient",
+    ),
+    Figure(
+        "eigenvalues", figures.eigenvalue_plane, lambda t, m: (t.eigenvalues,), "Eigenvalues of the recurrent matrix"
+    ),
+    Figure(
+        "rate_hierarchy",
+        figures.rate_hierarchy,
+        lambda t, m: (m.gradients, m.summary, t.theory),
+        "What bounds the per-step factor, and what sets it",
+    ),
+    Figure(
+        "every_step_pairs",
+        every_step.heatmaps,
+        lambda t, m: (t.every_step_pairs,),
+        "Every loss term at every earlier state",
+    ),
+    Figure(
+        "every_step_lags",
+        every_step.lag_figure,
+        lambda t, m: (t.every_step_lags,),
+        "One term, the sum, and the weight gradient by dependency length",
+    ),
+    Figure(
+        "remedies",
+        figures.remedies,
+        lambda t, m: (data.survival(t.gradients), t.theory),
+        "The gradient left after {remedy_lag} steps, by remedy",
+    ),
+    Figure(
+        "training_success",
+        training.success_figure,
+        lambda t, m: (t.training_summary,),
+        "Which lengths each model learns",
+    ),
+    Figure(
+        "learning_curves", training.learning_curves, lambda t, m: (t.training, t.training_summary), "Learning curves"
+    ),
+    Figure(
+        "gradient_traces",
+        training.gradient_traces,
+        lambda t, m: (t.training, t.training_summary, *traced_run(t)),
+        "Gradient norms during training",
+    ),
+    Figure("cliff", training.cliff_figure, lambda t, m: (t.cliff_surface, t.cliff_paths), "Pascanu's cliff"),
+    Figure(
+        "clipping_divergence",
+        clipping.divergence_figure,
+        lambda t, m: (t.clipping,),
+        "Divergence against the learning rate, with and without clipping",
+    ),
+    Figure(
+        "clipping_traces",
+        clipping.trace_figure,
+        lambda t, m: (t.clipping, t.clipping_traces),
+        "A spike, and the step that clipping bounded",
+    ),
+)
+LETTERS = {figure.id: letter for figure, letter in zip(FIGURES, string.ascii_lowercase, strict=False)}
+
+
 def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
-    """SVG text of every figure, keyed by its letter in the report, drawn by `workers` processes.
+    """SVG text of every figure of FIGURES, keyed by its id, drawn by `workers` processes.
 
     Drawing is most of the report's time (matplotlib's layout of a dozen figures), and each figure
     is independent of the others, so they are drawn side by side; the bytes do not depend on workers.
     """
     t = one_term(t)
     main = main_variant(t, config)
-    drawings = {
-        "a": (figures.lag_profiles, main.gradients, t.theory),
-        "b": (figures.phase_diagram, main.summary, t.theory),
-        "c": (figures.end_to_end, main.summary),
-        "d": (figures.weight_contributions, main.gradients),
-        "e": (figures.eigenvalue_plane, t.eigenvalues),
-        "f": (figures.rate_hierarchy, main.gradients, main.summary, t.theory),
-        "g": (figures.remedies, data.survival(t.gradients), t.theory),
-        "h": (training.success_figure, t.training_summary),
-        "i": (training.learning_curves, t.training, t.training_summary),
-        "j": (training.gradient_traces, t.training, t.training_summary, *traced_run(t)),
-        "k": (training.cliff_figure, t.cliff_surface, t.cliff_paths),
-        "l": (every_step.heatmaps, t.every_step_pairs),
-        "m": (every_step.lag_figure, t.every_step_lags),
-        "n": (clipping.divergence_figure, t.clipping),
-        "o": (clipping.trace_figure, t.clipping, t.clipping_traces),
-    }
+    drawings = {figure.id: (figure.draw, *figure.inputs(t, main)) for figure in FIGURES}
+    # "Your models": one unlettered figure per audited model, only when there is an audit.
     for i, model in enumerate(audit.models(t.audit) if t.audit is not None else []):
         drawings[f"audit-{i}"] = (audit.figure, t.audit[t.audit["model"] == model])
     if workers <= 1:
-        return {letter: _svg(drawing) for letter, drawing in drawings.items()}
+        return {name: _svg(drawing) for name, drawing in drawings.items()}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return dict(zip(drawings, pool.map(_svg, drawings.values())))
 
@@ -141,12 +201,19 @@ def _svg(drawing: tuple) -> str:
     return figures.to_svg(drawing[0](*drawing[1:]))
 
 
-def traced_run(t: Tables) -> tuple[str, int]:
+class Traced(NamedTuple):
+    """The training run whose gradient-norm traces the report shows."""
+
+    task: str
+    seq_len: int
+
+
+def traced_run(t: Tables) -> Traced:
     """The task and length whose gradient-norm traces the report shows: the first task (adding where it
     runs), at its longest length, where spikes and clipping matter most."""
     tasks = list(dict.fromkeys(t.training_summary["task"]))
     task = "adding" if "adding" in tasks else tasks[0]
-    return task, int(t.training_summary.loc[t.training_summary["task"] == task, "seq_len"].max())
+    return Traced(task, int(t.training_summary.loc[t.training_summary["task"] == task, "seq_len"].max()))
 
 
 def make_findings(t: Tables, config: dict) -> dict:
@@ -221,6 +288,7 @@ def render(
     benchmarks are the run's Snakemake benchmark files inside the folder benchmark_root."""
     report_dir = pathlib.Path(report_dir)
     svgs = svgs if svgs is not None else make_figures(t, config)
+    found = make_findings(t, config)
     equations = yaml.safe_load((report_dir / "equations.yaml").read_text())
     cite, cited = citations(yaml.safe_load((report_dir / "references.yaml").read_text()))
     environment = jinja2.Environment(
@@ -235,9 +303,17 @@ def render(
         m={k: mathml.inline(v) for k, v in equations["inline"].items()},
         cite=cite,
         cited=cited,
-        figures={k: data_uri(v) for k, v in svgs.items()},
+        figures={
+            figure.id: {
+                "letter": LETTERS[figure.id],
+                "title": figure.title.format(**found),
+                "src": data_uri(svgs[figure.id]),
+            }
+            for figure in FIGURES
+        }
+        | {name: {"src": data_uri(svg)} for name, svg in svgs.items() if name.startswith("audit-")},
         log10_limit=figures.LOG10_LIMIT,
-        findings=make_findings(t, config),
+        findings=found,
         grid=grid_description(t.summary),
         config=config,
         config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None),

@@ -383,10 +383,10 @@ def timescale_sentences(training_summary: pd.DataFrame, norm_summary: pd.DataFra
     A model with no such point in the grid is left out."""
     keys = ["cell", "activation", "recurrent_init", "gate_bias", "radius"]
     norms = norm_summary[norm_summary["seq_len"] == norm_summary["seq_len"].max()]
-    timescales = norms.fillna({"gate_bias": ""}).groupby(keys)["timescale"].median()  # rnn: no gate bias
+    timescales = norms.groupby(keys)["timescale"].median()
     reach = longest_solved(training_summary[training_summary["clip"].isna()])
     labels = model_labels(training_summary)
-    specs = training_summary.drop_duplicates("model").fillna({"gate_bias": ""}).set_index("model")[keys]
+    specs = training_summary.drop_duplicates("model").set_index("model")[keys]
     sentences = []
     for model, spec in specs.iterrows():
         key = tuple(spec[k] for k in keys)

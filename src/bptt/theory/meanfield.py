@@ -1,6 +1,6 @@
 """Mean-field rate at which ||dL/dh_k|| vanishes or explodes in the Elman network.
 
-Cell (DESIGN.md notation): z_t = W x_t + U h_{t-1} + b, h_t = f(z_t); z below is a standard
+Cell (notation of docs/design.md): z_t = W x_t + U h_{t-1} + b, h_t = f(z_t); z below is a standard
 normal variable and E_z its expectation. `radius` (rho) enters only through rho^2, the per-unit
 gain of U on a vector independent of it, ||U h||^2 / ||h||^2 ~ ||U||_F^2 / H: for the project's
 U = rho Q (Q orthogonal) that is exactly rho^2, the spectral radius squared (see the limits below).
