@@ -29,6 +29,11 @@ class CellSpec(NamedTuple):
     saturated: Callable  # (trace, act) -> (K, M, B) bool
     backward_step: Callable  # (step factors, adjoint, out, through_u) -> adjoint of s_{t-1}
 
+    @property
+    def hh(self) -> slice:
+        """The blocks of dL/da_t that are dL/d(U h_{t-1} + b_hh), as a slice of its block axis."""
+        return slice(self.hh_blocks[0], self.hh_blocks[-1] + 1)
+
 
 def transposed(u: np.ndarray) -> np.ndarray:
     """U^T per model, (M, X, H) -> (M, H, X), contiguous: numpy's stacked matmul of a transposed
@@ -46,3 +51,8 @@ def vec_matmul(d: np.ndarray, u: np.ndarray) -> np.ndarray:
     """d U for d (M, ..., G, H) (flattened to G*H = rows of U) and U (M, G*H, H): (M, ..., H)."""
     m = d.shape[0]
     return (d.reshape(m, -1, u.shape[1]) @ u).reshape(*d.shape[:-2], u.shape[2])
+
+
+def through_u(spec: CellSpec, u: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The product a backward step ends with: dL/da_t (M, ..., grad_blocks, H) -> dL/d(U h_{t-1}) U, (M, ..., H)."""
+    return lambda da: vec_matmul(da[..., spec.hh, :], u)

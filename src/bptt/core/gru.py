@@ -87,7 +87,7 @@ def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
     (dh,) = adj  # dL/dh_t
     np.multiply(dh[..., None, :], s["by_dh"], out=out)  # dL/da_r, dL/da_z, dL/d(U_n h + b_hn), dL/da_n
     direct = dh * s["z"]  # the path h_t = ... + z_t h_{t-1}
-    return (through_u(out, direct) + direct,)  # dL/dh_{t-1} = z_t dL/dh_t + dL/d(U h_{t-1}) U
+    return (through_u(out) + direct,)  # dL/dh_{t-1} = z_t dL/dh_t + dL/d(U h_{t-1}) U
 
 
 SPEC = CellSpec(

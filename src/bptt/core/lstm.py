@@ -82,7 +82,7 @@ def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
     np.multiply(dc[..., None, :], s["by_dc"], out=out[..., :O, :])  # dL/da_i, dL/da_f, dL/da_g
     np.multiply(dh, s["fc_do"], out=out[..., O, :])  # dL/da_o = dL/dh_t f(c_t) sigma'(a_o)
     dc_prev = dc * s["f"]  # dL/dc_{t-1} = dL/dc_t f_t        (c_t = f_t c_{t-1} + i_t g_t)
-    return through_u(out, dc_prev), dc_prev  # dL/dh_{t-1} = dL/da_t U
+    return through_u(out), dc_prev  # dL/dh_{t-1} = dL/da_t U
 
 
 SPEC = CellSpec(
