@@ -64,7 +64,7 @@ from bptt.core.jacobian import JacobianProduct
 from bptt.core.precision import LOG10_2
 
 # Largest trace (forward values and gradient buffers) held at once, in bytes.
-TRACE_BYTES = 256 * 2**20
+TRACE_BYTES = 2**30
 # The guard's limit (`bptt.core.precision.guard_exponents`), read here at every sweep by both sweeps.
 GUARD_EXPONENT = precision.GUARD_EXPONENT
 
@@ -436,7 +436,7 @@ def _sweep(
     for s in reversed(range(0, n_steps, size)):
         rows = slice(s, min(s + size, n_steps))
         tr = kept.pop(s) if s in kept else cells.trace(cell, x[rows], starts[s // size])
-        factors, saturated[rows], h_prev = spec.coefficients(tr, act), spec.saturated(tr, act), tr["h"][:-1]
+        (factors, saturated[rows]), h_prev = cellspec.step_factors(spec, tr, act), tr["h"][:-1]
         del tr
         guard = precision.guard_exponents(factors, u, GUARD_EXPONENT)
         da = np.empty((len(guard), n_models, batch, spec.grad_blocks, cell.hidden_size))  # dL/da_k
@@ -476,13 +476,16 @@ def _weight_grads(spec, da: np.ndarray, x: np.ndarray, h_prev: np.ndarray, log_o
     def per_model(a):  # (K, M, B, ...) -> (M, K*B, prod(...))
         return a.swapaxes(0, 1).reshape(m, n * b, -1)
 
-    d_hh, d_ih = per_model(da[..., spec.hh, :]), per_model(da[..., list(spec.ih_blocks), :])
-    log_w = per_model(log_out)[..., 0]
+    d_hh, log_w = per_model(da[..., spec.hh, :]), per_model(log_out)[..., 0]
+    # The LSTM's blocks are the same for W and U: one copy and one bias sum serve both.
+    same = spec.ih_blocks == spec.hh_blocks
+    d_ih = d_hh if same else per_model(da[..., list(spec.ih_blocks), :])
+    bias_hh = logscale.weighted_sum(d_hh, log_w)  # sum_k dL/da_k
     return {
         "weight_ih": logscale.weighted_outer_sum(d_ih, per_model(x), log_w),  # sum_k dL/da_k^T x_k
         "weight_hh": logscale.weighted_outer_sum(d_hh, per_model(h_prev), log_w),  # sum_k dL/da_k^T h_{k-1}
-        "bias_ih": logscale.weighted_sum(d_ih, log_w),  # sum_k dL/da_k
-        "bias_hh": logscale.weighted_sum(d_hh, log_w),
+        "bias_ih": bias_hh if same else logscale.weighted_sum(d_ih, log_w),
+        "bias_hh": bias_hh,
     }
 
 

@@ -10,7 +10,7 @@ copies its state. Shapes as in `bptt.core.cellspec`: states (..., H), gates (...
 
 import numpy as np
 
-from bptt.core.activations import SIGMOID, Activation
+from bptt.core.activations import SIGMOID, Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 R, Z, N = range(3)
@@ -77,9 +77,8 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where a gate, a gate's slope or f' may have left float64's range."""
-    a = np.abs(trace["a"])
-    gate = (a[..., :N, :] > SIGMOID.saturates_beyond).any(axis=(-2, -1))
-    return gate | (a[..., N, :] > act.saturates_beyond).any(axis=-1)
+    a = largest_magnitude(trace["a"])  # per block, (K, M, B, 3)
+    return (a[..., :N] > SIGMOID.saturates_beyond).any(axis=-1) | (a[..., N] > act.saturates_beyond)
 
 
 def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:

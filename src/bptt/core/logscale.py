@@ -74,7 +74,7 @@ def weights(log_w: np.ndarray, top: np.ndarray) -> np.ndarray:
 def weighted_sum(d: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """sum_r 10**log_w[m, r] d[m, r] for d (M, R, G), log_w (M, R): (mantissa (M, G), scale (M,))."""
     top = log_w.max(axis=1)
-    return np.einsum("mr,mrg->mg", weights(log_w, top), d), top
+    return (weights(log_w, top)[:, None] @ d)[:, 0], top  # a matrix product: BLAS, not einsum's loop
 
 
 def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

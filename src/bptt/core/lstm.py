@@ -11,7 +11,7 @@ s_t = (h_t, c_t). Shapes as in `bptt.core.cellspec`: states (..., H), gates (...
 
 import numpy as np
 
-from bptt.core.activations import SIGMOID, Activation
+from bptt.core.activations import SIGMOID, Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 I, F, G, O = range(4)
@@ -68,10 +68,10 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where a gate, a gate's slope or f' may have left float64's range."""
-    a = np.abs(trace["a"])
-    gate = (a[..., GATES, :] > SIGMOID.saturates_beyond).any(axis=(-2, -1))
-    candidate = (a[..., G, :] > act.saturates_beyond).any(axis=-1)
-    cell = (np.abs(trace["c"][1:]) > act.saturates_beyond).any(axis=-1)
+    a = largest_magnitude(trace["a"])  # per block, (K, M, B, 4)
+    gate = (a[..., GATES] > SIGMOID.saturates_beyond).any(axis=-1)
+    candidate = a[..., G] > act.saturates_beyond
+    cell = largest_magnitude(trace["c"][1:]) > act.saturates_beyond
     return gate | candidate | cell
 
 

@@ -8,7 +8,7 @@ and, for Jacobian rows, n): states (..., H); U is stacked per model, (M, H, H).
 
 import numpy as np
 
-from bptt.core.activations import Activation
+from bptt.core.activations import Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 
@@ -35,7 +35,7 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where some f'(z_t) may have left float64's range (see activations)."""
-    return (np.abs(trace["z"]) > act.saturates_beyond).any(axis=-1)
+    return largest_magnitude(trace["z"]) > act.saturates_beyond
 
 
 def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
