@@ -26,13 +26,14 @@ import sys
 
 import numpy as np
 
-from bptt.core import activations, cells, gradients, loss, sources
+from bptt.core import activations, cells, gradients, jacobian, loss, sources
 from bptt.pipeline import atomic, grid, seeding
 
 # What the .npz holds: P points, S seeds, T steps. The names are the column names of the
 # collected tables (bptt.pipeline.tables).
 POINT_ARRAYS = ("radius", "recurrent_init", "gate_bias")  # (P,); gate_bias "" for the Elman cell
 STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (P, S, T)
+JACOBIAN = ("log10_jac", "gamma_step")  # measured at jacobian.measured_lags only, NaN (not unmeasurable) elsewhere
 SEED_ARRAYS = (
     "log10_grad_norm_weight_ih",
     "log10_grad_norm_weight_hh",
@@ -150,6 +151,7 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
         dh,
         np.where(np.isfinite(scale), scale, 0.0),
         jacobian_samples=args.jacobian_batch,
+        jacobian_lags=jacobian.measured_lags(args.seq_len),
         every_step=every,
     )
     steps = {}
@@ -161,7 +163,9 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
                 steps[name] = np.median(values, axis=2).T if values.shape[2] else np.full(values.shape[1::-1], np.nan)
     overflow_step = prof.overflow_step
     rows = np.arange(args.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, args.seq_len)[:, None]
-    lost = np.logical_or.reduce([np.isnan(v) for v in steps.values()]) & rows  # (M, T): NaN before any overflow
+    # NaN before any overflow, except the Jacobian diagnostics at the lags they are not measured at.
+    measured = _jacobian_measured(np.where(overflow_step >= 0, overflow_step, args.seq_len), args.seq_len)
+    lost = np.logical_or.reduce([np.isnan(v) & (measured | (k not in JACOBIAN)) for k, v in steps.items()]) & rows
     per_seed = {
         **{
             f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()
@@ -280,6 +284,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _jacobian_measured(ends: np.ndarray, n_steps: int) -> np.ndarray:
+    """(M, T): the steps whose Jacobian diagnostics are measured, for sequences whose last step is ends - 1 (M,)."""
+    return np.isin(ends[:, None] - 1 - np.arange(n_steps)[None], jacobian.measured_lags(n_steps))
+
+
 def report(record: dict[str, np.ndarray]) -> list[str]:
     """One line per point and seed that overflowed or has unmeasurable steps, for the job's log."""
     lines = []
@@ -293,7 +302,12 @@ def report(record: dict[str, np.ndarray]) -> list[str]:
             before = f"{n} steps before the overflow" if step >= 0 else f"{n} steps"
             if lost:
                 # A step counts when any of its norms is NaN: name which, so a measured one is not doubted.
-                counts = {k: np.isnan(record[k][p, s, :n]).sum() for k in STEP_ARRAYS if k in record}
+                measured = _jacobian_measured(np.array([n]), record["log10_grad_h"].shape[2])[0, :n]
+                counts = {
+                    k: (np.isnan(record[k][p, s, :n]) & (measured | (k not in JACOBIAN))).sum()
+                    for k in STEP_ARRAYS
+                    if k in record
+                }
                 which = ", ".join(f"{k} at {c}" for k, c in counts.items() if c)
                 lines.append(
                     f"{point}, seed {seed}: {lost} of {before} are not measurable ({which}; gates or slopes"
