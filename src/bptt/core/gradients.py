@@ -224,7 +224,7 @@ def profile(
             f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}"
         )
     lags = None if jacobian_lags is None else np.asarray(jacobian_lags)
-    if lags is not None and (lags.ndim != 1 or not np.issubdtype(lags.dtype, np.integer)):
+    if lags is not None and (lags.ndim != 1 or (lags.size and not np.issubdtype(lags.dtype, np.integer))):
         raise ValueError(f"jacobian_lags must be a 1-d sequence of integers (lags T-1-k), got {jacobian_lags!r}")
     dh_last, scale, sources = _split(dhs, scale, every_step)
     out = _sweep(stacked, xs, dh_last, scale, jacobian=int(samples), sources=sources, lags=lags)
