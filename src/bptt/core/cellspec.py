@@ -58,26 +58,20 @@ def through_u(spec: CellSpec, u: np.ndarray) -> Callable[[np.ndarray], np.ndarra
     return lambda da: vec_matmul(da[..., spec.hh, :], u)
 
 
-# Bytes of one trace array per block of steps in `step_factors`: small enough for the processor's cache.
-_BLOCK_BYTES = 2**19
+# Bytes of one trace array per block of steps (`blocks`): small enough for the processor's cache.
+_BLOCK_BYTES = 2**20
 
 
-def step_factors(spec: CellSpec, trace: dict, act) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """spec.coefficients and spec.saturated of a trace of K steps: ((K, ...) each, (K, M, B) bool).
-
-    Computed a few steps at a time: each formula makes several temporaries of the trace's size, and
-    blocks that stay in cache take a third of the time of whole-chunk arrays (LSTM, H = 128, B = 32)."""
+def blocks(spec: CellSpec, trace: dict) -> list[tuple[int, int]]:
+    """The trace's K steps as blocks [first, last) of a few steps each, in order. Each formula of a backward
+    step makes temporaries of its input's size: blocks that stay in cache take a third of the time of
+    whole-chunk arrays (LSTM, H = 128, B = 32)."""
     n_steps = len(trace["h"]) - 1
-    per_step = trace["h"][0].size * spec.n_blocks * 8
-    block = max(1, _BLOCK_BYTES // per_step)
-    factors, saturated = None, np.empty((n_steps, *trace["h"].shape[1:3]), dtype=bool)
-    for i in range(0, n_steps, block):
-        j = min(i + block, n_steps)
-        part = {k: v[i : j + 1] if len(v) == n_steps + 1 else v[i:j] for k, v in trace.items()}  # h (and c): K+1
-        values = spec.coefficients(part, act)
-        if factors is None:
-            factors = {k: np.empty((n_steps, *v.shape[1:])) for k, v in values.items()}
-        for k, v in values.items():
-            factors[k][i:j] = v
-        saturated[i:j] = spec.saturated(part, act)
-    return factors, saturated
+    size = max(1, _BLOCK_BYTES // (trace["h"][0].size * spec.n_blocks * 8))
+    return [(i, min(i + size, n_steps)) for i in range(0, n_steps, size)]
+
+
+def trace_steps(trace: dict, first: int, last: int) -> dict:
+    """Steps first..last-1 of a trace, as a trace of their own (views): "h" (and "c") keep their initial state."""
+    n_steps = len(trace["h"]) - 1
+    return {k: v[first : last + 1] if len(v) == n_steps + 1 else v[first:last] for k, v in trace.items()}

@@ -434,24 +434,27 @@ def _sweep(
     jac = np.empty((3, n_steps, n_models, j))  # log10 ||P_k||, gamma_k, log2 of P_k's largest entry
     grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
     for s in reversed(range(0, n_steps, size)):
-        rows = slice(s, min(s + size, n_steps))
-        tr = kept.pop(s) if s in kept else cells.trace(cell, x[rows], starts[s // size])
-        (factors, saturated[rows]), h_prev = cellspec.step_factors(spec, tr, act), tr["h"][:-1]
+        tr = kept.pop(s) if s in kept else cells.trace(cell, x[s : s + size], starts[s // size])
+        # A few steps at a time, so that the step factors and dL/da stay in the processor's cache.
+        for first, last in reversed(cellspec.blocks(spec, tr)):
+            rows = slice(s + first, s + last)
+            part = cellspec.trace_steps(tr, first, last)
+            factors, saturated[rows] = spec.coefficients(part, act), spec.saturated(part, act)
+            guard = precision.guard_exponents(factors, u, GUARD_EXPONENT)
+            da = np.empty((len(guard), n_models, batch, spec.grad_blocks, cell.hidden_size))  # dL/da_k
+            block_sources = None if sources is None else (sources[0][rows], sources[1][rows])
+            adjoint, steps = _backward(spec, factors, guard, through_u, adjoint, block_sources, da)
+            sq[:, rows], log_in[rows], log_out[rows] = steps
+            if j:
+                jac_factors = {key: v[:, :, :j] for key, v in factors.items()}
+                jac[:, rows] = product.sweep(spec, jac_factors, guard[:, :, :j], through_u, measure[rows])
+            da_hh = da[..., spec.hh, :]
+            sq_da[rows] = np.einsum("kmbgh,kmbgh->kmb", da_hh, da_hh)  # ||dL/d(U h_{k-1})||^2 in the scale log_out
+            with np.errstate(divide="ignore"):
+                log_h[rows] = np.log10(logscale.row_norms(part["h"][:-1]))
+            block = _weight_grads(spec, da, x[rows], part["h"][:-1], steps.log_out)
+            grads = {k: logscale.add(*grads[k], *block[k]) for k in grads}
         del tr
-        guard = precision.guard_exponents(factors, u, GUARD_EXPONENT)
-        da = np.empty((len(guard), n_models, batch, spec.grad_blocks, cell.hidden_size))  # dL/da_k
-        chunk_sources = None if sources is None else (sources[0][rows], sources[1][rows])
-        adjoint, steps = _backward(spec, factors, guard, through_u, adjoint, chunk_sources, da)
-        sq[:, rows], log_in[rows], log_out[rows] = steps
-        if j:
-            jac_factors = {key: v[:, :, :j] for key, v in factors.items()}
-            jac[:, rows] = product.sweep(spec, jac_factors, guard[:, :, :j], through_u, measure[rows])
-        da_hh = da[..., spec.hh, :]
-        sq_da[rows] = np.einsum("kmbgh,kmbgh->kmb", da_hh, da_hh)  # ||dL/d(U h_{k-1})||^2 in the scale log_out
-        with np.errstate(divide="ignore"):
-            log_h[rows] = np.log10(logscale.row_norms(h_prev))
-        chunk = _weight_grads(spec, da, x[rows], h_prev, steps.log_out)
-        grads = {k: logscale.add(*grads[k], *chunk[k]) for k in grads}
     out = _Sweep(
         log10_grad_h=logscale.log10_norm(sq[0], log_in),
         log10_grad_c=logscale.log10_norm(sq[1], log_in) if spec.state_parts == 2 else None,
@@ -468,7 +471,7 @@ def _sweep(
 
 
 def _weight_grads(spec, da: np.ndarray, x: np.ndarray, h_prev: np.ndarray, log_out: np.ndarray) -> dict:
-    """One chunk's dL/dtheta = sum over steps k and samples of dL/da_k's terms, per model in log space:
+    """One block's dL/dtheta = sum over steps k and samples of dL/da_k's terms, per model in log space:
     dL/da_k (K, M, B, G, H) in the scale 10**log_out (K, M, B), x (K, M, B, I), h_prev = h_{k-1} (K, M, B, H).
     Returns name -> (mantissa (M, ...), log10 scale (M,)), like cell.params."""
     n, m, b = log_out.shape

@@ -117,7 +117,8 @@ def _sweep(cell: cells.Cell, tr: dict, dh_unit: np.ndarray, dh_log: np.ndarray) 
     """
     spec, act = cell.spec, activations.get(cell.activation)
     u = cell.params["weight_hh"]
-    factors, saturated = cellspec.step_factors(spec, tr, act)  # (T, M, B, ...) each, (T, M, B)
+    factors = spec.coefficients(tr, act)  # (T, M, B, ...) each
+    saturated = spec.saturated(tr, act)  # (T, M, B)
     guard = precision.guard_exponents(factors, u, gradients.GUARD_EXPONENT)  # (T, M, B), one per sample for its rows
     h_prev = tr["h"][:-1]  # h_{k-1}, (T, M, B, H)
     n_steps, m, b, hsz = h_prev.shape
