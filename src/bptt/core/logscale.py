@@ -39,6 +39,8 @@ def add(a: np.ndarray, a_scale: np.ndarray, b: np.ndarray, b_scale: np.ndarray) 
     One scale per model (M,), or per model and sample (M, B), ...: the scales' shape leads the mantissas'.
     """
     (wa, wb), scale = _relative(a_scale, b_scale, a.ndim)
+    if (wa == 1.0).all():  # a sets the scale (the common case of a running sum): one product, not two
+        return a + b * wb, scale
     return a * wa + b * wb, scale
 
 
