@@ -352,12 +352,12 @@ class _Steps(NamedTuple):
 
 
 def _backward(spec, factors: dict, guard: np.ndarray, through_u, adjoint: _Adjoint, sources, da) -> tuple:
-    """The backward recurrence dL/ds_{k-1} = (d s_k / d s_{k-1})^T dL/ds_k over one chunk, k = K-1..0, with the
+    """The backward recurrence dL/ds_{k-1} = (d s_k / d s_{k-1})^T dL/ds_k over K steps, k = K-1..0, with the
     adjoint divided by its norm (times 2**guard[k]) at every step and the norm moved to its log10 scale.
 
     factors (K, M, B, ...) each, guard (K, M, B) from `precision.guard_exponents`; sources: for a loss at
     every step, (dL_k/dh_k (K, M, B, H), log10 scales (K, M, B)), else None. Writes dL/da_k into da
-    (K, M, B, G, H). Returns (the adjoint of the state before the chunk, _Steps)."""
+    (K, M, B, G, H). Returns (the adjoint of the state before step 0, _Steps)."""
     steps = _Steps(np.empty((spec.state_parts, *guard.shape)), np.empty(guard.shape), np.empty(guard.shape))
     adj, scale = adjoint
     for k in reversed(range(len(guard))):
@@ -369,8 +369,7 @@ def _backward(spec, factors: dict, guard: np.ndarray, through_u, adjoint: _Adjoi
         shrink = logscale.safe_scale(np.sqrt(steps.sq[:, k].sum(axis=0))) * np.ldexp(1.0, guard[k])
         adj = tuple(a / shrink[..., None] for a in adj)  # a unit adjoint (2**-guard[k] where U could overflow it)
         adj = spec.backward_step({key: v[k] for key, v in factors.items()}, adj, da[k], through_u)
-        with np.errstate(divide="ignore"):
-            scale = scale + np.log10(shrink)
+        scale = scale + np.log10(shrink)
         steps.log_out[k] = scale
     return _Adjoint(adj, scale), steps
 
