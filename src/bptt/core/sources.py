@@ -12,7 +12,7 @@ more row carries the total dL/dh_k = sum_t dL_t/dh_k, the ordinary adjoint of L 
 dL_k/dh_k added as step k is reached. Every row is renormalised at every step with a log10
 scale of its own, as the adjoint of `bptt.core.gradients` is, so no lag is too long.
 
-The lag decomposition (DESIGN.md's G_tau = `lag_grad`): step k of source t adds
+The lag decomposition (G_tau = `lag_grad`, docs/api.md): step k of source t adds
 outer(dL_t/d(U h_{k-1} + b_hh), h_{k-1}) to dL_t/dU, and sorting these terms by tau = t - k,
 
     G_tau = sum_k sum_b outer(dL_{k+tau}/d(U h_{k-1} + b_hh), h_{k-1}),     sum_tau G_tau = dL/dU,
