@@ -61,7 +61,7 @@ import numpy as np
 
 from bptt.core import activations, cells, cellspec, initialisation, logscale, precision
 from bptt.core.jacobian import JacobianProduct
-from bptt.core.precision import LOG10_2
+from bptt.core.precision import LOG10_2, UNDERFLOW  # noqa: F401  (UNDERFLOW: gradients.UNDERFLOW, as bptt.audit reads it)
 
 # Largest trace (the forward values of one chunk) held at once, in bytes: an LSTM with B = 32, H = 128 keeps
 # 1117 steps (T = 1000 in one chunk) and stays below 1 GB in all at T = 10^4.
