@@ -4,7 +4,12 @@
    float64) in one pass (`gradients.lag_profile_and_grads`): ms per call, the
    ratio to the time of its matrix products alone, and (4.) PyTorch's time, in
    rounds that each time all three (median of 3 calls each), so that all three
-   see the same load on a shared machine.
+   see the same load on a shared machine; then the same at the default grid's
+   size (T=200, B=4, H=16, I=8, one network). Each figure is a wall time and the
+   process's CPU time (one thread: on a loaded machine the CPU time is the steadier
+   of the two). The matrix products alone against PyTorch are the floor of this
+   design (numpy, float64, one product per step and direction): printed beside
+   the target (bptt at most 0.7x PyTorch at the large size, 1.0x at the default).
 2. Cost against T (median ms per call and per step at several T).
 3. Peak memory at T=10 000 (same B, H, I), measured in a fresh subprocess with
    tracemalloc (numpy reports its buffers to it) and ru_maxrss.
@@ -29,97 +34,119 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 T, B, H, I = 1000, 32, 128, 128
+DEFAULT = (200, 4, 16, 8)  # the default grid's longest T, batch_size, hidden_size, input_size
 ROUNDS = 3
+TARGETS = {(T, B, H, I): 0.7, DEFAULT: 1.0}
 
 
 def median_seconds(fn, repeats):
-    fn()  # warm-up: first-touch page faults, BLAS initialisation
+    """Median wall seconds of `repeats` calls of fn, after a warm-up (first-touch page faults, BLAS set-up)."""
+    return median_times(fn, repeats)[0]
+
+
+def median_times(fn, repeats):
+    """(median wall seconds, median CPU seconds of this process) of `repeats` calls of fn, after a warm-up."""
+    fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
-def problem(n_steps, seed=0):
+def problem(n_steps, seed=0, size=None):
+    """An LSTM, x and dh_last at T = n_steps and size (B, H, I) (default the large one)."""
     from bptt.core import cells
 
+    b, h, i = size or (B, H, I)
     rng = np.random.default_rng(seed)
-    cell = cells.make("lstm", input_size=I, hidden_size=H, activation="tanh", radius=1.0, rng=rng)
-    return cell, rng.standard_normal((n_steps, B, I)), rng.standard_normal((B, H))
+    cell = cells.make("lstm", input_size=i, hidden_size=h, activation="tanh", radius=1.0, rng=rng)
+    return cell, rng.standard_normal((n_steps, b, i)), rng.standard_normal((b, h))
 
 
 def matmuls_only(cell, x):
     """The matrix products of forward + backward with the shapes the core uses."""
     W, U = cell.params["weight_ih"], cell.params["weight_hh"]
     u_t = U.T
-    h = np.ones((B, H))
-    da = np.ones((B, 4 * H))
-    xs = x.reshape(-1, I)
-    hs = np.ones((xs.shape[0], H))
-    das = np.ones((xs.shape[0], 4 * H))
+    b, h = x.shape[1], U.shape[1]
+    hs = np.ones((b, h))
+    da = np.ones((b, 4 * h))
+    xs = x.reshape(-1, x.shape[2])
+    h_all = np.ones((xs.shape[0], h))
+    das = np.ones((xs.shape[0], 4 * h))
 
     def run():
         xs @ W.T
         for _ in range(x.shape[0]):
-            h @ u_t
+            hs @ u_t
         for _ in range(x.shape[0]):
             da @ U
         _ = (xs.T @ das).T  # the orientation gradients uses (the faster one)
-        _ = (hs.T @ das).T
+        _ = (h_all.T @ das).T
 
     return run
 
 
-def torch_command():
-    """How to run child_torch: in an interpreter that has torch (common.torch_python); None if there is none."""
+def torch_command(size):
+    """How to run child_torch at size (T, B, H, I): in an interpreter that has torch (common.torch_python); None
+    if there is none."""
     # Imported here: the --torch child may run in an interpreter without common's dependencies (yaml).
     from common import torch_python
 
     python = torch_python()
-    return [python, __file__, "--torch"] if python else None
+    return [python, __file__, "--torch", *map(str, size)] if python else None
 
 
-def bench_main():
-    """Rounds of (bptt, its matrix products, PyTorch), so that all three see the same load."""
+def bench_main(size):
+    """Rounds of (bptt, its matrix products, PyTorch) at size (T, B, H, I), so that all three see the same load.
+    Returns the median of the rounds' ratios bptt / PyTorch in CPU time (None without torch)."""
     from bptt.core import gradients
 
-    cell, x, dh = problem(T)
-    cmd = torch_command()
+    n_steps, b, h, i = size
+    cell, x, dh = problem(n_steps, size=(b, h, i))
+    cmd = torch_command(size)
+    repeats = 3 if n_steps * b * h >= 10**6 else 20
     rounds = []
     for _ in range(ROUNDS):
-        full = median_seconds(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=3)
-        mm = median_seconds(matmuls_only(cell, x), repeats=3)
+        full = median_times(lambda: gradients.lag_profile_and_grads(cell, x, dh), repeats=repeats)
+        mm = median_times(matmuls_only(cell, x), repeats=repeats)
         if cmd is None:
-            rounds.append((full, mm, None, None))
+            rounds.append((full, mm, None))
             continue
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         m = json.loads(res.stdout.strip().splitlines()[-1])
-        rounds.append((full, mm, m["seconds"], m["version"]))
-    print(f"LSTM T={T} B={B} H={H} I={I}, forward + lag_profile + param_grads (one pass), {ROUNDS} rounds:")
-    for i, (full, mm, tt, _) in enumerate(rounds):
-        line = (
-            f"  round {i + 1}: bptt {full * 1e3:.0f} ms, its matrix products alone {mm * 1e3:.0f} ms"
-            f" (ratio {full / mm:.2f})"
-        )
-        print(line + (f", PyTorch {tt * 1e3:.0f} ms (bptt {tt / full:.2f}x as fast)" if tt else ""))
-    full = statistics.median(r[0] for r in rounds)
+        rounds.append((full, mm, (m["seconds"], m["cpu"]), m["version"]))
     print(
-        f"  median: bptt {full * 1e3:.0f} ms per call; ratio to its matrix products "
-        f"{statistics.median(r[0] / r[1] for r in rounds):.2f}"
+        f"LSTM T={n_steps} B={b} H={h} I={i}, forward + lag_profile + param_grads (one pass), {ROUNDS} rounds "
+        f"(median of {repeats} calls each; wall / CPU ms):"
     )
+    for k, (full, mm, tt, *_) in enumerate(rounds):
+        line = (
+            f"  round {k + 1}: bptt {full[0] * 1e3:.0f} / {full[1] * 1e3:.0f}, its matrix products alone "
+            f"{mm[0] * 1e3:.0f} / {mm[1] * 1e3:.0f}"
+        )
+        print(line + (f", PyTorch {tt[0] * 1e3:.0f} / {tt[1] * 1e3:.0f}" if tt else ""))
     if cmd is None:
         print(
             "  PyTorch comparison: SKIPPED (torch is not importable; set BPTT_TORCH_PYTHON to an "
             "interpreter that has torch to run it)"
         )
-    else:
-        print(
-            f"  PyTorch {rounds[0][3]} CPU autograd, 1 thread (LSTMCell loop, retain_grad on every h_t): "
-            f"median {statistics.median(r[2] for r in rounds) * 1e3:.0f} ms; bptt "
-            f"{statistics.median(r[2] / r[0] for r in rounds):.2f}x as fast (median of the rounds' ratios)"
-        )
+        return None
+    ratio = {j: statistics.median(r[0][j] / r[2][j] for r in rounds) for j in (0, 1)}
+    floor = {j: statistics.median(r[1][j] / r[2][j] for r in rounds) for j in (0, 1)}
+    target = TARGETS[size]
+    print(
+        f"  PyTorch {rounds[0][3]} CPU autograd, 1 thread (LSTMCell loop, retain_grad on every h_t): "
+        f"bptt / PyTorch {ratio[0]:.2f} wall, {ratio[1]:.2f} CPU (medians of the rounds' ratios; target <= {target}: "
+        f"{'met' if ratio[1] <= target else 'missed'}); floor: the matrix products alone are {floor[0]:.2f} wall, "
+        f"{floor[1]:.2f} CPU of PyTorch's time"
+    )
+    print(
+        f"RATIO core T={n_steps} B={b} H={h}: {ratio[1]:.2f} (bptt / PyTorch autograd, CPU; target <= {target}; "
+        f"floor of its matrix products {floor[1]:.2f})"
+    )
+    return ratio[1]
 
 
 def bench_linear_in_t():
@@ -165,30 +192,31 @@ def bench_memory():
     )
 
 
-def child_torch():
+def child_torch(n_steps, b, h, i):
     """Runs where torch imports: the same computation with PyTorch autograd, one thread."""
     import torch
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cell = torch.nn.LSTMCell(I, H).double()
+    cell = torch.nn.LSTMCell(i, h).double()
     rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.standard_normal((T, B, I)))
-    dh = torch.from_numpy(rng.standard_normal((B, H)))
+    x = torch.from_numpy(rng.standard_normal((n_steps, b, i)))
+    dh = torch.from_numpy(rng.standard_normal((b, h)))
 
     def run():
         cell.zero_grad()
-        h = torch.zeros(B, H, dtype=torch.float64)
-        c = torch.zeros(B, H, dtype=torch.float64)
+        state = torch.zeros(b, h, dtype=torch.float64)
+        c = torch.zeros(b, h, dtype=torch.float64)
         hs = []
-        for t in range(T):
-            h, c = cell(x[t], (h, c))
-            h.retain_grad()
-            hs.append(h)
+        for t in range(n_steps):
+            state, c = cell(x[t], (state, c))
+            state.retain_grad()
+            hs.append(state)
         (hs[-1] * dh).sum().backward()
         return torch.log10(torch.stack([g.grad.norm(dim=1) for g in hs]))
 
-    print(json.dumps({"seconds": median_seconds(run, repeats=3), "version": torch.__version__}))
+    wall, cpu = median_times(run, repeats=3 if n_steps * b * h >= 10**6 else 20)
+    print(json.dumps({"seconds": wall, "cpu": cpu, "version": torch.__version__}))
 
 
 def bench_profile():
@@ -205,10 +233,11 @@ def bench_profile():
 if __name__ == "__main__":
     if sys.argv[1:] == ["--memory"]:
         child_memory()
-    elif sys.argv[1:] == ["--torch"]:
-        child_torch()
+    elif sys.argv[1:2] == ["--torch"]:
+        child_torch(*map(int, sys.argv[2:]))
     else:
-        bench_main()
+        bench_main((T, B, H, I))
+        bench_main(DEFAULT)
         bench_linear_in_t()
         bench_memory()
         bench_profile()

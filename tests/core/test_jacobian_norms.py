@@ -4,7 +4,7 @@ import core_reference as ref
 import numpy as np
 import pytest
 
-from bptt.core import cells, gradients, spectral
+from bptt.core import cells, gradients, jacobian, spectral
 
 
 def test_top_singular_values_match_numpy_svd_for_hard_cases():
@@ -55,3 +55,27 @@ def test_jacobian_diagnostics_on_the_first_sequences_only_are_those_of_the_whole
     assert gradients.profile(cell, x, dh, jacobian_samples=0).log10_jac.shape == (25, 0)
     with pytest.raises(ValueError, match="jacobian_samples must be an integer from 0 to the batch size 4"):
         gradients.profile(cell, x, dh, jacobian_samples=5)
+
+
+def test_the_measured_lags_are_every_lag_up_to_32_then_log_spaced_and_the_last():
+    assert jacobian.measured_lags(25).tolist() == list(range(25))
+    lags = jacobian.measured_lags(200).tolist()
+    assert lags == list(range(33)) + [43, 57, 76, 101, 135, 180, 199]
+
+
+def test_jacobian_norms_at_chosen_lags_are_those_of_every_lag_and_nan_elsewhere():
+    rng = np.random.default_rng(4)
+    cell = cells.make("lstm", input_size=3, hidden_size=5, activation="tanh", radius=1.1, rng=rng)
+    x, dh = rng.standard_normal((50, 2, 3)), rng.standard_normal((2, 5))
+    every = gradients.profile(cell, x, dh)
+    lags = jacobian.measured_lags(50)
+    some = gradients.profile(cell, x, dh, jacobian_lags=lags)
+    steps = 49 - lags
+    for field in ("log10_jac", "gamma_step"):
+        np.testing.assert_allclose(getattr(some, field)[steps], getattr(every, field)[steps], rtol=1e-12, atol=1e-12)
+        others = np.setdiff1d(np.arange(50), steps)
+        assert len(others) and np.isnan(getattr(some, field)[others]).all(), field
+    assert not some.unmeasurable.any()  # a lag not asked for is not an unmeasurable one
+    np.testing.assert_array_equal(some.log10_grad_h, every.log10_grad_h)
+    with pytest.raises(ValueError, match="jacobian_lags must be a 1-d sequence of integers"):
+        gradients.profile(cell, x, dh, jacobian_lags=[1.5])

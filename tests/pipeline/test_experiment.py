@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from bptt.core import cells, gradients, loss, reference, sources
+from bptt.core import cells, gradients, jacobian, loss, reference, sources
 from bptt.pipeline import experiment, networks, seeding
 
 ARGS = (
@@ -132,16 +132,27 @@ def test_the_issues_lstm_near_float64s_limit_flags_every_nan_before_its_overflow
         step = record["overflow_step"][0]
         assert (step > 0).all()
         for seed in range(3):
-            rows = np.stack([record[n][0, seed, : step[seed]] for n in experiment.STEP_ARRAYS])
-            assert np.isnan(rows).any(axis=0).sum() == record["unmeasurable_steps"][0, seed]
+            rows = np.stack([_nan_where_measured(record, n, seed, step[seed]) for n in experiment.STEP_ARRAYS])
+            assert rows.any(axis=0).sum() == record["unmeasurable_steps"][0, seed]
             assert not np.isneginf(record["log10_grad_h"][0, seed]).any()
             # A parameter gradient is NaN only where some steps were lost (their terms are in its sum).
             assert np.isfinite(record["log10_grad_norm_weight_hh"][0, seed]) or record["unmeasurable_steps"][0, seed]
     line = next(x for x in capsys.readouterr().out.splitlines() if "seed 2: " in x)
     assert "seed 2: 1555 of 1629 steps before the overflow are not measurable (" in line
     with np.load(output) as record:  # the line names each quantity and how many of its steps were lost
-        lost = {n: np.isnan(record[n][0, 2, : record["overflow_step"][0, 2]]).sum() for n in experiment.STEP_ARRAYS}
+        lost = {
+            n: _nan_where_measured(record, n, 2, record["overflow_step"][0, 2]).sum() for n in experiment.STEP_ARRAYS
+        }
     assert [f"{n} at {c}" for n, c in lost.items() if c] == line.split("(")[1].split(";")[0].split(", ")
+
+
+def _nan_where_measured(record, name: str, seed: int, end: int) -> np.ndarray:
+    """NaN of record[name] at the steps before `end` of point 0 and `seed`; the Jacobian diagnostics only at the
+    lags they are measured at (counted from the last step before the overflow)."""
+    nan = np.isnan(record[name][0, seed, :end])
+    if name in experiment.JACOBIAN:
+        nan &= np.isin(end - 1 - np.arange(end), jacobian.measured_lags(record[name].shape[2]))
+    return nan
 
 
 def test_last_finite_state_stops_before_an_overflow_per_model():
@@ -196,3 +207,12 @@ def test_the_computation_receives_frozen_settings_not_the_parsed_namespace(tmp_p
     assert settings.radius == (0.9, 1.2) and settings.gate_bias == ("0", "1", "chrono")
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.seq_len = 7
+
+
+def test_jacobian_diagnostics_beyond_lag_32_are_null_off_the_measured_lags_and_not_counted_as_unmeasurable(tmp_path):
+    record = _run(tmp_path, cell="lstm", seq_len=60)
+    measured = np.isin(59 - np.arange(60), jacobian.measured_lags(60))  # lags 0..32, 43, 57 and 59
+    assert not measured.all()
+    for name in experiment.JACOBIAN:
+        assert np.isfinite(record[name][..., measured]).all() and np.isnan(record[name][..., ~measured]).all()
+    assert (record["unmeasurable_steps"] == 0).all()

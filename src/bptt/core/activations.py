@@ -42,14 +42,26 @@ def _sigmoid(z, out=None):
 
 def _dsigmoid(z):
     # sigma'(z) = sigma(z) sigma(-z) = e^-|z| / (1 + e^-|z|)^2: one exp, no cancellation.
-    t = np.exp(-np.abs(z))
-    return t / ((1.0 + t) * (1.0 + t))
+    t = np.abs(z)
+    t *= -1.0
+    return _bell(t, 1.0)
 
 
 def _dtanh(z):
     # tanh'(z) = 1 - tanh(z)^2 = 4 e^-2|z| / (1 + e^-2|z|)^2, exact where 1 - y^2 rounds to 0.
-    t = np.exp(-2.0 * np.abs(z))
-    return 4.0 * t / ((1.0 + t) * (1.0 + t))
+    t = np.abs(z)
+    t *= -2.0
+    return _bell(t, 4.0)
+
+
+def _bell(t, factor):
+    """factor e^t / (1 + e^t)^2 for t <= 0, written into t: two arrays in all, since allocating
+    fresh ones costs as much as the arithmetic on the large inputs of a chunk."""
+    np.exp(t, out=t)
+    d = t + 1.0
+    d *= d
+    t *= factor
+    return np.divide(t, d, out=t)
 
 
 def _relu(z, out=None):
@@ -80,6 +92,11 @@ _REGISTRY = MappingProxyType(
 
 NAMES = tuple(_REGISTRY)
 SIGMOID = _REGISTRY["sigmoid"]  # the gates' nonlinearity, whatever the candidate path uses
+
+
+def largest_magnitude(a: np.ndarray) -> np.ndarray:
+    """max |a| over the last axis, without the full-size copy np.abs would make: (...,)."""
+    return np.maximum(a.max(axis=-1), -a.min(axis=-1))
 
 
 def get(name: str) -> Activation:

@@ -1,6 +1,6 @@
 """Recurrent cells: the registry of cell kinds, parameters in PyTorch's layout, the forward pass.
 
-Notation (DESIGN.md): x_t input (B, I), h_t hidden state (B, H), W = weight_ih, U =
+Notation (docs/conventions.md): x_t input (B, I), h_t hidden state (B, H), W = weight_ih, U =
 weight_hh, f = the cell's `activation`. Rows of W, U and the biases are stacked by gate in
 PyTorch's order; each cell module (`rnn`, `lstm`, `gru`) states its equations and holds its
 forward and backward step side by side. `activation` replaces tanh on the candidate path

@@ -29,6 +29,11 @@ class CellSpec(NamedTuple):
     saturated: Callable  # (trace, act) -> (K, M, B) bool
     backward_step: Callable  # (step factors, adjoint, out, through_u) -> adjoint of s_{t-1}
 
+    @property
+    def hh(self) -> slice:
+        """The blocks of dL/da_t that are dL/d(U h_{t-1} + b_hh), as a slice of its block axis."""
+        return slice(self.hh_blocks[0], self.hh_blocks[-1] + 1)
+
 
 def transposed(u: np.ndarray) -> np.ndarray:
     """U^T per model, (M, X, H) -> (M, H, X), contiguous: numpy's stacked matmul of a transposed
@@ -46,3 +51,27 @@ def vec_matmul(d: np.ndarray, u: np.ndarray) -> np.ndarray:
     """d U for d (M, ..., G, H) (flattened to G*H = rows of U) and U (M, G*H, H): (M, ..., H)."""
     m = d.shape[0]
     return (d.reshape(m, -1, u.shape[1]) @ u).reshape(*d.shape[:-2], u.shape[2])
+
+
+def through_u(spec: CellSpec, u: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The product a backward step ends with: dL/da_t (M, ..., grad_blocks, H) -> dL/d(U h_{t-1}) U, (M, ..., H)."""
+    return lambda da: vec_matmul(da[..., spec.hh, :], u)
+
+
+# Bytes of one trace array per block of steps (`blocks`): small enough for the processor's cache.
+_BLOCK_BYTES = 2**20
+
+
+def blocks(spec: CellSpec, trace: dict) -> list[tuple[int, int]]:
+    """The trace's K steps as blocks [first, last) of a few steps each, in order. Each formula of a backward
+    step makes temporaries of its input's size: blocks that stay in cache take a third of the time of
+    whole-chunk arrays (LSTM, H = 128, B = 32)."""
+    n_steps = len(trace["h"]) - 1
+    size = max(1, _BLOCK_BYTES // (trace["h"][0].size * spec.n_blocks * 8))
+    return [(i, min(i + size, n_steps)) for i in range(0, n_steps, size)]
+
+
+def trace_steps(trace: dict, first: int, last: int) -> dict:
+    """Steps first..last-1 of a trace, as a trace of their own (views): "h" (and "c") keep their initial state."""
+    n_steps = len(trace["h"]) - 1
+    return {k: v[first : last + 1] if len(v) == n_steps + 1 else v[first:last] for k, v in trace.items()}

@@ -1,54 +1,57 @@
 """Exact backpropagation through time, with every norm carried in log10: the fast sweep.
 
-`bptt.core.reference` holds the same computation written plainly (one forward pass, the
-backward recurrence, nothing else); this module adds what makes it fast and safe at any
-length and scale, each in one place:
-  - log space: the backward sweep divides the adjoint by its norm at every step and adds
-    log10 of that norm to a running scale, so no lag underflows or overflows
-    (`_backward_chunk`);
-  - chunks: long sequences are cut into chunks of at most TRACE_BYTES of trace; only each
-    chunk's initial state is kept from the first forward pass, and a chunk's trace is
-    recomputed when the backward sweep reaches it, so memory is bounded and cost linear (`_sweep`);
+The derivation this module follows (Elman 1990; the blog post "The Vanishing Gradient Problem"):
+for the Elman cell h_t = f(z_t), z_t = W x_t + b + U h_{t-1}, and a loss L on the states,
+
+    dL/dh_k  = dL/dh_t  prod_{tau=k}^{t-1} dh_{tau+1}/dh_tau = dL/dh_t prod_{tau=k}^{t-1} diag f'(z_{tau+1}) U  (1)
+    dL/dU    = sum_k dL/dz_k^T h_{k-1},        dL/dz_k = dL/dh_k * f'(z_k)                                (2)
+    gamma_k  = ||diag f'(z_k) U||_2 = ||dh_k/dh_{k-1}||_2: a product of gammas above 1 explodes, below 1 vanishes (3)
+
+(1) is computed as a recurrence, one backward step per step: dL/dh_{k-1} = dL/dz_k U (`_backward`, the cell's
+`backward_step`; the LSTM and GRU replace diag f' U by their own step Jacobian d s_k/d s_{k-1}, s = h or
+(h, c)). (2) sums one term per step and sample (`_weight_grads`, and log10_dW_hh_contrib holds each term's
+norm). (3) and the product itself, ||d s_{T-1}/d s_k||_2, come from `bptt.core.jacobian` (`profile` only).
+`bptt.core.reference` is the same computation written plainly; what this module adds:
+  - log space: the backward loop divides the adjoint by its norm at every step and adds log10 of that
+    norm to a running scale (10**scale times a unit vector), so no lag underflows or overflows;
+  - chunks: long sequences are cut into chunks of at most TRACE_BYTES of trace; only each chunk's
+    initial state is kept from the forward pass, and a chunk's trace is recomputed when the
+    backward sweep reaches it, so memory is bounded and cost linear (`_sweep`);
   - stacks: M networks of one kind (`bptt.core.cells.stack`) run as one batch;
-  - overflow: a model whose forward pass leaves float64 is cut before its first non-finite
-    step s; its gradients are those of L = sum(dh_last * h_{s-1}) over steps 0..s-1 and rows
-    s..T-1 are NaN (`_sweep`, `_cut`);
-  - a dh_last whose squared norm would exceed float64 although each entry is finite starts
-    divided by a power of two (`_sweep`);
-  - a guard for one backward step whose product with U would exceed float64 although each
-    factor is finite (an LSTM or GRU whose state is near float64's largest numbers): the
-    step's outputs are divided by a power of two, moved to the log scale (`_ThroughU`);
-  - precision: where a gate, a gate's slope or f' has left float64's range (a saturated
-    step) and a recorded norm drops below UNDERFLOW (2^-900) of the quantity it came from, the
-    float64 value may be a rounded-away remainder, not the true one; such entries are NaN and
-    flagged in `unmeasurable`, never reported as 0 (an exact zero, from ReLU's f' = 0 at an
-    unsaturated step, stays -inf);
-  - Jacobian diagnostics (`bptt.core.jacobian`), for `profile` only, on the first
-    `jacobian_samples` sequences of each model's batch (all by default): they cost O(n^3) per
-    sequence and step against the gradient's O(H^2), so a caller may measure them on fewer.
+  - overflow: a model whose forward pass leaves float64 is cut before its first non-finite step s; its
+    gradients are those of L = sum(dh_last * h_{s-1}) over steps 0..s-1 and rows s..T-1 are NaN (`_cut`);
+  - guards and precision (`bptt.core.precision`, shared with `bptt.core.sources`): inputs and backward
+    steps that could leave float64 although every factor is finite are divided by powers of two first
+    (exact, moved to the log scale); where a saturated step may have rounded a norm away, the entry is
+    NaN and flagged in `unmeasurable`, never reported as 0 (an exact zero, from ReLU's f' = 0 at an
+    unsaturated step, stays -inf) (`_precision_flags`).
 
 Loss: L = sum(dh_last * h_{T-1}), so dL/dh_{T-1} = dh_last, optionally times 10**log10_scale per
-sample (a gradient beyond float64's range, from `bptt.core.loss`). Step k is 0-based; lag = T-1-k.
-Per-step arrays are (T, B): row k = step k, a column per sample; for a stack (T, M, B).
+sample (a gradient beyond float64's range, from `bptt.core.loss`); or, with every_step, L = sum_t L_t.
+Step k is 0-based; lag = T-1-k. Per-step arrays are (T, B): row k = step k, a column per sample; for a
+stack (T, M, B).
 
-Profile fields:
-  log10_grad_h          log10 ||dL/dh_k||, the full adjoint of h_k (for the LSTM through c as well)
-  log10_grad_c          log10 ||dL/dc_k|| for the LSTM (adjoint of c_k as part of s_k = (h_k, c_k),
-                        through c_{k+1}; -inf at k = T-1), None otherwise
-  log10_jac             log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM; (T, J) for the
-                        first J = jacobian_samples sequences (J = B by default), as gamma_step
-  log10_dW_hh_contrib   log10 ||step k's term of dL/dW_hh||_F = log10 ||dL/d(U h_{k-1})|| ||h_{k-1}||
+Profile fields (the types never depend on the input's values; "per model" means a float64/bool/int
+ndarray of shape () for a single cell and (M,) for a stack of M):
+  log10_grad_h          ndarray, log10 ||dL/dh_k||, the full adjoint of h_k (for the LSTM through c as well)
+  log10_grad_c          ndarray for the LSTM: log10 ||dL/dc_k|| (adjoint of c_k as part of s_k = (h_k, c_k),
+                        through c_{k+1}; -inf at k = T-1); None for the cells without c
+  log10_jac             ndarray, log10 ||d s_{T-1} / d s_k||_2, s = h or (h, c) for the LSTM; (T, J) for the
+                        first J = jacobian_samples sequences (J = B by default), as gamma_step; NaN at the
+                        lags not asked for (jacobian_lags)
+  log10_dW_hh_contrib   ndarray, log10 ||step k's term of dL/dW_hh||_F = log10 ||dL/d(U h_{k-1})|| ||h_{k-1}||
                         (-inf at k = 0: h_{-1} = 0)
-  gamma_step            gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear scale
-  unmeasurable          True where some norm of row k was lost to float64's range (it is NaN)
+  gamma_step            ndarray, gamma_k = ||d s_k / d s_{k-1}||_2 (= ||diag f'(z_k) U||_2 for the RNN), linear
+                        scale; NaN at the lags not asked for
+  unmeasurable          bool ndarray, True where some norm of row k was lost to float64's range (it is NaN)
   param_grads           dict like cell.params: dL/dtheta summed over the batch (per model for a stack)
-  param_grads_overflow  True if some entry of param_grads exceeds float64 (it is then +-inf)
-  log10_grad_norm       dict name -> log10 of the Frobenius norm of param_grads[name], computed in
-                        log space (finite even where param_grads overflow; NaN if precision was lost)
-  gamma_bound           sup |f'| of the activation
-  spectral_radius       max |eigenvalue| of the candidate-path block of U (all of U for the RNN)
-  spectral_norm         sigma_max of that block; Pascanu's per-step factor is gamma_bound * spectral_norm
-  overflow, overflow_step   see "overflow" above; overflow_step = -1 when there is none
+  param_grads_overflow  per model, bool: some entry of param_grads exceeds float64 (it is then +-inf)
+  log10_grad_norm       dict name -> per model float: log10 of the Frobenius norm of param_grads[name],
+                        computed in log space (finite even where param_grads overflow; NaN if precision was lost)
+  gamma_bound           float, sup |f'| of the activation
+  spectral_radius       per model float: max |eigenvalue| of the candidate-path block of U (all of U for the RNN)
+  spectral_norm         per model float: sigma_max of that block; Pascanu's per-step factor is gamma_bound * it
+  overflow, overflow_step   per model bool and int, see "overflow" above; overflow_step = -1 when there is none
 """
 
 import warnings
@@ -56,18 +59,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptt.core import activations, cells, initialisation, logscale
-from bptt.core.cellspec import vec_matmul
+from bptt.core import activations, cells, cellspec, initialisation, logscale, precision
 from bptt.core.jacobian import JacobianProduct
+from bptt.core.precision import LOG10_2, UNDERFLOW  # noqa: F401  (UNDERFLOW: gradients.UNDERFLOW, as bptt.audit reads it)
 
-# Largest trace (forward values and gradient buffers) held at once, in bytes.
-TRACE_BYTES = 256 * 2**20
-UNDERFLOW = 2.0**-900  # below this ratio a saturated step's result may have lost its digits
-LOG10_UNDERFLOW = -900 * np.log10(2.0)
-# A backward step whose product with U could exceed 2^GUARD_EXPONENT is scaled down first, so that
-# the adjoint and its squared norm (entries up to 2^511 square to float64's largest) stay finite.
-GUARD_EXPONENT = 480
-_LOG10_2 = np.log10(2.0)
+# Largest trace (the forward values of one chunk) held at once, in bytes: an LSTM with B = 32, H = 128 keeps
+# 1117 steps (T = 1000 in one chunk) and stays below 1 GB in all at T = 10^4.
+TRACE_BYTES = 384 * 2**20
+# The guard's limit (`bptt.core.precision.guard_exponents`), read here at every sweep by both sweeps.
+GUARD_EXPONENT = precision.GUARD_EXPONENT
 
 
 class Profile(NamedTuple):
@@ -78,13 +78,13 @@ class Profile(NamedTuple):
     gamma_step: np.ndarray
     unmeasurable: np.ndarray
     param_grads: dict[str, np.ndarray]
-    param_grads_overflow: bool | np.ndarray
-    log10_grad_norm: dict[str, float | np.ndarray]
+    param_grads_overflow: np.ndarray
+    log10_grad_norm: dict[str, np.ndarray]
     gamma_bound: float
-    spectral_radius: float | np.ndarray
-    spectral_norm: float | np.ndarray
-    overflow: bool | np.ndarray
-    overflow_step: int | np.ndarray
+    spectral_radius: np.ndarray
+    spectral_norm: np.ndarray
+    overflow: np.ndarray
+    overflow_step: np.ndarray
 
 
 class _Sweep(NamedTuple):
@@ -99,6 +99,9 @@ class _Sweep(NamedTuple):
     grads: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (mantissa (M, ...), log10 scale (M,))
     grads_lost: np.ndarray  # (M,) precision lost somewhere in the model's sweep
     overflow_step: np.ndarray  # (M,), -1 if none
+
+
+_PER_STEP = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step", "unmeasurable")
 
 
 def lag_profile(
@@ -202,12 +205,17 @@ def profile(
     log10_scale=None,
     *,
     jacobian_samples: int | None = None,
+    jacobian_lags=None,
     every_step: bool = False,
 ) -> Profile:
     """Everything in the module docstring's Profile list, in one forward and backward pass.
 
     The Jacobian products cost O(T J n^3) (n = H, or 2H for the LSTM) against O(T B H^2) for the
     gradient, J = jacobian_samples (default: the whole batch B): they dominate from H of a few tens on.
+    Their norms cost about as much again at each lag measured: jacobian_lags, the lags T-1-k at which
+    log10_jac and gamma_step are measured (integers; NaN at the others), every lag by default
+    (`bptt.core.jacobian.measured_lags` gives the pipeline's sparser set). For a sequence cut by an
+    overflow, lags count from its last step before the cut.
     """
     stacked, single, xs, dhs, scale = check_inputs(cell, x, dh_last, log10_scale, every_step=every_step)
     batch = xs.shape[2]
@@ -216,8 +224,11 @@ def profile(
         raise ValueError(
             f"jacobian_samples must be an integer from 0 to the batch size {batch}, got {jacobian_samples!r}"
         )
+    lags = None if jacobian_lags is None else np.asarray(jacobian_lags)
+    if lags is not None and (lags.ndim != 1 or (lags.size and not np.issubdtype(lags.dtype, np.integer))):
+        raise ValueError(f"jacobian_lags must be a 1-d sequence of integers (lags T-1-k), got {jacobian_lags!r}")
     dh_last, scale, sources = _split(dhs, scale, every_step)
-    out = _sweep(stacked, xs, dh_last, scale, jacobian=int(samples), sources=sources)
+    out = _sweep(stacked, xs, dh_last, scale, jacobian=int(samples), sources=sources, lags=lags)
     u = cells.candidate_block(stacked)  # (M, H, H)
     grads = {k: logscale.to_linear(m, sc) for k, (m, sc) in out.grads.items()}
     for g in grads.values():
@@ -227,15 +238,10 @@ def profile(
             k: np.where(out.grads_lost, np.nan, np.log10(np.linalg.norm(m.reshape(len(m), -1), axis=1)) + sc)
             for k, (m, sc) in out.grads.items()
         }
-    per_model = {
-        "param_grads_overflow": np.array([any(np.isinf(g[i]).any() for g in grads.values()) for i in range(len(u))]),
-        "spectral_radius": np.array([initialisation.spectral_radius(b) for b in u]),
-        "spectral_norm": np.linalg.norm(u, 2, axis=(1, 2)),
-        "overflow": out.overflow_step >= 0,
-        "overflow_step": out.overflow_step,
-    }
-    if single:
-        per_model = {k: v[0].item() for k, v in per_model.items()}
+
+    def per_model(a: np.ndarray) -> np.ndarray:  # (M,) for a stack, shape () for a single cell
+        return a[0, ...] if single else a
+
     return Profile(
         log10_grad_h=_unstack(out.log10_grad_h, single),
         log10_grad_c=None if out.log10_grad_c is None else _unstack(out.log10_grad_c, single),
@@ -244,16 +250,16 @@ def profile(
         gamma_step=_unstack(out.gamma_step, single),
         unmeasurable=_unstack(out.unmeasurable, single),
         param_grads={k: _unstack(v, single, axis=0) for k, v in grads.items()},
-        log10_grad_norm={k: (float(v[0]) if single else v) for k, v in norms.items()},
+        param_grads_overflow=per_model(
+            np.array([any(np.isinf(g[i]).any() for g in grads.values()) for i in range(len(u))])
+        ),
+        log10_grad_norm={k: per_model(v) for k, v in norms.items()},
         gamma_bound=activations.get(cell.activation).gamma_bound,
-        **per_model,
+        spectral_radius=per_model(np.array([initialisation.spectral_radius(b) for b in u])),
+        spectral_norm=per_model(np.linalg.norm(u, 2, axis=(1, 2))),
+        overflow=per_model(out.overflow_step >= 0),
+        overflow_step=per_model(out.overflow_step),
     )
-
-
-def _tame(dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """dh (..., H) divided by 2**exponent (...) where its squared norm would leave float64: (dh', exponent)."""
-    exponent = np.maximum(0, np.frexp(np.abs(dh).max(axis=-1))[1] - GUARD_EXPONENT)
-    return np.ldexp(dh, -exponent[..., None]), exponent
 
 
 def _split(dh: np.ndarray, scale: np.ndarray, every_step: bool) -> tuple:
@@ -321,16 +327,6 @@ def chunk_length(cell: cells.Cell, samples: int, n_steps: int | None = None) -> 
     return -(-n_steps // n_chunks)
 
 
-def _first_nonfinite(cell: cells.Cell, tr: dict) -> np.ndarray:
-    """First step of the trace whose state holds a non-finite value, per model (M,); -1 if none."""
-    states = [tr["h"][1:]] + ([tr["c"][1:]] if cell.spec.state_parts == 2 else [])
-    with np.errstate(over="ignore", invalid="ignore"):
-        if all(np.isfinite(a.sum()) for a in states):  # one cheap pass; a huge finite sum only costs the exact check
-            return np.full(tr["h"].shape[1], -1)
-    ok = np.logical_and.reduce([np.isfinite(a).all(axis=(2, 3)) for a in states])  # (K, M)
-    return np.where(ok.all(axis=0), -1, np.argmin(ok, axis=0))
-
-
 class _Overflow(Exception):
     """Raised by `_sweep` when dh_last is to be computed from h_{T-1} but some model's forward pass
     left float64 (there is no h_{T-1} to compute it from)."""
@@ -340,101 +336,225 @@ class _Overflow(Exception):
         self.overflow_step = overflow_step
 
 
+class _Adjoint(NamedTuple):
+    """dL/ds_t = parts * 10**log_scale: parts (h,) or (h, c), (M, B, H) each; log_scale (M, B)."""
+
+    parts: tuple[np.ndarray, ...]
+    log_scale: np.ndarray
+
+
+class _Steps(NamedTuple):
+    """What the backward loop records per step k (K, M, B): norms in the scale 10**log_in[k] of dL/ds_k,
+    and the scale 10**log_out[k] that dL/da_k (written into the caller's buffer) is in."""
+
+    sq: np.ndarray  # (parts, K, M, B): ||dL/dh_k||^2 and, for the LSTM, ||dL/dc_k||^2
+    log_in: np.ndarray
+    log_out: np.ndarray
+
+
+def _backward(spec, factors: dict, guard: np.ndarray, through_u, adjoint: _Adjoint, sources, da) -> tuple:
+    """The backward recurrence dL/ds_{k-1} = (d s_k / d s_{k-1})^T dL/ds_k over K steps, k = K-1..0, with the
+    adjoint divided by its norm (times 2**guard[k]) at every step and the norm moved to its log10 scale.
+
+    factors (K, M, B, ...) each, guard (K, M, B) from `precision.guard_exponents`; sources: for a loss at
+    every step, (dL_k/dh_k (K, M, B, H), log10 scales (K, M, B)), else None. Writes dL/da_k into da
+    (K, M, B, G, H). Returns (the adjoint of the state before step 0, _Steps)."""
+    steps = _Steps(np.empty((spec.state_parts, *guard.shape)), np.empty(guard.shape), np.empty(guard.shape))
+    adj, scale = adjoint
+    for k in reversed(range(len(guard))):
+        if sources is not None:  # L_k's own term: dL/dh_k = dL_k/dh_k + (the adjoint through s_{k+1})
+            adj, scale = logscale.add_state(adj, scale, sources[0][k], sources[1][k])
+        steps.log_in[k] = scale
+        for part, a in zip(steps.sq, adj, strict=True):
+            part[k] = np.einsum("mbh,mbh->mb", a, a)  # ||dL/dh_k||^2, ||dL/dc_k||^2 in that scale
+        shrink = logscale.safe_scale(np.sqrt(steps.sq[:, k].sum(axis=0))) * np.ldexp(1.0, guard[k])
+        adj = tuple(a / shrink[..., None] for a in adj)  # a unit adjoint (2**-guard[k] where U could overflow it)
+        adj = spec.backward_step({key: v[k] for key, v in factors.items()}, adj, da[k], through_u)
+        scale = scale + np.log10(shrink)
+        steps.log_out[k] = scale
+    return _Adjoint(adj, scale), steps
+
+
 def _sweep(
-    cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *, jacobian: int | None, sources=None
+    cell: cells.Cell, x: np.ndarray, dh_last, log10_scale: np.ndarray, *, jacobian: int | None, sources=None, lags=None
 ) -> _Sweep:
     """One forward pass to find overflows, then the backward sweep, for x (T, M, B, I), dh_last (M, B, H)
     times 10**log10_scale (M, B). jacobian: None for the gradient alone (lag_profile, param_grads),
-    else the number of sequences whose Jacobian diagnostics `profile` records.
+    else the number of sequences whose Jacobian diagnostics `profile` records, at the lags `lags`
+    (None: every lag).
 
     dh_last may instead be a function of h_{T-1} (M, B, H), called once after the forward pass
     (see `param_grads_from_last_state`); if a model overflowed, `_Overflow` is raised instead.
-    sources: for a loss at every step, dL_t/dh_t of the steps before the last (see `_Carry`).
+    sources: for a loss at every step, dL_t/dh_t of the steps before the last, as mantissas
+    (T-1, M, B, H) and log10 scales (T-1, M, B).
     """
     n_steps, n_models, batch, _ = x.shape
+    spec, act, u = cell.spec, activations.get(cell.activation), cell.params["weight_hh"]
     size = chunk_length(cell, n_models * batch, n_steps)
 
     # Pass 1: forward through all chunks, keeping each chunk's initial state (and the last
     # chunk's trace). At most one trace is alive at a time: `del` frees it.
-    starts, kept, overflow_step = [], {}, np.full(n_models, -1)
+    starts, kept = [], {}
     state = cells.zero_state(cell, (n_models, batch))
     for s in range(0, n_steps, size):
         starts.append(state)
         kept.clear()
         tr = cells.trace(cell, x[s : s + size], state)
-        bad = _first_nonfinite(cell, tr)
+        bad = precision.first_nonfinite([tr["h"][1:]] + ([tr["c"][1:]] if spec.state_parts == 2 else []))
         if (bad >= 0).any():
             overflow_step = np.where(bad >= 0, s + bad, -1)
             del tr
             if callable(dh_last):
                 raise _Overflow(overflow_step)
-            return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian, sources=sources)
+            return _cut(cell, x, dh_last, log10_scale, overflow_step, jacobian=jacobian, sources=sources, lags=lags)
         state, kept[s] = cells.final_state(cell, tr), tr
         del tr
     if callable(dh_last):
         dh_last = dh_last(state[0])  # from h_{T-1} of this very pass
 
-    out = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
+    # Pass 2: backward, chunk by chunk from the last; only the adjoint (and P_k) carry over.
+    # A dh_last (or a loss term) whose squared norm would exceed float64 (entries beyond ~1e154, as in
+    # a diverging training run) starts divided by a power of two, exactly, moved to the log scale.
+    start, exponent = precision.tame(dh_last)
+    adjoint = _Adjoint((start,) + (np.zeros_like(start),) * (spec.state_parts - 1), log10_scale + exponent * LOG10_2)
+    if sources is not None:  # every step's loss term likewise; the last step's is dh_last (a zero term here)
+        mantissas, exponents = precision.tame(sources[0])
+        sources = (
+            np.concatenate([mantissas, np.zeros_like(start)[None]]),
+            np.concatenate([sources[1] + exponents * LOG10_2, np.full((1, n_models, batch), -np.inf)]),
+        )
+    j = jacobian or 0
+    product = JacobianProduct((n_models, j), cell.hidden_size, spec.state_parts, spec.grad_blocks) if j else None
+    measure = np.ones(n_steps, dtype=bool) if lags is None else np.isin(n_steps - 1 - np.arange(n_steps), lags)
+    through_u = cellspec.through_u(spec, u)
+    shape = (n_steps, n_models, batch)
+    # Per-step results of the backward loop (`_Steps`), and of the passes after it, for the whole sequence.
+    sq, log_in, log_out = np.empty((spec.state_parts, *shape)), np.empty(shape), np.empty(shape)
+    sq_da, log_h, saturated = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)
+    jac = np.empty((3, n_steps, n_models, j))  # log10 ||P_k||, gamma_k, log2 of P_k's largest entry
     grads = {k: (np.zeros_like(v), np.full(n_models, -np.inf)) for k, v in cell.params.items()}
-    # Pass 2: backward, chunk by chunk from the last; the adjoint, its log10 scale and the
-    # state of the precision checks carry over.
-    # A dh_last whose squared norm would exceed float64 (entries beyond ~1e154, as in a diverging
-    # training run) starts divided by a power of two, exactly, and the power joins the log scale.
-    # Any other dh_last is left bit for bit as it is (exponent 0).
-    start, exponent = _tame(dh_last)
-    if sources is not None:  # every step's loss term likewise
-        mantissas, exponents = _tame(sources[0])
-        sources = (mantissas, sources[1] + exponents * _LOG10_2)
-    carry = _Carry(
-        adj=(start, np.zeros_like(dh_last)) if cell.spec.state_parts == 2 else (start,),
-        log_scale=log10_scale + exponent * _LOG10_2,
-        saturated_next=np.zeros((n_models, batch), dtype=bool),
-        lost_from=np.full((n_models, batch), -1),
-        jac=JacobianProduct((n_models, jacobian), cell.hidden_size, cell.spec.state_parts, cell.spec.grad_blocks)
-        if jacobian
-        else None,
-        sources=sources,
-    )
     for s in reversed(range(0, n_steps, size)):
-        e = min(s + size, n_steps)
-        tr = kept.pop(s) if s in kept else cells.trace(cell, x[s:e], starts[s // size])
-        chunk_grads = _backward_chunk(cell, tr, x[s:e], carry, out, s)
-        del tr
-        grads = {k: logscale.add(*grads[k], *chunk_grads[k]) for k in grads}
-    # Rows at and before a step whose precision was lost, per sample: no digit there can be trusted.
-    lost = np.arange(n_steps)[:, None, None] <= carry.lost_from[None]
-    for key in ("log10_grad_h", "log10_grad_c", "log10_dW_hh_contrib", "log10_jac"):
-        if out[key] is not None:
-            out[key][lost[..., : out[key].shape[2]]] = np.nan
-    out["unmeasurable"] |= lost
-    _check_no_silent_nan(out)
-    return _Sweep(**out, grads=grads, grads_lost=(carry.lost_from >= 0).any(axis=1), overflow_step=overflow_step)
+        tr = kept.pop(s) if s in kept else cells.trace(cell, x[s : s + size], starts[s // size])
+        # A few steps at a time, so that the step factors and dL/da stay in the processor's cache.
+        for first, last in reversed(cellspec.blocks(spec, tr)):
+            rows = slice(s + first, s + last)
+            part = cellspec.trace_steps(tr, first, last)
+            factors, saturated[rows] = spec.coefficients(part, act), spec.saturated(part, act)
+            guard = precision.guard_exponents(factors, u, GUARD_EXPONENT)
+            da = np.empty((len(guard), n_models, batch, spec.grad_blocks, cell.hidden_size))  # dL/da_k
+            block_sources = None if sources is None else (sources[0][rows], sources[1][rows])
+            adjoint, steps = _backward(spec, factors, guard, through_u, adjoint, block_sources, da)
+            sq[:, rows], log_in[rows], log_out[rows] = steps
+            if j:
+                jac_factors = {key: v[:, :, :j] for key, v in factors.items()}
+                jac[:, rows] = product.sweep(spec, jac_factors, guard[:, :, :j], through_u, measure[rows])
+            da_hh = da[..., spec.hh, :]
+            sq_da[rows] = np.einsum("kmbgh,kmbgh->kmb", da_hh, da_hh)  # ||dL/d(U h_{k-1})||^2 in the scale log_out
+            with np.errstate(divide="ignore"):
+                log_h[rows] = np.log10(logscale.row_norms(part["h"][:-1]))
+            block = _weight_grads(spec, da, x[rows], part["h"][:-1], steps.log_out)
+            grads = {k: logscale.add(*grads[k], *block[k]) for k in grads}
+        del tr, part  # the views of `part` would keep the trace alive beside the next chunk's
+    out = _Sweep(
+        log10_grad_h=logscale.log10_norm(sq[0], log_in),
+        log10_grad_c=logscale.log10_norm(sq[1], log_in) if spec.state_parts == 2 else None,
+        log10_jac=jac[0] if jacobian is not None else None,
+        # ||outer(dL/d(U h_{k-1}), h_{k-1})||_F = ||dL/d(U h_{k-1})|| ||h_{k-1}|| per sample: step k's term of dL/dU
+        log10_dW_hh_contrib=logscale.log10_norm(sq_da, log_out + log_h) if jacobian is not None else None,
+        gamma_step=jac[1] if jacobian is not None else None,
+        unmeasurable=np.zeros(shape, dtype=bool),
+        grads=grads,
+        grads_lost=np.zeros(n_models, dtype=bool),
+        overflow_step=np.full(n_models, -1),
+    )
+    return _precision_flags(out, sq, sq_da, saturated, jac[2], measure)
 
 
-def _empty_fields(cell: cells.Cell, shape: tuple[int, int, int], jacobian: int | None) -> dict:
-    """The per-step fields of a sweep, NaN (and nothing unmeasurable) until filled; None where not computed."""
-    nan = np.full(shape, np.nan)
-    jac_shape = shape[:2] + (jacobian or 0,)
+def _weight_grads(spec, da: np.ndarray, x: np.ndarray, h_prev: np.ndarray, log_out: np.ndarray) -> dict:
+    """One block's dL/dtheta = sum over steps k and samples of dL/da_k's terms, per model in log space:
+    dL/da_k (K, M, B, G, H) in the scale 10**log_out (K, M, B), x (K, M, B, I), h_prev = h_{k-1} (K, M, B, H).
+    Returns name -> (mantissa (M, ...), log10 scale (M,)), like cell.params."""
+    n, m, b = log_out.shape
+
+    def per_model(a):  # (K, M, B, ...) -> (M, K*B, prod(...))
+        return a.swapaxes(0, 1).reshape(m, n * b, -1)
+
+    d_hh, log_w = per_model(da[..., spec.hh, :]), per_model(log_out)[..., 0]
+    # The LSTM's blocks are the same for W and U: one copy and one bias sum serve both.
+    same = spec.ih_blocks == spec.hh_blocks
+    d_ih = d_hh if same else per_model(da[..., list(spec.ih_blocks), :])
+    bias_hh = logscale.weighted_sum(d_hh, log_w)  # sum_k dL/da_k
     return {
-        "log10_grad_h": nan.copy(),
-        "log10_grad_c": nan.copy() if cell.spec.state_parts == 2 else None,
-        "log10_jac": None if jacobian is None else np.full(jac_shape, np.nan),
-        "log10_dW_hh_contrib": None if jacobian is None else nan.copy(),
-        "gamma_step": None if jacobian is None else np.full(jac_shape, np.nan),
-        "unmeasurable": np.zeros(shape, dtype=bool),
+        "weight_ih": logscale.weighted_outer_sum(d_ih, per_model(x), log_w),  # sum_k dL/da_k^T x_k
+        "weight_hh": logscale.weighted_outer_sum(d_hh, per_model(h_prev), log_w),  # sum_k dL/da_k^T h_{k-1}
+        "bias_ih": bias_hh if same else logscale.weighted_sum(d_ih, log_w),
+        "bias_hh": bias_hh,
     }
 
 
-def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian, sources=None) -> _Sweep:
+def _precision_flags(out: _Sweep, sq, sq_da, saturated, log2_p, measure) -> _Sweep:
+    """The sweep's results with NaN and `unmeasurable` where float64 lost the digits (`bptt.core.precision`).
+
+    Step k's adjoint came out of step k+1 as a unit adjoint in, norm out: below UNDERFLOW after a saturated
+    step k+1, it and every earlier row are lost; one part of (h, c) below UNDERFLOW of the whole is lost at
+    that row; a dL/da_k below UNDERFLOW of its unit adjoint at a saturated step k loses that row's dW_hh term.
+    The Jacobian likewise: P_k shrunk below UNDERFLOW by a saturated step loses row k and every earlier row,
+    and a saturated J_k whose norm gamma_k is below UNDERFLOW loses gamma_k. sq (parts, T, M, B),
+    sq_da (T, M, B) as in `_sweep`, saturated (T, M, B), log2_p (T, M, J); measure (T,): rows with
+    Jacobian norms (NaN elsewhere, not unmeasurable)."""
+    after = np.concatenate([saturated[1:], np.zeros_like(saturated[:1])])  # was step k+1 saturated?
+    norm = np.sqrt(sq.sum(axis=0))  # the norm out of step k+1, which step k's adjoint was divided by
+    lost_from = precision.lost_up_to(precision.digits_lost(after, norm))  # (M, B)
+    da_lost = precision.digits_lost(saturated, np.sqrt(sq_da))
+    part_lost = [precision.digits_lost(after, np.sqrt(part), norm) for part in sq] if len(sq) == 2 else [False] * 2
+    j = 0 if out.log10_jac is None else out.log10_jac.shape[2]
+    gamma_lost = False
+    if j:
+        with np.errstate(invalid="ignore"):
+            shrunk = np.concatenate([log2_p[1:] - log2_p[:-1], np.zeros_like(log2_p[:1])]) * LOG10_2
+        product_lost = after[..., :j] & (shrunk < precision.LOG10_UNDERFLOW)
+        lost_from[:, :j] = np.maximum(lost_from[:, :j], precision.lost_up_to(product_lost))
+        gamma_lost = np.zeros_like(saturated)
+        gamma_lost[..., :j] = precision.digits_lost(saturated[..., :j], out.gamma_step)
+    # Rows at and before a step whose precision was lost, per sample: no digit there can be trusted.
+    lost = np.arange(len(saturated))[:, None, None] <= lost_from[None]
+    unmeasurable = out.unmeasurable | lost | da_lost | part_lost[0] | part_lost[1] | gamma_lost
+    unmeasured = ~measure[:, None, None]
+    nan_at = {
+        "log10_grad_h": lost | part_lost[0],
+        "log10_grad_c": lost | part_lost[1],
+        "log10_dW_hh_contrib": lost | da_lost,
+        "log10_jac": lost,
+        "gamma_step": gamma_lost,
+    }
+    fields = {}
+    for key, where in nan_at.items():
+        values = getattr(out, key)
+        if values is not None:
+            n = values.shape[2]
+            allowed = unmeasurable[..., :n] | (unmeasured if key in ("log10_jac", "gamma_step") else False)
+            fields[key] = precision.flagged(values, np.broadcast_to(where, unmeasurable.shape)[..., :n], allowed)
+    return out._replace(**fields, unmeasurable=unmeasurable, grads_lost=(lost_from >= 0).any(axis=1))
+
+
+def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian, sources=None, lags=None) -> _Sweep:
     """The sweep of a stack whose models overflow: each group of models with the same first
     non-finite step s is swept over x[:s] alone (all NaN if s = 0), and rows s.. stay NaN. With a
     loss at every step, the cut sequence's loss is that of its steps 0..s-1."""
     n_steps, n_models, batch, _ = x.shape
     ends = np.where(overflow_step >= 0, overflow_step, n_steps)
-    fields = _empty_fields(cell, (n_steps, n_models, batch), jacobian)
-    per_step = [k for k, v in fields.items() if v is not None and k != "unmeasurable"]
-    grads = {k: (np.full_like(v, np.nan), np.zeros(n_models)) for k, v in cell.params.items()}
-    grads_lost = np.zeros(n_models, dtype=bool)
+    per_step, per_jac = np.full((n_steps, n_models, batch), np.nan), np.full((n_steps, n_models, jacobian or 0), np.nan)
+    out = _Sweep(
+        log10_grad_h=per_step,
+        log10_grad_c=per_step.copy() if cell.spec.state_parts == 2 else None,
+        log10_jac=None if jacobian is None else per_jac,
+        log10_dW_hh_contrib=None if jacobian is None else per_step.copy(),
+        gamma_step=None if jacobian is None else per_jac.copy(),
+        unmeasurable=np.zeros(per_step.shape, dtype=bool),
+        grads={k: (np.full_like(v, np.nan), np.zeros(n_models)) for k, v in cell.params.items()},
+        grads_lost=np.zeros(n_models, dtype=bool),
+        overflow_step=overflow_step,
+    )
     for end in np.unique(ends[ends > 0]):
         idx = np.flatnonzero(ends == end)
         sub = cells.Cell(cell.kind, cell.activation, {k: v[idx] for k, v in cell.params.items()})
@@ -444,194 +564,11 @@ def _cut(cell, x, dh_last, log10_scale, overflow_step, *, jacobian, sources=None
         else:  # the loss term of step end-1 becomes the last one
             last, last_scale = sources[0][end - 1, idx], sources[1][end - 1, idx]
             kept_sources = tuple(a[: end - 1, idx] for a in sources)
-        part = _sweep(sub, x[:end, idx], last, last_scale, jacobian=jacobian, sources=kept_sources)
-        for k in [*per_step, "unmeasurable"]:
-            fields[k][:end, idx] = getattr(part, k)
-        grads_lost[idx] = part.grads_lost
+        part = _sweep(sub, x[:end, idx], last, last_scale, jacobian=jacobian, sources=kept_sources, lags=lags)
+        for field in _PER_STEP:
+            if getattr(out, field) is not None:
+                getattr(out, field)[:end, idx] = getattr(part, field)
+        out.grads_lost[idx] = part.grads_lost
         for k, (mantissa, scale) in part.grads.items():
-            grads[k][0][idx], grads[k][1][idx] = mantissa, scale
-    return _Sweep(**fields, grads=grads, grads_lost=grads_lost, overflow_step=overflow_step)
-
-
-class _Carry:
-    """What the backward sweep carries from one chunk to the one before it."""
-
-    def __init__(self, adj, log_scale, saturated_next, lost_from, jac, sources=None):
-        self.adj = adj  # the adjoint of the chunk's last state, divided by 10**log_scale (M, B)
-        # dL_t/dh_t of the steps t before the last, for a loss at every step: mantissas (T-1, M, B, H)
-        # and log10 scales (T-1, M, B); None for a loss at the last step alone.
-        self.sources = sources
-        self.log_scale = log_scale
-        self.saturated_next = saturated_next  # (M, B): was the step after the chunk saturated?
-        self.lost_from = lost_from  # (M, B): last row whose precision was lost, -1 if none
-        self.jac = jac  # JacobianProduct or None
-        self.log_p_next = None  # log10 ||P_{k+1}|| of the row after the chunk
-
-
-class _ThroughU:
-    """dL/da_t U for a backward step, guarded: with `check` set, dL/da_t and the step's direct terms
-    are divided by 2**exponent per sample (M, B) first, so that the product stays below
-    2**GUARD_EXPONENT; exponent is 0 where unguarded."""
-
-    def __init__(self, u: np.ndarray, hh: slice, shape: tuple[int, int]):
-        self.u, self.hh = u, hh
-        self.colsum = np.abs(u).sum(axis=1).max(axis=1)  # (M,): |d U|_inf <= max|d| * colsum
-        self.check = False
-        self.exponent = np.zeros(shape)
-
-    def __call__(self, out: np.ndarray, *direct: np.ndarray) -> np.ndarray:
-        if self.check:
-            big = np.abs(out).reshape(*self.exponent.shape, -1).max(axis=-1) * self.colsum[:, None]
-            self.exponent = np.maximum(0, np.frexp(big)[1] - GUARD_EXPONENT).astype(np.float64)
-            scale = np.ldexp(1.0, -self.exponent.astype(int))
-            out *= scale.reshape(scale.shape + (1,) * (out.ndim - 2))
-            for d in direct:
-                d *= scale.reshape(scale.shape + (1,) * (d.ndim - 2))
-        else:
-            self.exponent[...] = 0.0
-        return vec_matmul(out[..., self.hh, :], self.u)
-
-
-def _guarded_steps(factors: dict, u: np.ndarray) -> np.ndarray:
-    """(K,): steps whose product with U could leave the guarded range, for step factors (K, ...) each
-    and an adjoint whose entries are <= 2 (a unit vector, or its h and c parts added in a step)."""
-    n = len(next(iter(factors.values())))
-    with np.errstate(invalid="ignore"):
-        biggest = np.stack([np.abs(v).reshape(n, -1).max(axis=1) for v in factors.values()]).max(axis=0)
-    return 2 * biggest * np.abs(u).sum(axis=1).max() > 2.0**GUARD_EXPONENT
-
-
-def _inject(adj: tuple, current: np.ndarray, source: np.ndarray, scale: np.ndarray) -> tuple[tuple, np.ndarray]:
-    """dL/dh_t gains the step's own loss term source * 10**scale ((M, B, H), (M, B)), added in log space to
-    the adjoint adj * 10**current under the larger of the two scales (a zero side has scale -inf)."""
-    with np.errstate(invalid="ignore"):  # -inf - -inf: both sides zero, weight 0
-        top = np.maximum(current, scale)
-        keep = np.where(np.isneginf(current), 0.0, 10.0 ** (current - top))[..., None]
-        add = np.where(np.isneginf(scale), 0.0, 10.0 ** (scale - top))[..., None]
-    top = np.where(np.isneginf(top), 0.0, top)  # both zero: any scale will do
-    return (adj[0] * keep + source * add, *(a * keep for a in adj[1:])), top
-
-
-def _hh_slice(spec) -> slice:
-    return slice(spec.hh_blocks[0], spec.hh_blocks[-1] + 1)
-
-
-def _backward_chunk(cell, tr, x, carry: _Carry, out: dict, s: int) -> dict:
-    """Backward sweep over one chunk (K steps); fills rows s..s+K-1 of `out`, updates `carry`,
-    and returns the chunk's param grads as (mantissas (M, ...), log10 scales (M,))."""
-    spec, act = cell.spec, activations.get(cell.activation)
-    u = cell.params["weight_hh"]
-    factors = spec.coefficients(tr, act)  # (K, M, B, ...) each
-    saturated = spec.saturated(tr, act)  # (K, M, B)
-    h_prev = tr["h"][:-1]  # (K, M, B, H)
-    n, m, b = h_prev.shape[:3]
-    guard = _guarded_steps(factors, u)
-    del tr
-    da = np.empty((n, m, b, spec.grad_blocks, cell.hidden_size))  # dL/da_t in the scale of step t
-    sq_h, norms, extra = np.empty((n, m, b)), np.empty((n, m, b)), np.zeros((n, m, b))
-    sq_c = np.empty_like(sq_h) if spec.state_parts == 2 else None
-    through = _ThroughU(u, _hh_slice(spec), (m, b))
-    j = carry.jac.scale.shape[1] if carry.jac is not None else 0  # sequences with Jacobian diagnostics
-    jac_through = _ThroughU(u, _hh_slice(spec), (m, j)) if j else None
-    log_p, gamma = np.empty((n, m, j)), np.empty((n, m, j))
-    adj, current = carry.adj, carry.log_scale  # the adjoint of s_t is adj * 10**current
-    after, scales = np.empty((n, m, b)), np.empty((n, m, b))  # log10 scales of dL/ds_t and of dL/da_t
-    for t in reversed(range(n)):
-        values = {k: v[t] for k, v in factors.items()}
-        if j:
-            jac_through.check = guard[t]
-            log_p[t], gamma[t] = carry.jac.step(
-                spec.backward_step, {k: v[:, :j] for k, v in values.items()}, jac_through
-            )
-        if carry.sources is not None and s + t < len(carry.sources[0]):  # L_t's own term, for a loss at every step
-            adj, current = _inject(adj, current, carry.sources[0][s + t], carry.sources[1][s + t])
-        after[t] = current
-        sq_h[t] = np.einsum("mbh,mbh->mb", adj[0], adj[0])  # ||dL/dh_t||^2, in the current scale
-        sq = sq_h[t]
-        if sq_c is not None:
-            sq_c[t] = np.einsum("mbh,mbh->mb", adj[1], adj[1])  # ||dL/dc_t||^2
-            sq = sq + sq_c[t]
-        norms[t] = np.sqrt(sq)
-        adj = tuple(a / logscale.safe_scale(norms[t])[..., None] for a in adj)  # the scale moves to log space
-        through.check = guard[t]
-        adj = spec.backward_step(values, adj, da[t], through)  # dL/da_t into da[t]; the adjoint of s_{t-1}
-        if guard[t]:
-            extra[t] = through.exponent * _LOG10_2
-        with np.errstate(divide="ignore"):
-            current = current + np.log10(logscale.safe_scale(norms[t])) + extra[t]
-        scales[t] = current
-    carry.adj, carry.log_scale = adj, current
-    rows = slice(s, s + n)
-    out["log10_grad_h"][rows] = logscale.log10_norm(sq_h, after)
-    if sq_c is not None:
-        out["log10_grad_c"][rows] = logscale.log10_norm(sq_c, after)
-
-    # Precision: the adjoint entering step t came out of step t+1 (norm 1 in, norms[t] out).
-    saturated_after = np.concatenate([saturated[1:], carry.saturated_next[None]])
-    state_lost = saturated_after & (norms < UNDERFLOW)
-    hh = da[..., _hh_slice(spec), :]
-    hh_sq = np.einsum("kmbgh,kmbgh->kmb", hh, hh)
-    da_lost = saturated & (np.sqrt(hh_sq) < UNDERFLOW)  # dL/da_t from a unit adjoint
-    unmeasurable = out["unmeasurable"][rows]
-    unmeasurable |= da_lost
-    for key, part_sq in (("log10_grad_h", sq_h), ("log10_grad_c", sq_c)):
-        if part_sq is not None and sq_c is not None:  # one part of (h, c) lost beside the other
-            part_lost = saturated_after & (np.sqrt(part_sq) < UNDERFLOW * norms)
-            out[key][rows][part_lost] = np.nan
-            unmeasurable |= part_lost
-    if state_lost.any():
-        last = np.where(state_lost.any(axis=0), n - 1 - np.argmax(state_lost[::-1], axis=0), -1)
-        carry.lost_from = np.maximum(carry.lost_from, np.where(last >= 0, s + last, -1))
-
-    with np.errstate(divide="ignore"):
-        log_h = np.log10(logscale.row_norms(h_prev))
-    if out["log10_dW_hh_contrib"] is not None:
-        # ||outer(dL/da_t, h_{t-1})||_F = ||dL/da_t|| ||h_{t-1}|| per sample.
-        contrib = logscale.log10_norm(hh_sq, scales + log_h)
-        contrib[da_lost] = np.nan
-        out["log10_dW_hh_contrib"][rows] = contrib
-    if carry.jac is not None:
-        _record_jacobian(out, rows, log_p, gamma, saturated[..., :j], saturated_after[..., :j], carry, s)
-    carry.saturated_next = saturated[0]
-
-    # Sum over steps and samples: one matrix product per parameter and model, in log space.
-    def per_model(a):  # (K, M, B, ...) -> (M, K*B, prod(...))
-        return a.swapaxes(0, 1).reshape(m, n * b, -1)
-
-    ih = da[..., list(spec.ih_blocks), :] if spec.ih_blocks != spec.hh_blocks else hh
-    d_hh, d_ih, log_w = per_model(hh), per_model(ih), per_model(scales)[..., 0]
-    return {
-        "weight_ih": logscale.weighted_outer_sum(d_ih, per_model(x), log_w),  # sum_t dL/da_t^T x_t
-        "weight_hh": logscale.weighted_outer_sum(d_hh, per_model(h_prev), log_w),  # sum_t dL/da_t^T h_{t-1}
-        "bias_ih": logscale.weighted_sum(d_ih, log_w),  # sum_t dL/da_t
-        "bias_hh": logscale.weighted_sum(d_hh, log_w),
-    }
-
-
-def _record_jacobian(out, rows, log_p, gamma, saturated, saturated_after, carry: _Carry, s: int) -> None:
-    """Fill the Jacobian rows of one chunk. P_k = P_{k+1} J_{k+1}: a saturated step that shrank the
-    product below UNDERFLOW makes row k and every row before it unmeasurable; a saturated J_k
-    with a norm below UNDERFLOW makes gamma_k unmeasurable."""
-    n = len(log_p)
-    following = np.concatenate([log_p[1:], log_p[-1:] if carry.log_p_next is None else carry.log_p_next])
-    with np.errstate(invalid="ignore"):
-        product_lost = saturated_after & (log_p - following < LOG10_UNDERFLOW)
-    gamma_lost = saturated & (gamma < UNDERFLOW)
-    j = log_p.shape[2]
-    out["log10_jac"][rows] = log_p
-    out["gamma_step"][rows] = np.where(gamma_lost, np.nan, gamma)
-    out["unmeasurable"][rows, :, :j] |= gamma_lost
-    if product_lost.any():
-        last = np.where(product_lost.any(axis=0), n - 1 - np.argmax(product_lost[::-1], axis=0), -1)
-        carry.lost_from[:, :j] = np.maximum(carry.lost_from[:, :j], np.where(last >= 0, s + last, -1))
-    carry.log_p_next = log_p[:1]
-
-
-def _check_no_silent_nan(out: dict) -> None:
-    """A NaN outside the flagged entries and overflow rows is a bug: fail loudly, never write it."""
-    for key in ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step"):
-        if out[key] is not None and (np.isnan(out[key]) & ~out["unmeasurable"][..., : out[key].shape[2]]).any():
-            raise FloatingPointError(
-                f"internal error: {key} holds NaN at entries not flagged as unmeasurable; "
-                "please report this with the command that produced it"
-            )
+            out.grads[k][0][idx], out.grads[k][1][idx] = mantissa, scale
+    return out

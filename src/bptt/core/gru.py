@@ -10,7 +10,7 @@ copies its state. Shapes as in `bptt.core.cellspec`: states (..., H), gates (...
 
 import numpy as np
 
-from bptt.core.activations import SIGMOID, Activation
+from bptt.core.activations import SIGMOID, Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 R, Z, N = range(3)
@@ -77,9 +77,8 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where a gate, a gate's slope or f' may have left float64's range."""
-    a = np.abs(trace["a"])
-    gate = (a[..., :N, :] > SIGMOID.saturates_beyond).any(axis=(-2, -1))
-    return gate | (a[..., N, :] > act.saturates_beyond).any(axis=-1)
+    a = largest_magnitude(trace["a"])  # per block, (K, M, B, 3)
+    return (a[..., :N] > SIGMOID.saturates_beyond).any(axis=-1) | (a[..., N] > act.saturates_beyond)
 
 
 def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
@@ -87,7 +86,7 @@ def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
     (dh,) = adj  # dL/dh_t
     np.multiply(dh[..., None, :], s["by_dh"], out=out)  # dL/da_r, dL/da_z, dL/d(U_n h + b_hn), dL/da_n
     direct = dh * s["z"]  # the path h_t = ... + z_t h_{t-1}
-    return (through_u(out, direct) + direct,)  # dL/dh_{t-1} = z_t dL/dh_t + dL/d(U h_{t-1}) U
+    return (through_u(out) + direct,)  # dL/dh_{t-1} = z_t dL/dh_t + dL/d(U h_{t-1}) U
 
 
 SPEC = CellSpec(
@@ -99,7 +98,7 @@ SPEC = CellSpec(
     grad_blocks=4,
     hh_blocks=(R, Z, N_HH),
     ih_blocks=(R, Z, N_IH),
-    arrays_per_step=17,  # h, a, gates, U_n h while the chunk runs forward; then the factors and dL/da
+    arrays_per_step=8,  # the trace: h, a, gates, U_n h (factors and dL/da live a block of steps at a time)
     forward=forward,
     coefficients=coefficients,
     saturated=saturated,

@@ -33,34 +33,50 @@ def log10_norm(sq: np.ndarray, log_scale) -> np.ndarray:
 
 
 def add(a: np.ndarray, a_scale: np.ndarray, b: np.ndarray, b_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """a * 10**a_scale + b * 10**b_scale for mantissas (M, ...) and scales (M,): (mantissa, scale).
+    """a * 10**a_scale + b * 10**b_scale for mantissas (S..., ...) and scales (S...): (mantissa, scale).
 
     The scale is the larger one; a scale of -inf stands for an exact zero (the start of a sum).
+    One scale per model (M,), or per model and sample (M, B), ...: the scales' shape leads the mantissas'.
     """
-    scale = np.maximum(a_scale, b_scale)
-    with np.errstate(invalid="ignore"):  # -inf - -inf: both zero, weight 0 below
-        wa, wb = (np.where(s == -np.inf, 0.0, 10.0 ** (s - scale)) for s in (a_scale, b_scale))
-    shape = (-1,) + (1,) * (a.ndim - 1)
-    return a * wa.reshape(shape) + b * wb.reshape(shape), scale
+    (wa, wb), scale = _relative(a_scale, b_scale, a.ndim)
+    if (wa == 1.0).all():  # a sets the scale (the common case of a running sum): one product, not two
+        return a + b * wb, scale
+    return a * wa + b * wb, scale
+
+
+def add_state(adj: tuple, scale: np.ndarray, dh: np.ndarray, dh_scale: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """A loss term dL_t/dh_t = dh * 10**dh_scale ((..., H), (...)) joins the adjoint of s_t = adj * 10**scale,
+    adj = (h part,) or (h part, c part), as `add` does: the term adds to the h part, both parts weighted alike."""
+    (keep, w), top = _relative(scale, dh_scale, dh.ndim)
+    return (adj[0] * keep + dh * w, *(a * keep for a in adj[1:])), top
+
+
+def _relative(a_scale: np.ndarray, b_scale: np.ndarray, ndim: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The weights 10**(scale - top) of two scales, shaped to multiply mantissas of ndim axes, and top (their max)."""
+    top = np.maximum(a_scale, b_scale)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: both zero, weight 0
+        w = [np.where(s == -np.inf, 0.0, 10.0 ** (s - top)) for s in (a_scale, b_scale)]
+    shape = top.shape + (1,) * (ndim - top.ndim)
+    return (w[0].reshape(shape), w[1].reshape(shape)), top
 
 
 # Terms weighted below 10**-200 of the largest are dropped (set to zero): they are far
 # below float64's resolution of the sum, and as subnormal numbers they would slow the
 # matrix products down several-fold.
-_DROP = -200.0
+DROP = -200.0
 
 
-def _weights(log_w: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """10**(log_w - top) per row, (M, R) and (M,), or 0 below 10**_DROP (and for a -inf top)."""
+def weights(log_w: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """10**(log_w - top) per row, (M, R) and (M,), or 0 below 10**DROP (and for a -inf top)."""
     with np.errstate(invalid="ignore"):
         rel = log_w - top[:, None]
-    return np.where(rel > _DROP, 10.0 ** np.maximum(rel, _DROP), 0.0)
+    return np.where(rel > DROP, 10.0 ** np.maximum(rel, DROP), 0.0)
 
 
 def weighted_sum(d: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """sum_r 10**log_w[m, r] d[m, r] for d (M, R, G), log_w (M, R): (mantissa (M, G), scale (M,))."""
     top = log_w.max(axis=1)
-    return np.einsum("mr,mrg->mg", _weights(log_w, top), d), top
+    return (weights(log_w, top)[:, None] @ d)[:, 0], top  # a matrix product: BLAS, not einsum's loop
 
 
 def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +89,7 @@ def weighted_outer_sum(d: np.ndarray, v: np.ndarray, log_w: np.ndarray) -> tuple
     with np.errstate(divide="ignore"):
         log_w = log_w + np.log10(norm_v)
     top = log_w.max(axis=1)  # -inf where every v[m, r] is zero
-    w = _weights(log_w, top) / safe_scale(norm_v)
+    w = weights(log_w, top) / safe_scale(norm_v)
     # (v^T d)^T rather than d^T v: the same product, about 20% faster in OpenBLAS at these shapes;
     # contiguous, because numpy's stacked matmul of a transposed view skips BLAS (50x slower).
     return (np.ascontiguousarray((v * w[..., None]).transpose(0, 2, 1)) @ d).transpose(0, 2, 1), top

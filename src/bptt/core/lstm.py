@@ -11,7 +11,7 @@ s_t = (h_t, c_t). Shapes as in `bptt.core.cellspec`: states (..., H), gates (...
 
 import numpy as np
 
-from bptt.core.activations import SIGMOID, Activation
+from bptt.core.activations import SIGMOID, Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 I, F, G, O = range(4)
@@ -68,10 +68,10 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where a gate, a gate's slope or f' may have left float64's range."""
-    a = np.abs(trace["a"])
-    gate = (a[..., GATES, :] > SIGMOID.saturates_beyond).any(axis=(-2, -1))
-    candidate = (a[..., G, :] > act.saturates_beyond).any(axis=-1)
-    cell = (np.abs(trace["c"][1:]) > act.saturates_beyond).any(axis=-1)
+    a = largest_magnitude(trace["a"])  # per block, (K, M, B, 4)
+    gate = (a[..., GATES] > SIGMOID.saturates_beyond).any(axis=-1)
+    candidate = a[..., G] > act.saturates_beyond
+    cell = largest_magnitude(trace["c"][1:]) > act.saturates_beyond
     return gate | candidate | cell
 
 
@@ -82,7 +82,7 @@ def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
     np.multiply(dc[..., None, :], s["by_dc"], out=out[..., :O, :])  # dL/da_i, dL/da_f, dL/da_g
     np.multiply(dh, s["fc_do"], out=out[..., O, :])  # dL/da_o = dL/dh_t f(c_t) sigma'(a_o)
     dc_prev = dc * s["f"]  # dL/dc_{t-1} = dL/dc_t f_t        (c_t = f_t c_{t-1} + i_t g_t)
-    return through_u(out, dc_prev), dc_prev  # dL/dh_{t-1} = dL/da_t U
+    return through_u(out), dc_prev  # dL/dh_{t-1} = dL/da_t U
 
 
 SPEC = CellSpec(
@@ -94,7 +94,7 @@ SPEC = CellSpec(
     grad_blocks=4,
     hh_blocks=(I, F, G, O),
     ih_blocks=(I, F, G, O),
-    arrays_per_step=18,  # h, c, a, gates, f(c) while the chunk runs forward; then the factors and dL/da
+    arrays_per_step=11,  # the trace: h, c, a, gates, f(c) (factors and dL/da live a block of steps at a time)
     forward=forward,
     coefficients=coefficients,
     saturated=saturated,

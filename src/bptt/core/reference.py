@@ -12,8 +12,7 @@ No chunks, no rescaling, no log space: it underflows and overflows where
 
 import numpy as np
 
-from bptt.core import activations, cells
-from bptt.core.cellspec import vec_matmul
+from bptt.core import activations, cells, cellspec
 
 
 def bptt(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -22,11 +21,8 @@ def bptt(cell: cells.Cell, x: np.ndarray, dh_last: np.ndarray) -> tuple[np.ndarr
     u = stacked.params["weight_hh"]  # (1, G*H, H)
     tr = cells.trace(stacked, x[:, None], cells.zero_state(cell, (1, x.shape[1])))
     factors = spec.coefficients(tr, activations.get(cell.activation))
-    hh = slice(spec.hh_blocks[0], spec.hh_blocks[-1] + 1)
-
-    def through_u(da, *direct):  # dL/d(U h_{t-1}) U
-        return vec_matmul(da[..., hh, :], u)
-
+    hh = spec.hh
+    through_u = cellspec.through_u(spec, u)  # dL/da_t -> dL/d(U h_{t-1}) U
     adj = (dh_last[None],) + (np.zeros_like(dh_last[None]),) * (spec.state_parts - 1)  # dL/ds_{T-1}
     grad_h = np.empty((len(x), *dh_last.shape))
     da = np.empty((len(x), *dh_last.shape[:1], spec.grad_blocks, dh_last.shape[1]))  # dL/da_t

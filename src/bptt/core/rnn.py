@@ -8,7 +8,7 @@ and, for Jacobian rows, n): states (..., H); U is stacked per model, (M, H, H).
 
 import numpy as np
 
-from bptt.core.activations import Activation
+from bptt.core.activations import Activation, largest_magnitude
 from bptt.core.cellspec import CellSpec, matmul_t, transposed
 
 
@@ -35,7 +35,7 @@ def coefficients(trace: dict, act: Activation) -> dict[str, np.ndarray]:
 
 def saturated(trace: dict, act: Activation) -> np.ndarray:
     """(K, M, B): steps where some f'(z_t) may have left float64's range (see activations)."""
-    return (np.abs(trace["z"]) > act.saturates_beyond).any(axis=-1)
+    return largest_magnitude(trace["z"]) > act.saturates_beyond
 
 
 def backward_step(s: dict, adj: tuple, out: np.ndarray, through_u) -> tuple:
@@ -54,7 +54,7 @@ SPEC = CellSpec(
     grad_blocks=1,
     hh_blocks=(0,),
     ih_blocks=(0,),
-    arrays_per_step=4,  # h, z, f'(z), dL/dz
+    arrays_per_step=2,  # the trace: h, z (f'(z) and dL/dz live a block of steps at a time)
     forward=forward,
     coefficients=coefficients,
     saturated=saturated,

@@ -12,7 +12,7 @@ more row carries the total dL/dh_k = sum_t dL_t/dh_k, the ordinary adjoint of L 
 dL_k/dh_k added as step k is reached. Every row is renormalised at every step with a log10
 scale of its own, as the adjoint of `bptt.core.gradients` is, so no lag is too long.
 
-The lag decomposition (DESIGN.md's G_tau = `lag_grad`): step k of source t adds
+The lag decomposition (G_tau = `lag_grad`, docs/api.md): step k of source t adds
 outer(dL_t/d(U h_{k-1} + b_hh), h_{k-1}) to dL_t/dU, and sorting these terms by tau = t - k,
 
     G_tau = sum_k sum_b outer(dL_{k+tau}/d(U h_{k-1} + b_hh), h_{k-1}),     sum_tau G_tau = dL/dU,
@@ -50,9 +50,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptt.core import activations, cells, gradients, logscale
+from bptt.core import activations, cells, cellspec, gradients, logscale, precision
 
-_LOG10_2 = np.log10(2.0)
 _WINDOW_ROWS = 64
 _WINDOW_BYTES = 64 * 2**20
 
@@ -86,7 +85,7 @@ def source_profile(cell: cells.Cell, x: np.ndarray, dh_all: np.ndarray, log10_sc
     """
     stacked, single, xs, dhs, scale = gradients.check_inputs(cell, x, dh_all, log10_scale, every_step=True)
     tr = cells.trace(stacked, xs, cells.zero_state(stacked, xs.shape[1:3]))
-    overflow = gradients._first_nonfinite(stacked, tr)
+    overflow = precision.first_nonfinite([tr["h"][1:]] + ([tr["c"][1:]] if stacked.spec.state_parts == 2 else []))
     if (overflow >= 0).any():
         raise ValueError(
             f"x drives the forward pass beyond float64 at step {int(overflow[overflow >= 0].min())} (non-finite "
@@ -120,11 +119,11 @@ def _sweep(cell: cells.Cell, tr: dict, dh_unit: np.ndarray, dh_log: np.ndarray) 
     u = cell.params["weight_hh"]
     factors = spec.coefficients(tr, act)  # (T, M, B, ...) each
     saturated = spec.saturated(tr, act)  # (T, M, B)
-    guard = gradients._guarded_steps(factors, u)  # (T,)
+    guard = precision.guard_exponents(factors, u, gradients.GUARD_EXPONENT)  # (T, M, B), one per sample for its rows
     h_prev = tr["h"][:-1]  # h_{k-1}, (T, M, B, H)
     n_steps, m, b, hsz = h_prev.shape
-    hh = gradients._hh_slice(spec)
-    through = gradients._ThroughU(u, hh, (m, b))  # one guard exponent per sample, shared by its rows
+    hh = spec.hh
+    through_u = cellspec.through_u(spec, u)
 
     pairs = np.full((n_steps, n_steps, m, b), -np.inf)
     total = np.empty((n_steps, m, b))
@@ -151,16 +150,17 @@ def _sweep(cell: cells.Cell, tr: dict, dh_unit: np.ndarray, dh_log: np.ndarray) 
             rows, row_scale, lost = _inject(rows, row_scale, lost, dh_unit[k], dh_log[k])
             pairs[k, k] = dh_log[k]  # dL_k/dh_k = dh_all[k]
             sq_total = np.einsum("mbh,mbh->mb", rows[0][:, :, 0], rows[0][:, :, 0])
-            total[k] = _flagged(logscale.log10_norm(sq_total, row_scale[..., 0]), unmeasurable[..., 0])
+            total[k] = precision.flagged(logscale.log10_norm(sq_total, row_scale[..., 0]), unmeasurable[..., 0])
 
             da = np.empty((m, b, 1 + n_src, spec.grad_blocks, hsz))  # dL/da_k per row
-            through.check = guard[k]
-            rows = spec.backward_step({key: v[k][:, :, None] for key, v in factors.items()}, rows, da, through)
-            row_scale = row_scale + through.exponent[..., None] * _LOG10_2  # 0 where unguarded
+            if guard[k].any():  # rows divided by 2**guard first, so that their product with U stays in float64
+                rows = tuple(np.ldexp(r, -guard[k][..., None, None]) for r in rows)
+                row_scale = row_scale + guard[k][..., None] * precision.LOG10_2
+            rows = spec.backward_step({key: v[k][:, :, None] for key, v in factors.items()}, rows, da, through_u)
             terms[:, w, :, :n_src] = da[:, :, 1:, hh].reshape(m, b, n_src, -1)  # dL_t/d(U h_{k-1} + b_hh)
             log_w[:, w, :, :n_src] = row_scale[..., 1:]
             # A term from a row without digits, or below UNDERFLOW from a unit row at a saturated step.
-            term_lost = saturated[k][..., None] & (logscale.row_norms(terms[:, w, :, :n_src]) < gradients.UNDERFLOW)
+            term_lost = precision.digits_lost(saturated[k][..., None], logscale.row_norms(terms[:, w, :, :n_src]))
             lag_lost[:, :n_src] |= (lost[..., 1:] | (term_lost & (row_scale[..., 1:] > -np.inf))).any(axis=1)
         _add_lag_terms(lag_t, lag_scale, terms, log_w, h_prev[steps].swapaxes(0, 1))
     return pairs, total, lag_t.transpose(2, 0, 3, 1), lag_scale.T, lag_lost.T
@@ -186,9 +186,9 @@ def _normalise(rows: tuple, row_scale: np.ndarray, lost: np.ndarray, saturated_a
     sq_h = np.einsum("mbsh,mbsh->mbs", rows[0], rows[0])  # ||dL_t/dh_k||^2, in the row's scale
     norm = np.sqrt(sq_h + (np.einsum("mbsh,mbsh->mbs", rows[1], rows[1]) if len(rows) == 2 else 0.0))
     after = saturated_after[..., None]
-    lost = lost | (after & (norm < gradients.UNDERFLOW) & (row_scale > -np.inf))  # an exact zero stays exact
-    unmeasurable = lost | (after & (np.sqrt(sq_h) < gradients.UNDERFLOW * norm))
-    log_h = _flagged(logscale.log10_norm(sq_h, row_scale), unmeasurable)
+    lost = lost | (precision.digits_lost(after, norm) & (row_scale > -np.inf))  # an exact zero stays exact
+    unmeasurable = lost | precision.digits_lost(after, np.sqrt(sq_h), norm)
+    log_h = precision.flagged(logscale.log10_norm(sq_h, row_scale), unmeasurable)
     with np.errstate(divide="ignore"):
         row_scale = row_scale + np.log10(norm)  # -inf for a zero row: from here on an exact zero
     return tuple(r / logscale.safe_scale(norm)[..., None] for r in rows), row_scale, lost, log_h, unmeasurable
@@ -202,21 +202,14 @@ def _inject(rows: tuple, row_scale: np.ndarray, lost: np.ndarray, dh: np.ndarray
     The total's norm is at most 2 then, and its LSTM adjoint of c inside the step at most 4: the
     guard of `gradients` bounds the product with U by 2 * (2^480), far below float64's range.
     """
-    m, b, _, hsz = rows[0].shape
+    m, b = dh.shape[:2]
     source = (dh,) + (np.zeros_like(dh),) * (len(rows) - 1)
-    # (h, c) as one vector per sample, so that logscale.add weights both parts alike.
-    whole, scale = logscale.add(
-        np.concatenate([r[:, :, 0] for r in rows], axis=-1).reshape(m * b, -1),
-        row_scale[..., 0].reshape(m * b),
-        np.concatenate(source, axis=-1).reshape(m * b, -1),
-        dh_log.reshape(m * b),
-    )
-    parts = np.split(whole.reshape(m, b, -1), len(rows), axis=-1)
+    total, scale = logscale.add_state(tuple(r[:, :, 0] for r in rows), row_scale[..., 0], dh, dh_log)
     rows = tuple(
         np.concatenate([t[:, :, None], d[:, :, None], r[:, :, 1:]], axis=2)
-        for t, d, r in zip(parts, source, rows, strict=True)
+        for t, d, r in zip(total, source, rows, strict=True)
     )
-    row_scale = np.concatenate([scale.reshape(m, b, 1), dh_log[..., None], row_scale[..., 1:]], axis=2)
+    row_scale = np.concatenate([scale[..., None], dh_log[..., None], row_scale[..., 1:]], axis=2)
     return rows, row_scale, np.concatenate([lost[..., :1], np.zeros((m, b, 1), dtype=bool), lost[..., 1:]], axis=2)
 
 
@@ -241,7 +234,7 @@ def _add_lag_terms(g: np.ndarray, scale: np.ndarray, terms: np.ndarray, log_w: n
         mi, ti = np.nonzero(grown)
         g[mi, :, ti] *= 10.0 ** (scale[mi, ti] - top[mi, ti])[:, None, None]
     scale[:, :n] = top
-    weights = logscale._weights(log_w.transpose(0, 3, 1, 2).reshape(m * n, w * b), top.reshape(-1))  # (M*n, W*B)
+    weights = logscale.weights(log_w.transpose(0, 3, 1, 2).reshape(m * n, w * b), top.reshape(-1))  # (M*n, W*B)
     terms *= weights.reshape(m, n, w, b).transpose(0, 2, 3, 1)[..., None]
     unit_h = (h_prev / logscale.safe_scale(norm_h)[..., None]).reshape(m, w * b, -1)
     # sum_{k, b} outer(h_{k-1}, weighted term) for every tau: (M, H, W*B) @ (M, W*B, n*G*H), contiguous for BLAS.
@@ -254,14 +247,4 @@ def _norm_out(mantissa: np.ndarray, scale: np.ndarray, lost: np.ndarray) -> tupl
     direction = mantissa / logscale.safe_scale(norm)[..., None, None]
     direction[lost] = np.nan
     with np.errstate(divide="ignore"):
-        return _flagged(np.log10(norm) + scale, lost), direction
-
-
-def _flagged(values: np.ndarray, unmeasurable: np.ndarray) -> np.ndarray:
-    """values with NaN where unmeasurable. A NaN anywhere else is a bug: fail loudly, never return it."""
-    if (np.isnan(values) & ~unmeasurable).any():
-        raise FloatingPointError(
-            "internal error: a log10 norm is NaN where no precision was lost; "
-            "please report this with the command that produced it"
-        )
-    return np.where(unmeasurable, np.nan, values)
+        return precision.flagged(np.log10(norm) + scale, lost), direction

@@ -26,14 +26,15 @@ import sys
 
 import numpy as np
 
-from bptt.core import activations, cells, gradients, loss, sources
+from bptt.core import activations, cells, gradients, jacobian, loss, sources
 from bptt.pipeline import cli, grid, networks, seeding
 
 # What the .npz holds: P points, S seeds, T steps. The names are the column names of the
 # collected tables (bptt.pipeline.tables).
 POINT_ARRAYS = ("radius", "recurrent_init", "gate_bias")  # (P,); gate_bias "" for the Elman cell
 STEP_ARRAYS = ("log10_grad_h", "log10_grad_c", "log10_jac", "log10_dW_hh_contrib", "gamma_step")  # (P, S, T)
-JACOBIAN_ARRAYS = ("log10_jac", "gamma_step")  # all NaN with --jacobian-batch 0: not asked for, not lost
+# Measured only with --jacobian-batch >= 1 and at jacobian.measured_lags; NaN elsewhere is not lost.
+JACOBIAN = ("log10_jac", "gamma_step")
 SEED_ARRAYS = (
     "log10_grad_norm_weight_ih",
     "log10_grad_norm_weight_hh",
@@ -102,7 +103,7 @@ def lag_arrays(stack, x, dh, scale, measurable, overflow_step, samples: int) -> 
 
 def measured(jacobian_batch: int) -> tuple[str, ...]:
     """The STEP_ARRAYS a job asks for: the Jacobian diagnostics only with jacobian_batch >= 1."""
-    return tuple(k for k in STEP_ARRAYS if jacobian_batch or k not in JACOBIAN_ARRAYS)
+    return tuple(k for k in STEP_ARRAYS if jacobian_batch or k not in JACOBIAN)
 
 
 def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
@@ -133,6 +134,7 @@ def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, n
         dh,
         np.where(np.isfinite(scale), scale, 0.0),
         jacobian_samples=settings.jacobian_batch,
+        jacobian_lags=jacobian.measured_lags(settings.seq_len),
         every_step=every,
     )
     steps = {}
@@ -143,9 +145,12 @@ def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, n
             with np.errstate(invalid="ignore"):  # jacobian_batch 0: no sequence, all NaN
                 steps[name] = np.median(values, axis=2).T if values.shape[2] else np.full(values.shape[1::-1], np.nan)
     overflow_step = prof.overflow_step
-    rows = np.arange(settings.seq_len)[None, :] < np.where(overflow_step >= 0, overflow_step, settings.seq_len)[:, None]
-    asked = [v for k, v in steps.items() if k in measured(settings.jacobian_batch)]
-    lost = np.logical_or.reduce([np.isnan(v) for v in asked]) & rows  # (M, T): NaN before any overflow
+    ends = np.where(overflow_step >= 0, overflow_step, settings.seq_len)
+    rows = np.arange(settings.seq_len)[None, :] < ends[:, None]
+    # NaN before any overflow in an array that was asked for, at a lag where it is measured.
+    at = _jacobian_measured(ends, settings.seq_len)
+    lost = np.logical_or.reduce([np.isnan(steps[k]) & (at | (k not in JACOBIAN)) for k in measured(settings.jacobian_batch)])
+    lost &= rows  # (M, T)
     per_seed = {
         **{
             f"log10_grad_norm_{k}": np.where(measurable.all(axis=1), v, np.nan) for k, v in prof.log10_grad_norm.items()
@@ -220,6 +225,11 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, str]:
     return settings, args.output
 
 
+def _jacobian_measured(ends: np.ndarray, n_steps: int) -> np.ndarray:
+    """(M, T): the steps whose Jacobian diagnostics are measured, for sequences whose last step is ends - 1 (M,)."""
+    return np.isin(ends[:, None] - 1 - np.arange(n_steps)[None], jacobian.measured_lags(n_steps))
+
+
 def report(record: dict[str, np.ndarray], jacobian_batch: int) -> list[str]:
     """One line per point and seed that overflowed or has unmeasurable steps, for the job's log."""
     lines = []
@@ -233,7 +243,12 @@ def report(record: dict[str, np.ndarray], jacobian_batch: int) -> list[str]:
             before = f"{n} steps before the overflow" if step >= 0 else f"{n} steps"
             if lost:
                 # A step counts when any of its norms is NaN: name which, so a measured one is not doubted.
-                counts = {k: np.isnan(record[k][p, s, :n]).sum() for k in measured(jacobian_batch) if k in record}
+                at = _jacobian_measured(np.array([n]), record["log10_grad_h"].shape[2])[0, :n]
+                counts = {
+                    k: (np.isnan(record[k][p, s, :n]) & (at | (k not in JACOBIAN))).sum()
+                    for k in measured(jacobian_batch)
+                    if k in record
+                }
                 which = ", ".join(f"{k} at {c}" for k, c in counts.items() if c)
                 lines.append(
                     f"{point}, seed {seed}: {lost} of {before} are not measurable ({which}; gates or slopes"

@@ -49,13 +49,21 @@ STEP = _fields(
         "last step's gradient reaches step k; NaN where either is not measurable",
     ),
     ("log10_grad_c", pa.float64(), "the same for the LSTM cell state c_k; null for rnn and gru"),
-    ("log10_jac", pa.float64(), "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"),
+    (
+        "log10_jac",
+        pa.float64(),
+        "median over the batch of log10 ‖d s_{T-1} / d s_k‖₂ (s = h, or (h, c) for the LSTM)"
+        "; measured at lags 0..32, round(32·10^(i/8)) for i ≥ 1 and T-1 "
+        "(bptt.core.jacobian.measured_lags), null at the other lags",
+    ),
     ("log10_dW_hh_contrib", pa.float64(), "median over the batch of log10 of the norm of step k's term of dL/dU"),
     (
         "gamma_step",
         pa.float64(),
         "median over the first jacobian_batch sequences of gamma_k = ‖diag f'(z_k) U‖₂ "
-        "(for gated cells the norm of the one-step state Jacobian); linear scale",
+        "(for gated cells the norm of the one-step state Jacobian); linear scale"
+        "; measured at lags 0..32, round(32·10^(i/8)) for i ≥ 1 and T-1 "
+        "(bptt.core.jacobian.measured_lags), null at the other lags",
     ),
     (
         "log10_pascanu_bound",
