@@ -46,7 +46,7 @@ def test_record_holds_every_run_with_its_shape(tmp_path):
 
 def test_the_members_are_the_training_jobs_networks_and_their_perturbed_copies(tmp_path):
     record = _run(tmp_path)
-    args = clipping.parse_args(_argv(tmp_path))
+    args, _ = clipping.parse_args(_argv(tmp_path))
     original = train.initial_params(args, tasks.get("adding"))
     copies = clipping.perturbed(original, 2, 1e-12)
     for name, value in copies.items():  # each entry times 1 + 1e-12 noise: zeros (the biases) stay zero

@@ -16,13 +16,14 @@ stops there (`nonfinite_step`); the job carries on. The record is one .npz, writ
 """
 
 import argparse
+import dataclasses
 import sys
 
 import numpy as np
 
 from bptt.core import activations, cells, initialisation
-from bptt.pipeline import seeding
-from bptt.pipeline.experiment import at_least, gate_bias, positive, write
+from bptt.pipeline import cli, seeding
+from bptt.pipeline.cli import at_least, gate_bias, positive
 from bptt.pipeline.train import _clip, _model_name, initial_params
 from bptt.pipeline.training_grid import OFF
 from bptt.train import loop, tasks
@@ -45,6 +46,28 @@ RUNS = (
 RECORD = KEYS + RUNS
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One clipping job's settings, as its command line gives them (see the module's docstring)."""
+
+    model: str
+    clip: str  # off, or the threshold spelled canonically
+    cell: str
+    activation: str
+    recurrent_init: str
+    radius: float
+    gate_bias: str  # a number spelled by bptt.pipeline.grid.gate_bias_text, or chrono
+    seq_len: int
+    learning_rate: tuple[float, ...]
+    steps: int
+    batch_size: int
+    eval_batch_size: int
+    seeds: int
+    hidden_size: int
+    perturbed_seeds: int
+    perturbation: float
+
+
 def perturbed(params: dict[str, np.ndarray], seeds: int, scale: float) -> dict[str, np.ndarray]:
     """Copies of the first `seeds` members of `params` (model axis first), each entry times 1 + scale * noise."""
     rngs = [seeding.rng(s, "perturbation") for s in range(seeds)]
@@ -56,7 +79,7 @@ def perturbed(params: dict[str, np.ndarray], seeds: int, scale: float) -> dict[s
     }
 
 
-def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
+def run(args: Settings) -> dict[str, np.ndarray]:
     """The job's record (RECORD)."""
     task = tasks.get(TASK)
     original = initial_params(args, task)
@@ -93,7 +116,8 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[Settings, str]:
+    """The job's settings and the path of its record."""
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.clipping", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=_model_name, required=True, help="the model's name in the config")
     parser.add_argument("--clip", type=_clip, required=True, help="off, or the clipping threshold c > 0")
@@ -115,17 +139,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.perturbed_seeds > args.seeds:
         parser.error(f"--perturbed-seeds {args.perturbed_seeds} exceeds --seeds {args.seeds}")
+    settings = cli.settings(Settings, args)
     try:  # what the core refuses, in its words, before any work
-        initial_params(argparse.Namespace(**{**vars(args), "seeds": 1}), tasks.get(TASK))
+        initial_params(dataclasses.replace(settings, seeds=1), tasks.get(TASK))
     except ValueError as error:
         parser.error(str(error))
-    return args
+    return settings, args.output
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args, output = parse_args(argv)
     record = run(args)
-    write(record, args.output)
+    cli.write(record, output)
     bad = (record["nonfinite_step"] >= 0).sum(axis=1)
     print(
         f"{args.model} clip={args.clip}: per learning rate {dict(zip(args.learning_rate, bad.tolist()))} of "

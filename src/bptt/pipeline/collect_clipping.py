@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import clipping, inputs, tables
+from bptt.pipeline import clipping, grid, inputs, tables
 from bptt.pipeline.training_grid import OFF
 
 
@@ -44,25 +44,27 @@ def run_table(record: dict, factor: float) -> pa.Table:
     rates, members = record["learning_rate"], len(record["seed"])
     clip = str(record["clip"])
     cell = str(record["cell"])
-    grid = np.meshgrid(rates, np.arange(members), indexing="ij")  # (L, M) each
+    label = grid.gate_bias_label(None if cell == "rnn" else str(record["gate_bias"]))
+    mesh = np.meshgrid(rates, np.arange(members), indexing="ij")  # (L, M) each
     with np.errstate(invalid="ignore"):
         largest = np.max(np.where(np.isnan(record["grad_norm"]), -np.inf, record["grad_norm"]), axis=1)  # (L, M)
     stopped = record["nonfinite_step"]
-    rows = grid[0].size
+    rows = mesh[0].size
     columns = {
         "model": [str(record["model"])] * rows,
         "optimizer": [str(record["optimizer"])] * rows,
-        "learning_rate": grid[0].ravel().tolist(),
+        "learning_rate": mesh[0].ravel().tolist(),
         "clip": [clip] * rows,
-        "seed": record["seed"][grid[1]].ravel().tolist(),
-        "perturbation": record["perturbation"][grid[1]].ravel().tolist(),
+        "seed": record["seed"][mesh[1]].ravel().tolist(),
+        "perturbation": record["perturbation"][mesh[1]].ravel().tolist(),
         "clip_threshold": [None if clip == OFF else float(clip)] * rows,
         "seq_len": [int(record["seq_len"])] * rows,
         "cell": [cell] * rows,
         "activation": [str(record["activation"])] * rows,
         "recurrent_init": [str(record["recurrent_init"])] * rows,
         "radius": [float(record["radius"])] * rows,
-        "gate_bias": [None if cell == "rnn" else str(record["gate_bias"])] * rows,
+        "gate_bias": [label] * rows,
+        "gate_bias_value": [grid.gate_bias_value(label)] * rows,
         "initial_loss": record["initial_loss"].ravel().tolist(),
         "final_loss": [None if s >= 0 else float(v) for s, v in zip(stopped.ravel(), record["final_loss"].ravel())],
         "nonfinite_step": [int(s) if s >= 0 else None for s in stopped.ravel()],

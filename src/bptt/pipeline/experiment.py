@@ -149,7 +149,9 @@ def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, n
     rows = np.arange(settings.seq_len)[None, :] < ends[:, None]
     # NaN before any overflow in an array that was asked for, at a lag where it is measured.
     at = _jacobian_measured(ends, settings.seq_len)
-    lost = np.logical_or.reduce([np.isnan(steps[k]) & (at | (k not in JACOBIAN)) for k in measured(settings.jacobian_batch)])
+    lost = np.logical_or.reduce(
+        [np.isnan(steps[k]) & (at | (k not in JACOBIAN)) for k in measured(settings.jacobian_batch)]
+    )
     lost &= rows  # (M, T)
     per_seed = {
         **{
