@@ -40,12 +40,14 @@ localrules:
     theory,
     report,
     collect_training,
+    collect_trainability,
 
 
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/trainability.smk"
 
 
 rule all:
@@ -58,6 +60,8 @@ rule all:
         paths.TRAINING_SUMMARY,
         paths.TRAINING_CLIFF_SURFACE,
         paths.TRAINING_CLIFF_PATHS,
+        paths.TRAINABILITY,
+        paths.TRAINABILITY_SUMMARY,
 
 
 onsuccess:

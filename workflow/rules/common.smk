@@ -28,6 +28,8 @@ def check_config(config, schema_file):
         validate(config, str(schema_path))
         found = configcheck.cross_problems(config)
         found += configcheck.training_problems(config)
+        found += configcheck.training_problems(config, "trainability")
+        found += configcheck.study_problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "

@@ -157,11 +157,11 @@ def cross_problems(config: dict) -> list[str]:
     ]
 
 
-def training_problems(config: dict) -> list[str]:
-    """One line per model of a valid config's training section (defaults filled in) that the core
-    refuses to build, in the core's words (identity for a gated cell, a gate bias for rnn, ...)."""
+def training_problems(config: dict, section: str = "training") -> list[str]:
+    """One line per model of a valid config's training (or trainability) section (defaults filled in)
+    that the core refuses to build, in the core's words (identity for a gated cell, a gate bias for rnn, ...)."""
     lines = []
-    for name, spec in config["training"]["models"].items():
+    for name, spec in config[section]["models"].items():
         try:
             cells.make(
                 spec["cell"],
@@ -175,8 +175,20 @@ def training_problems(config: dict) -> list[str]:
                 chrono_t_max=3,
             )
         except ValueError as error:
-            lines.append(f"training.models.{name}: {error}. Change the value, or the cell.")
+            lines.append(f"{section}.models.{name}: {error}. Change the value, or the cell.")
     return lines
+
+
+def study_problems(config: dict) -> list[str]:
+    """The trainability section's cross-key problems: perturbed rungs that no task's ladder has."""
+    study = config["trainability"]
+    ladders = {int(n) for task in study["tasks"].values() for n in task["seq_len"]}
+    return [
+        f"trainability.perturbation.seq_len: {n} is not allowed. Allowed: lengths of the tasks' ladders "
+        f"({', '.join(map(str, sorted(ladders)))})."
+        for n in study["perturbation"]["seq_len"]
+        if n not in ladders
+    ]
 
 
 def problems(config: dict, schema: dict) -> list[str]:

@@ -1,8 +1,8 @@
 """The random draws of one replicate seed, derived with numpy's SeedSequence.
 
-Replicate seed s owns nine independent streams. Stream number i is
+Replicate seed s owns ten independent streams. Stream number i is
 `np.random.default_rng(np.random.SeedSequence(s, spawn_key=(i,)))`, which is
-the i-th child of `np.random.SeedSequence(s).spawn(9)` (PCG64 generator; a
+the i-th child of `np.random.SeedSequence(s).spawn(10)` (PCG64 generator; a
 child does not depend on how many are spawned, so appending a stream changes
 none of the others):
 
@@ -16,6 +16,7 @@ none of the others):
   6  train_batches  training: a fresh task batch per step (`bptt.train.tasks.batch`)
   7  eval_batch     training: the seed's fixed held-out batch
   8  step_targets   loss_at every: one target per step, (T, B) class indices or (T, B, C), drawn step by step
+  9  perturbation   trainability: the noise z of the robustness test, w (1 + e z) (`bptt.pipeline.trainability`)
 
 What this buys (tests/test_seeding.py checks each point):
 - Every grid point of one cell and seed draws the same base weights, inputs and
@@ -29,7 +30,18 @@ Nothing depends on Python's hash, the job order or the number of cores.
 
 import numpy as np
 
-STREAMS = ("inputs", "targets", "readout", "rnn", "lstm", "gru", "train_batches", "eval_batch", "step_targets")
+STREAMS = (
+    "inputs",
+    "targets",
+    "readout",
+    "rnn",
+    "lstm",
+    "gru",
+    "train_batches",
+    "eval_batch",
+    "step_targets",
+    "perturbation",
+)
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:

@@ -29,7 +29,8 @@ from bptt.train import loop, optim, tasks
 # What the .npz holds. Keys and the model's settings (0-d); num_classes for recall only.
 KEYS = ("task", "model", "seq_len", "clip", "cell", "activation", "recurrent_init", "radius", "gate_bias")
 # History (E evaluations, N steps, S seeds), as bptt.train.loop.History names it.
-HISTORY = loop.History._fields + ("seed",)
+# (stopped_step is always -1 here: these jobs train every run to the end.)
+HISTORY = tuple(f for f in loop.History._fields if f != "stopped_step") + ("seed",)
 RECORD = KEYS + HISTORY
 
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     )
     keys = {k: np.array(getattr(args, k)) for k in KEYS}
     extra = {"num_classes": np.array(args.num_classes)} if args.task == "recall" else {}
-    return keys | extra | history._asdict() | {"seed": np.arange(args.seeds)}
+    return keys | extra | {k: v for k, v in history._asdict().items() if k in HISTORY} | {"seed": np.arange(args.seeds)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
