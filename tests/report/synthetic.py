@@ -18,6 +18,7 @@ import pandas as pd
 from bptt.report.render import Tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
+import synthetic_trainability  # noqa: E402
 import synthetic_training  # noqa: E402
 
 GAIN = {"tanh": 0.7, "sigmoid": 0.2, "relu": 0.5, "linear": 1.0}
@@ -93,6 +94,7 @@ def tables(
         training_summary,
         *synthetic_training.cliff(),
         *every_step(cells),
+        *synthetic_trainability.tables(),
     )
 
 

@@ -16,7 +16,7 @@ from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
 
 ROOT = pathlib.Path(__file__).parents[2]
-FIGURES = "abcdefghijklm"
+FIGURES = "abcdefgjklmno"
 SVGS = {k: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for k in FIGURES}
 
 

@@ -97,6 +97,8 @@ rule report:
         cliff_paths=paths.TRAINING_CLIFF_PATHS,
         every_step_pairs=paths.EVERY_STEP_PAIRS,
         every_step_lags=paths.EVERY_STEP_LAGS,
+        trainability=paths.TRAINABILITY,
+        trainability_summary=paths.TRAINABILITY_SUMMARY,
         benchmarks=job_benchmarks()
         + [
             "benchmarks/spectrum.tsv",
@@ -131,6 +133,7 @@ rule report:
         " --training {input.training:q} --training-summary {input.training_summary:q}"
         " --cliff-surface {input.cliff_surface:q} --cliff-paths {input.cliff_paths:q}"
         " --every-step-pairs {input.every_step_pairs:q} --every-step-lags {input.every_step_lags:q}"
+        " --trainability {input.trainability:q} --trainability-summary {input.trainability_summary:q}"
         " --config-json {params.config_json:q}"
         " --benchmarks {input.benchmarks:q} --benchmark-root {params.benchmark_root:q}"
         ' --report-dir "$BPTT_WORKFLOW_DIR/report" --repo "$BPTT_WORKFLOW_DIR"'

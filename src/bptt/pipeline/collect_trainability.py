@@ -56,6 +56,7 @@ def record_rows(record: dict[str, np.ndarray], run: str) -> pd.DataFrame:
             "steps": int(record["steps"]),
             "timescale_init": record["timescale_init"],
             "timescale_trained": record["timescale_trained"],
+            "initial_loss": loss[0],
             "final_loss": np.where(made.any(axis=0), loss[last, members], np.nan),
             "final_metric": np.where(made.any(axis=0), record["eval_metric"][last, members], np.nan),
             "solved": stopped >= 0,

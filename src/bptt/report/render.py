@@ -18,7 +18,7 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, tables
-from bptt.report import data, every_step, figures, findings, mathml, provenance, training
+from bptt.report import data, every_step, figures, findings, mathml, provenance, trainability, training
 
 
 class Tables(NamedTuple):
@@ -34,6 +34,8 @@ class Tables(NamedTuple):
     cliff_paths: pd.DataFrame
     every_step_pairs: pd.DataFrame
     every_step_lags: pd.DataFrame
+    trainability: pd.DataFrame
+    trainability_summary: pd.DataFrame
 
 
 SCHEMAS = {
@@ -47,6 +49,8 @@ SCHEMAS = {
     "cliff_paths": tables.CLIFF_PATHS,
     "every_step_pairs": tables.EVERY_STEP_PAIRS,
     "every_step_lags": tables.EVERY_STEP_LAGS,
+    "trainability": tables.TRAINABILITY,
+    "trainability_summary": tables.TRAINABILITY_SUMMARY,
 }
 
 
@@ -114,12 +118,12 @@ def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
         "e": (figures.eigenvalue_plane, t.eigenvalues),
         "f": (figures.rate_hierarchy, main.gradients, main.summary, t.theory),
         "g": (figures.remedies, data.survival(t.gradients)),
-        "h": (training.success_figure, t.training_summary),
-        "i": (training.learning_curves, t.training, t.training_summary),
         "j": (training.gradient_traces, t.training, t.training_summary, *traced_run(t)),
         "k": (training.cliff_figure, t.cliff_surface, t.cliff_paths),
         "l": (every_step.heatmaps, t.every_step_pairs),
         "m": (every_step.lag_figure, t.every_step_lags),
+        "n": (trainability.bridge_figure, t.trainability_summary, config["trainability"]["models"]),
+        "o": (trainability.ladder_figure, t.trainability, config["trainability"]["models"]),
     }
     if workers <= 1:
         return {letter: _svg(drawing) for letter, drawing in drawings.items()}
@@ -159,7 +163,7 @@ def make_findings(t: Tables, config: dict) -> dict:
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
         "every_step": every_step.findings(t.every_step_lags),
-        "timescales": training.timescale_sentences(t.training_summary, t.summary),
+        "trainability": trainability.findings(t.trainability, t.trainability_summary, config["trainability"]["models"]),
         "traced": traced_run(t),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(transitions),
