@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from bptt.pipeline import grid
+from bptt.pipeline import grid, study_cost
 
 # numpy calls per step of the backward and forward sweep, at a few microseconds each.
 CALLS_PER_STEP = 40
@@ -62,6 +62,8 @@ def estimate(config: dict, cores: int) -> dict:
         parts["call"] += steps * CALLS_PER_STEP * cost["call"]
         parts["gradient"] += steps * cost["gradient"]
         parts["jacobian"] += steps * models * jacobians * cost["jacobian"]
+    if "trainability" in config:  # the study's training jobs (bptt.pipeline.study_cost)
+        parts["training"] = study_cost.seconds(config["trainability"])
     total = sum(parts.values()) / max(cores, 1)
     return {"seconds": total, "shares": {k: v / max(sum(parts.values()), 1e-12) for k, v in parts.items()}}
 

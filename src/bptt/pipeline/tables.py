@@ -300,7 +300,11 @@ TRAINABILITY = pa.schema(
         ("steps", pa.int64(), "the run's step budget"),
         ("timescale_init", pa.float64(), "gradient timescale at initialisation: " + _TIMESCALE),
         ("timescale_trained", pa.float64(), "the same at the end of training (when solved, at the solving step)"),
-        ("initial_loss", pa.float64(), "held-out loss at initialisation: MSE (adding, chance 1/6) or cross-entropy (recall, chance log C)"),
+        (
+            "initial_loss",
+            pa.float64(),
+            "held-out loss at initialisation: MSE (adding, chance 1/6) or cross-entropy (recall, chance log C)",
+        ),
         ("final_loss", pa.float64(), "held-out loss at the run's last evaluation (its solving one if solved)"),
         ("final_metric", pa.float64(), "held-out metric there: MSE (adding) or accuracy (recall)"),
         (
