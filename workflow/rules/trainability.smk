@@ -6,6 +6,15 @@ from bptt.pipeline import study_grid
 
 
 rule trainability:
+    input:
+        # Up the ladder: a study job reads the rung below's record (none for the first rung or a rerun).
+        previous=lambda wildcards: study_grid.previous(
+            config["trainability"],
+            wildcards.task,
+            int(wildcards.seq_len),
+            wildcards.group,
+            wildcards.run,
+        ),
     output:
         paths.STUDY_RUN,
     log:
@@ -23,10 +32,14 @@ rule trainability:
                 config["trainability"], wildcards.task, wildcards.group, wildcards.run
             )
         ),
+        previous=lambda wildcards, input: (
+            cli(previous=input.previous) if input.previous else ""
+        ),
         code=codehash.code_hash("bptt.pipeline.trainability"),
     shell:
         "python -m bptt.pipeline.trainability --task {wildcards.task}"
         " --seq-len {wildcards.seq_len} --group {wildcards.group} {params.settings}"
+        " {params.previous}"
         " --output {output:q} > {log:q} 2>&1"
 
 

@@ -23,8 +23,9 @@ from bptt.pipeline.experiment import at_least, write
 
 def plan(records: list[dict], ladder: list[int]) -> dict[int, dict[str, float]]:
     """rung -> {model: chosen learning rate} of the models to rerun there."""
-    runs = pd.concat([collect_trainability.record_rows(r, "study") for r in records], ignore_index=True)
-    per_model = study.longest_solved(runs)
+    trained = [r for r in records if trainability.SKIPPED not in r]
+    runs = pd.concat([collect_trainability.record_rows(r, "study") for r in trained], ignore_index=True)
+    per_model = study.longest_solved(runs, ladder)
     rungs: dict[int, dict[str, float]] = {}
     for model, rate, length in per_model[["model", "learning_rate", "longest_solved"]].itertuples(index=False):
         rung = study.next_rung(int(length), ladder)

@@ -29,7 +29,7 @@ def read_record(path: str) -> dict[str, np.ndarray]:
     def load(p):
         with np.load(p) as data:
             record = {k: data[k] for k in data.files}
-        missing = set(trainability.RECORD) - set(record) if record else set()
+        missing = set(trainability.RECORD) - set(record) if record and trainability.SKIPPED not in record else set()
         if missing:
             raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
         return record
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = []
     for path in args.runs + args.budget:
         record = read_record(path)
-        if not record:
+        if not record or trainability.SKIPPED in record:
             continue
         run = "budget" if path in args.budget else ("perturbed" if float(record["perturbation"]) > 0 else "study")
         frames.append(record_rows(record, run))

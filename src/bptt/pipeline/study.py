@@ -42,27 +42,32 @@ def longest(table: np.ndarray, ladder: np.ndarray) -> np.ndarray:
     return np.where(solves.any(axis=-1), ladder[np.where(solves, np.arange(len(ladder)), -1).max(axis=-1)], 0)
 
 
-def solved_table(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """One (task, model)'s chosen runs as (seeds S, rungs L) bool, and the ladder (L,)."""
-    table = runs.pivot_table(index="seed", columns="seq_len", values="solved", aggfunc="first").sort_index(axis=1)
-    return table.to_numpy(dtype=bool), table.columns.to_numpy()
+def solved_table(runs: pd.DataFrame, ladder=None) -> tuple[np.ndarray, np.ndarray]:
+    """One (task, model)'s chosen runs as (seeds S, rungs L) bool, and the ladder (L,): the given
+    one, or the rungs the runs reach. A rung without runs (the model was not trained there, having
+    solved no run of the rung below) counts as not solved."""
+    table = runs.pivot_table(index="seed", columns="seq_len", values="solved", aggfunc="first")
+    table = table.reindex(columns=sorted(ladder if ladder is not None else table.columns))
+    return table.fillna(False).to_numpy(dtype=bool), table.columns.to_numpy()
 
 
-def longest_solved(runs: pd.DataFrame, rng: np.random.Generator | None = None) -> pd.DataFrame:
-    """Per (task, model): learning_rate (chosen), longest_solved, longest_solved_low/high (bootstrap)."""
+def longest_solved(runs: pd.DataFrame, ladder=None, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Per (task, model): learning_rate (chosen), longest_solved, longest_solved_low/high (bootstrap).
+    ladder: the rungs of every task (default: each task's rungs that some run reached)."""
     rng = rng or np.random.default_rng(0)
+    ladders = runs.groupby("task")["seq_len"].unique()
     rates = chosen_rates(runs)
     rows = []
     for (task, model), group in at_chosen(runs).groupby(["task", "model"]):
-        table, ladder = solved_table(group)
+        table, rungs = solved_table(group, ladder if ladder is not None else ladders[task])
         picks = rng.integers(0, len(table), (BOOTSTRAP, len(table)))
-        boot = longest(table[picks], ladder)
+        boot = longest(table[picks], rungs)
         rows.append(
             {
                 "task": task,
                 "model": model,
                 "learning_rate": rates[(task, model)],
-                "longest_solved": int(longest(table, ladder)),
+                "longest_solved": int(longest(table, rungs)),
                 "longest_solved_low": float(np.percentile(boot, 2.5)),
                 "longest_solved_high": float(np.percentile(boot, 97.5)),
             }

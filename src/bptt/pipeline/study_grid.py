@@ -4,9 +4,11 @@ A stack is every model of one cell kind and activation ("lstm_tanh"); a job trai
 (task, T), all its models, learning rates and seeds (`bptt.pipeline.trainability`). Runs: "study"
 (every rung of the ladder), "perturbed" (the rungs of perturbation.seq_len, initial weights moved by
 perturbation.relative) and, one job per task and stack, "budget" (each model's boundary rerun at
-budget_factor times the steps, `bptt.pipeline.budget_check`).
+budget_factor times the steps, `bptt.pipeline.budget_check`). A study job above the first rung reads
+the rung below's record (`previous`): only models with a solved run there climb.
 """
 
+from bptt.pipeline import paths
 from bptt.pipeline.grid import canonical_number, gate_bias_text
 
 MODEL_FIELDS = ("cell", "activation", "recurrent_init", "radius", "gate_bias")
@@ -28,6 +30,12 @@ def jobs(study: dict) -> list[tuple[str, int, str, str]]:
     rungs = {int(n) for n in study["perturbation"]["seq_len"]}
     perturbed = [(t, n, g, "perturbed") for t, n, g, _ in main if n in rungs]
     return main + perturbed
+
+
+def previous(study: dict, task: str, seq_len: int, group: str, run: str) -> list[str]:
+    """The record a study job reads: the rung below's, of the same stack (none for the first rung or a rerun)."""
+    below = [n for n in study["tasks"][task]["seq_len"] if n < seq_len]
+    return [paths.study_path(task, max(below), group, "study")] if run == "study" and below else []
 
 
 def budget_jobs(study: dict) -> list[tuple[str, str]]:

@@ -14,6 +14,10 @@ of one seed start from the same network and see the same batches ("train_batches
 same held-out batch ("eval_batch" of s). With --perturbation e > 0 every initial weight w becomes
 w (1 + e z), z standard normal from the stream "perturbation" of s: the robustness test.
 
+Up the ladder (--previous, the record of the rung below): a model none of whose runs solved the
+rung below is not trained at this one, and counts as not solving it; a job left with no model writes
+a record that says so (SKIPPED), so the longest lengths cost nothing where every model already fails.
+
 A member stops at its first evaluation that solves the task (`loop.Settings.stop_solved`), or where
 it diverges (frozen, recorded, never a crash), or after --steps.
 
@@ -45,6 +49,17 @@ TIMESCALE_SEQUENCES = 32
 # Per member (M,): what the record holds beside the job's settings and loop.History.
 MEMBER = ("model", "learning_rate", "seed", "timescale_init", "timescale_trained")
 RECORD = ("task", "seq_len", "group", "steps", "perturbation") + MEMBER + loop.History._fields
+SKIPPED = "skipped"  # the key of a record whose models all failed the rung below
+
+
+def climbing(models: list[tuple[str, dict]], previous: dict | None) -> list[tuple[str, dict]]:
+    """The models to train at this rung: those with a solved run in `previous` (all without one)."""
+    if previous is None:
+        return models
+    if SKIPPED in previous:
+        return []
+    solved = set(previous["model"][previous["stopped_step"] >= 0])
+    return [(name, spec) for name, spec in models if name in solved]
 
 
 def parse_model(text: str) -> tuple[str, dict]:
@@ -193,6 +208,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clip", type=positive, help="clipping threshold c (none: no clipping)")
     parser.add_argument("--solved-fraction", type=positive, required=True)
     parser.add_argument("--perturbation", type=float, default=0.0, help="relative perturbation of the initial weights")
+    parser.add_argument("--previous", help="the record of the rung below: only its models with a solved run train")
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
     if (args.task == "recall") != (args.num_classes is not None):
@@ -216,6 +232,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.previous is not None:
+        with np.load(args.previous) as data:
+            previous = {k: data[k] for k in data.files}
+        args.models = climbing(args.models, previous)
+    if not args.models:
+        write({SKIPPED: np.array(True), "task": np.array(args.task), "seq_len": np.array(args.seq_len)}, args.output)
+        print(f"{args.task} T={args.seq_len} {args.group}: no model solved a run of the rung below; none trained")
+        return 0
     record = run(args)
     write(record, args.output)
     solved = record["stopped_step"] >= 0

@@ -49,8 +49,9 @@ def bridge(runs: pd.DataFrame, rng: np.random.Generator | None = None) -> dict:
     rng = rng or np.random.default_rng(0)
     chosen = study.at_chosen(runs[runs["run"] == "study"])
     tau, length, boot_tau, boot_len = [], [], [], []
-    for _, group in chosen.groupby(["task", "model"]):
-        table, ladder = study.solved_table(group)
+    ladders = runs.groupby("task")["seq_len"].unique()
+    for (task, _), group in chosen.groupby(["task", "model"]):
+        table, ladder = study.solved_table(group, ladders[task])
         per_seed = group.groupby("seed")["timescale_init"].median().to_numpy()  # the seed's network, over T
         picks = rng.integers(0, len(table), (BOOTSTRAP, len(table)))
         tau.append(np.median(per_seed))

@@ -73,7 +73,7 @@ def test_a_perturbed_rung_outside_the_ladders_is_named():
     config = configcheck.normalise(_with(perturbation={"relative": 1e-12, "seq_len": [7]}), SCHEMA)
     assert configcheck.study_problems(config) == [
         "trainability.perturbation.seq_len: 7 is not allowed. "
-        "Allowed: lengths of the tasks' ladders (25, 50, 100, 200)."
+        "Allowed: lengths of the tasks' ladders (6, 12, 25, 50, 100, 200)."
     ]
 
 
@@ -82,7 +82,7 @@ def test_jobs_one_per_task_length_and_stack_plus_the_perturbed_rungs():
     jobs = study_grid.jobs(study_config)
     groups = study_grid.groups(study_config)
     assert groups == ["rnn_tanh", "rnn_relu", "lstm_tanh", "gru_tanh"]
-    assert len(jobs) == 2 * 4 * len(groups) + 2 * len(groups)
+    assert len(jobs) == 2 * 6 * len(groups) + 2 * len(groups)
     settings = study_grid.job_settings(study_config, "recall", "lstm_tanh", "perturbed")
     assert settings["models"][2] == "lstm_chrono=lstm,tanh,orthogonal,1,chrono"
     assert settings["num_classes"] == 4 and settings["perturbation"] == "1e-12"
