@@ -14,6 +14,8 @@ SCHEMAS = {
     "eigenvalues": tables.EIGENVALUES,
     "every_step_pairs": tables.EVERY_STEP_PAIRS,
     "every_step_lags": tables.EVERY_STEP_LAGS,
+    "trainability": tables.TRAINABILITY,
+    "trainability_summary": tables.TRAINABILITY_SUMMARY,
 }
 
 
