@@ -58,11 +58,13 @@ def bridge(runs: pd.DataFrame, rng: np.random.Generator | None = None) -> dict:
         length.append(study.longest(table, ladder))
         boot_tau.append(np.median(per_seed[picks], axis=1))
         boot_len.append(study.longest(table[picks], ladder))
-    rho = float(spearman(np.array(tau), np.array(length)))
-    boot = spearman(np.array(boot_tau).T, np.array(boot_len).T.astype(float))
+    keep = np.isfinite(np.array(tau)) | np.isinf(np.array(tau))  # a point whose timescale was unmeasurable: out
+    tau, length = np.array(tau)[keep], np.array(length, dtype=float)[keep]
+    rho = float(spearman(tau, length))
+    boot = spearman(np.array(boot_tau)[keep].T, np.array(boot_len)[keep].T.astype(float))
     boot = boot[np.isfinite(boot)]
     low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
-    return {"rho": rho, "low": float(low), "high": float(high), "points": len(tau)}
+    return {"rho": rho, "low": float(low), "high": float(high), "points": len(tau), "left_out": int((~keep).sum())}
 
 
 def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
@@ -74,8 +76,8 @@ def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
     ax = fig.add_subplot()
     finite = summary["timescale_init"].replace(np.inf, np.nan).dropna()
     right = finite.max() * 3 if len(finite) else 10.0
-    ladder_min = max(1, int(summary.loc[summary["longest_solved"] > 0, "longest_solved"].min() or 1))
-    floor = ladder_min / 2
+    solved = summary.loc[summary["longest_solved"] > 0, "longest_solved"]
+    floor = (solved.min() if len(solved) else 2) / 2
     colours = dict(zip(names, colormaps["tab10"].colors))
     for row in summary.itertuples():
         x = right if np.isinf(row.timescale_init) else row.timescale_init
@@ -138,7 +140,9 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
     b = bridge(runs)
     sign = "rises" if b["low"] > 0 else "falls" if b["high"] < 0 else "shows no clear direction"
     out.append(
-        f"Across {b['points']} points (model and task), Spearman's rank correlation between the gradient "
+        f"Across {b['points']} points (model and task"
+        + (f"; {b['left_out']} left out, their timescale not measurable" if b["left_out"] else "")
+        + "), Spearman's rank correlation between the gradient "
         f"timescale at initialisation and the longest length solved is {b['rho']:.2f} (95 % bootstrap interval "
         f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
         + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
