@@ -10,7 +10,15 @@ from snakemake.utils import validate
 from snakemake.logging import logger
 
 from bptt.core import activations, cells
-from bptt.pipeline import codehash, configcheck, estimate, grid, paths, training_grid
+from bptt.pipeline import (
+    codehash,
+    configcheck,
+    estimate,
+    grid,
+    paths,
+    study_grid,
+    training_grid,
+)
 
 
 def check_config(config, schema_file):
@@ -73,9 +81,21 @@ def grid_lists(*keys):
 
 def job_benchmarks():
     """The benchmark file of every experiment and training job."""
-    return [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])] + [
-        paths.train_benchmark(*job) for job in training_grid.jobs(config["training"])
-    ]
+    return (
+        [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
+        + [
+            paths.train_benchmark(*job)
+            for job in training_grid.jobs(config["training"])
+        ]
+        + [
+            paths.STUDY_BENCHMARK.format(task=task, seq_len=n, group=group, run=run)
+            for task, n, group, run in study_grid.jobs(config["trainability"])
+        ]
+        + [
+            paths.BUDGET_BENCHMARK.format(task=task, group=group)
+            for task, group in study_grid.budget_jobs(config["trainability"])
+        ]
+    )
 
 
 wildcard_constraints:

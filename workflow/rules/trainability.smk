@@ -2,7 +2,6 @@
 # activation) and run (study, or perturbed for the robustness test); one budget-check job per task
 # and stack, reading the study's records; then one collect step. As in the other rules, every value
 # a job uses arrives through a wildcard or the `settings` param, and its code through `code`.
-from bptt.pipeline import study_grid
 
 
 rule trainability:
