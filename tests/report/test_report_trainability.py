@@ -37,8 +37,9 @@ def test_the_bridge_orders_the_models_as_their_timescales_and_lengths_say():
 def test_findings_state_the_budget_check_and_the_flips():
     runs, summary = synthetic.tables()
     text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
-    assert "1 of 3 (model, task) points solve the rung above" in text  # gru_b0 moves; lstm_b1 is at the top
+    assert "1 of 3 (model, task) points below the ladder's top solve the rung above" in text  # gru_b0; lstm_b1 tops
     assert "1 of 60 runs change solved" in text
+    assert "no model's solved rungs change" in text  # the flip is at a rate elman does not use
     assert "Spearman's rank correlation" in text
     assert "IRNN on the adding problem (long timescale, short length" in text
 
