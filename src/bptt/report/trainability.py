@@ -90,8 +90,12 @@ def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
         ax.plot(x, y, MARKERS.get(row.task, "^"), ms=7, mfc=face, mec=colour)
     ax.set_xscale("log")
     ax.set_yscale("log", base=2)
-    ax.set_xlabel("gradient timescale at initialisation (steps per factor e, on the task's inputs and loss)")
+    ax.set_xlabel("gradient timescale at initialisation (steps per factor e)")
     ax.set_ylabel("longest length T solved")
+    rungs = sorted({int(n) for n in solved} | {int(h) for h in summary["longest_solved_high"] if h > 0})
+    ax.set_yticks([floor, *rungs], ["none", *map(str, rungs)])
+    ax.minorticks_off()
+    ax.set_ylim(floor / 1.4, max(rungs, default=floor) * 1.4)
     ax.axhline(floor, color="0.7", lw=0.6, ls=":")
     handles = [ax.plot([], [], "o", color=colours[m], label=names[m])[0] for m in names if m in set(summary["model"])]
     handles += [ax.plot([], [], MARKERS[t], mfc="white", mec="k", label=TASK_NAMES[t])[0] for t in MARKERS]
