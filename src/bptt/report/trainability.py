@@ -161,8 +161,10 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
             )
         ladder = sorted(main.loc[main["task"] == task, "seq_len"].unique())
         out.append(
-            f"On {TASK_NAMES[task]} (T = {', '.join(map(str, ladder))}), the longest length solved by at least half "
-            f"of the seeds at each model's chosen learning rate: " + "; ".join(parts) + "."
+            f"On {TASK_NAMES[task]} (rungs some model trained at: T = {', '.join(map(str, ladder))}), the longest "
+            "length solved by at least half of the seeds at each model's chosen learning rate: "
+            + "; ".join(parts)
+            + "."
         )
     out += off_trend(runs, summary, names)
     trained = main[main["solved"] & np.isfinite(main["timescale_trained"]) & np.isfinite(main["timescale_init"])]
