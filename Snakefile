@@ -41,6 +41,7 @@ localrules:
     report,
     collect_training,
     collect_clipping,
+    collect_trainability,
 
 
 include: "workflow/rules/experiment.smk"
@@ -49,6 +50,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/clipping.smk"
 include: "workflow/rules/audit.smk"
+include: "workflow/rules/trainability.smk"
 
 
 rule all:
@@ -64,6 +66,8 @@ rule all:
         paths.CLIPPING,
         paths.CLIPPING_TRACES,
         [paths.AUDIT] if config.get("audit") else [],
+        paths.TRAINABILITY,
+        paths.TRAINABILITY_SUMMARY,
 
 
 onsuccess:

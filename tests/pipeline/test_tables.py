@@ -17,6 +17,8 @@ SCHEMAS = {
     "clipping": tables.CLIPPING,
     "clipping_traces": tables.CLIPPING_TRACES,
     "audit": tables.AUDIT,
+    "trainability": tables.TRAINABILITY,
+    "trainability_summary": tables.TRAINABILITY_SUMMARY,
 }
 
 

@@ -22,6 +22,7 @@ from bptt.pipeline import grid
 from bptt.report.render import Tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
+import synthetic_trainability  # noqa: E402
 import synthetic_training  # noqa: E402
 from synthetic_clipping import tables as clipping_tables  # noqa: E402
 
@@ -100,6 +101,7 @@ def tables(
         *synthetic_training.cliff(),
         *every_step(cells),
         *clipping_tables(),
+        *synthetic_trainability.tables(),
     )
 
 

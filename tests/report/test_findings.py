@@ -118,19 +118,6 @@ def test_remedy_sentences_compare_every_variant_at_one_radius(tables):
     assert any(s.startswith("Elman RNN with relu") and "identity" in s for s in sentences)
 
 
-def test_timescale_sentences_set_the_gradient_timescale_beside_the_lengths_learned():
-    from bptt.report import training
-
-    t = synthetic.tables(radii=(0.5, 1.0, 2.0))
-    sentences = training.timescale_sentences(t.training_summary, t.summary)
-    tanh = next(s for s in sentences if s.startswith("Elman tanh RNN"))
-    tau = -1 / np.log(synthetic.decay("rnn", "tanh", 1.0, 0.0))  # the model's timescale at rho = 1
-    assert f"every {tau:.3g} steps back" in tanh
-    assert "without clipping it solves the adding problem up to T = 10 and the recall task at no length tried" in tanh
-    lstm = next(s for s in sentences if s.startswith("LSTM (forget bias 1)"))
-    assert "does not shrink with the lag" in lstm  # the model's LSTM at rho = 1 with gate bias 1: rate > 1
-
-
 def test_the_large_network_clause_names_only_unsteady_radii_that_are_further_off():
     def large(dev, q_star):
         return pd.DataFrame({"radius": [1.0, 1.5, 2.0], "rate": 1.0, "large_h_rate": 1.0 + np.array(dev),

@@ -74,8 +74,6 @@ def test_longest_solved_length_and_its_gaps(tables):
     assert reach.loc[("adding", "tanh", "no clipping"), "longest"] == 10
     assert reach.loc[("adding", "gru", "no clipping"), ["longest", "gaps"]].tolist() == [40, [10]]
     assert math.isnan(reach.loc[("recall", "tanh", "clipping at c = 1"), "longest"])
-    assert report.contrast_length(summary, "adding") == 40  # a tie between 10 and 40: the longer
-    assert report.contrast_length(summary, "recall") == 10
 
 
 def test_sentences_state_the_tables_numbers(tables, cliff):
@@ -112,28 +110,6 @@ def _lines(ax, style="-"):
     return [line for line in ax.get_lines() if line.get_linestyle() == style]
 
 
-def test_success_figure_draws_each_models_rate_against_length(tables):
-    _, summary = tables
-    figure = report.success_figure(summary)
-    adding = next(ax for ax in figure.axes if ax.get_title() == "The adding problem")
-    rates = {tuple(line.get_ydata()) for line in _lines(adding, "-")}
-    assert (1.0, 0.5) in rates and (0.0, 0.5) in rates  # LSTM and GRU without clipping, at T = 10 and 40
-    crosses = [line for line in adding.get_lines() if line.get_marker() == "x" and len(line.get_xdata())]
-    assert [tuple(line.get_xdata()) for line in crosses] == [(40,)]
-
-
-def test_learning_curves_draw_the_median_loss_at_the_contrast_length(tables):
-    training, summary = tables
-    figure = report.learning_curves(training, summary)
-    panel = next(ax for ax in figure.axes if ax.get_title() == "the adding problem, T = 40, no clipping")
-    gru = training[
-        (training.task == "adding") & (training.seq_len == 40) & (training.model == "gru") & training["clip"].isna()
-    ]
-    median = gru.groupby("step")["loss"].median().to_numpy()
-    assert any(np.allclose(line.get_ydata(), median) for line in _lines(panel) if line.get_linewidth() > 1)
-    assert any(np.allclose(line.get_ydata(), 1 / 6) for line in _lines(panel, ":"))  # chance
-
-
 def test_gradient_traces_mark_spikes_divergences_and_the_threshold(tables):
     training, summary = tables
     figure = report.gradient_traces(training, summary, "adding", 40)
@@ -161,6 +137,6 @@ def test_cliff_figure_has_a_panel_per_clipping_setting_with_its_paths(cliff):
 
 def test_figures_are_deterministic_svg(tables, cliff):
     training, summary = tables
-    first = figures.to_svg(report.success_figure(summary))
-    assert first == figures.to_svg(report.success_figure(summary))
+    first = figures.to_svg(report.gradient_traces(training, summary, "adding", 40))
+    assert first == figures.to_svg(report.gradient_traces(training, summary, "adding", 40))
     assert figures.to_svg(report.cliff_figure(*cliff)).startswith("<?xml")

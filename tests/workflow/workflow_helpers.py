@@ -67,6 +67,20 @@ TINY = {
         "hidden_size": 3,
         "perturbed_seeds": 1,
     },
+    # The trainability study as small as the schema allows (5 seeds, 3 learning rates): 2 tasks x 2
+    # lengths x 2 stacks, the perturbed first rung and the budget checks, a second or so each.
+    "trainability": {
+        "tasks": {"adding": {"seq_len": [3, 4]}, "recall": {"seq_len": [3, 4], "num_classes": 2}},
+        "models": {"tanh": {"cell": "rnn"}, "lstm_b1": {"cell": "lstm", "gate_bias": 1.0}},
+        "learning_rates": [0.01, 0.03, 0.1],
+        "seeds": 5,
+        "steps": 4,
+        "batch_size": 4,
+        "eval_interval": 2,
+        "eval_batch_size": 8,
+        "hidden_size": 3,
+        "perturbation": {"relative": 1.0e-12, "seq_len": [3]},
+    },
 }
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
 

@@ -18,6 +18,7 @@ from bptt.pipeline import (
     estimate,
     grid,
     paths,
+    study_grid,
     training_grid,
 )
 
@@ -47,6 +48,10 @@ def check_config(config, schema_file):
         # checked instead (only those shaped like a training record's path count).
         found += configcheck.target_problems(config, sys.argv[1:])
         found += clipping_grid.problems(config)
+        found += configcheck.model_problems(
+            config["trainability"]["models"], "trainability.models"
+        )
+        found += configcheck.study_problems(config)
     if found:
         raise WorkflowError(
             "config is invalid (config.yaml, --configfile or --config):\n  "
@@ -92,7 +97,7 @@ def grid_lists(*keys):
 
 
 def job_benchmarks():
-    """The benchmark file of every experiment, training and clipping job."""
+    """The benchmark file of every experiment, training, clipping and trainability job."""
     return (
         [paths.run_benchmark(*job) for job in grid.jobs(config["grid"])]
         + [
@@ -102,6 +107,14 @@ def job_benchmarks():
         + [
             paths.clipping_benchmark(*job)
             for job in clipping_grid.jobs(config["clipping"])
+        ]
+        + [
+            paths.STUDY_BENCHMARK.format(task=task, seq_len=n, group=group, run=run)
+            for task, n, group, run in study_grid.jobs(config["trainability"])
+        ]
+        + [
+            paths.BUDGET_BENCHMARK.format(task=task, group=group)
+            for task, group in study_grid.budget_jobs(config["trainability"])
         ]
     )
 

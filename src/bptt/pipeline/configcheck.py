@@ -273,6 +273,18 @@ def training_problems(config: dict) -> list[str]:
     return model_problems(config["training"]["models"], "training.models")
 
 
+def study_problems(config: dict) -> list[str]:
+    """The trainability section's cross-key problems: perturbed rungs that no task's ladder has."""
+    study = config["trainability"]
+    ladders = {int(n) for task in study["tasks"].values() for n in task["seq_len"]}
+    return [
+        f"trainability.perturbation.seq_len: {n} is not allowed. Allowed: lengths of the tasks' ladders "
+        f"({', '.join(map(str, sorted(ladders)))})."
+        for n in study["perturbation"]["seq_len"]
+        if n not in ladders
+    ]
+
+
 def problems(config: dict, schema: dict) -> list[str]:
     """One line per problem of `config` against `schema`; empty if it is valid."""
     lines = [

@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bptt.core import cells, sources
-from bptt.pipeline import clipping_grid, experiment, grid, theory, training_grid
+from bptt.pipeline import clipping_grid, experiment, grid, study_cost, theory, training_grid
 from bptt.theory import meanfield
 
 KINDS = {"rnn": (1, 1), "lstm": (4, 2), "gru": (3, 1)}  # blocks of U, parts of the state
@@ -250,6 +250,8 @@ def estimate(config: dict, cores: int) -> dict:
     parts["theory"] = theory_seconds(config["grid"]["activation"], len(config["grid"]["radius"]))
     parts["training"] = training_seconds(config["training"])
     parts["clipping"] = clipping_grid.seconds(config, step_costs) if "clipping" in config else 0.0
+    if "trainability" in config:  # the study's training jobs (bptt.pipeline.study_cost)
+        parts["trainability"] = study_cost.seconds(config["trainability"])
     whole = sum(parts.values())
     return {"seconds": whole / max(cores, 1), "shares": {k: v / max(whole, 1e-12) for k, v in parts.items()}}
 

@@ -101,3 +101,26 @@ def audit_inputs(settings: dict | None) -> list[str]:
         head = model.get("head") or {}
         files += [model["weights"], model["inputs"]] + [head[k] for k in ("weights", "targets") if k in head]
     return sorted(set(files))
+
+
+# The trainability study (rules in workflow/rules/trainability.smk): one job per task, length and
+# stack (cell kind and activation, "lstm_tanh"); run "study", "perturbed" (the robustness test) or
+# "budget" (the budget check: one job per task and stack, at each model's boundary, more steps).
+STUDY_RUN = "results/trainability/{task}/T{seq_len}/{group}/{run}.npz"
+STUDY_LOG = "logs/trainability/{task}/T{seq_len}/{group}/{run}.log"
+STUDY_BENCHMARK = "benchmarks/trainability/{task}/T{seq_len}/{group}/{run}.tsv"
+BUDGET_RUN = "results/trainability/{task}/budget/{group}.npz"
+BUDGET_LOG = "logs/trainability/{task}/budget/{group}.log"
+BUDGET_BENCHMARK = "benchmarks/trainability/{task}/budget/{group}.tsv"
+TRAINABILITY = "results/trainability.parquet"
+TRAINABILITY_SUMMARY = "results/trainability_summary.parquet"
+GROUP_PATTERN = r"[a-z]+_[a-z]+"
+STUDY_RUNS = ("study", "perturbed")
+
+
+def study_path(task: str, seq_len: int, group: str, run: str) -> str:
+    return STUDY_RUN.format(task=task, seq_len=int(seq_len), group=group, run=run)
+
+
+def budget_path(task: str, group: str) -> str:
+    return BUDGET_RUN.format(task=task, group=group)

@@ -33,6 +33,8 @@ INPUTS = {
     "every_step_lags": Input(paths.EVERY_STEP_LAGS, "EVERY_STEP_LAGS", may_be_empty=True),
     "clipping": Input(paths.CLIPPING, "CLIPPING"),
     "clipping_traces": Input(paths.CLIPPING_TRACES, "CLIPPING_TRACES"),
+    "trainability": Input(paths.TRAINABILITY, "TRAINABILITY"),
+    "trainability_summary": Input(paths.TRAINABILITY_SUMMARY, "TRAINABILITY_SUMMARY"),
     # Only with an audit: section in config.yaml (the report's "Your models"); optional inputs come last.
     "audit": Input(paths.AUDIT, "AUDIT", optional=True),
 }

@@ -16,7 +16,8 @@ none of the others):
   6  train_batches  training: a fresh task batch per step (`bptt.train.tasks.batch`)
   7  eval_batch     training: the seed's fixed held-out batch
   8  step_targets   loss_at every: one target per step, (T, B) class indices or (T, B, C), drawn step by step
-  9  perturbation   the clipping study: standard normal noise that perturbs the initial weights, per parameter
+  9  perturbation   robustness tests (the clipping study, `bptt.pipeline.clipping`; trainability,
+                    `bptt.pipeline.trainability`): standard normal noise z, initial weights w (1 + e z)
 
 What this buys (tests/test_seeding.py checks each point):
 - Every grid point of one cell and seed draws the same base weights, inputs and

@@ -407,3 +407,83 @@ AUDIT = pa.schema(
         ("timescale_q75", pa.float64(), "third quartile of the same over sequences"),
     )
 )
+
+# ---------------------------------------------------------------------------------------------
+# The trainability study (bptt.pipeline.trainability; written by bptt.pipeline.collect_trainability):
+# results/trainability.parquet, one row per run; results/trainability_summary.parquet, one per task and model.
+# ---------------------------------------------------------------------------------------------
+_TIMESCALE = (
+    "steps per factor e of the median over the batch of ||dL/dh_k|| against the lag, on the task's own inputs "
+    "and loss (the core's lag profile, the first 32 held-out sequences); inf if it does not decay"
+)
+TRAINABILITY = pa.schema(
+    _fields(
+        ("task", pa.string(), "adding (chance MSE 1/6) or recall (the first of T symbols; chance accuracy 1/C)"),
+        ("model", pa.string(), "the model's name in config.yaml's trainability.models"),
+        ("learning_rate", pa.float64(), "Adam's learning rate of the run"),
+        ("seed", pa.int64(), "replicate seed: the network, its batches and its held-out batch"),
+        ("seq_len", pa.int64(), "sequence length T, a rung of the task's ladder"),
+        (
+            "run",
+            pa.string(),
+            "study; perturbed (initial weights times 1 + e z, the robustness test); budget (more steps)",
+        ),
+        ("steps", pa.int64(), "the run's step budget"),
+        ("timescale_init", pa.float64(), "gradient timescale at initialisation: " + _TIMESCALE),
+        ("timescale_trained", pa.float64(), "the same at the end of training (when solved, at the solving step)"),
+        (
+            "initial_loss",
+            pa.float64(),
+            "held-out loss at initialisation: MSE (adding, chance 1/6) or cross-entropy (recall, chance log C)",
+        ),
+        ("final_loss", pa.float64(), "held-out loss at the run's last evaluation (its solving one if solved)"),
+        ("final_metric", pa.float64(), "held-out metric there: MSE (adding) or accuracy (recall)"),
+        (
+            "solved",
+            pa.bool_(),
+            "an evaluation met the solved criterion (metric within solved_fraction of chance's distance from perfect)",
+        ),
+        (
+            "steps_to_solve",
+            pa.int64(),
+            "the step of the first evaluation that met it (the run stopped there); null unless solved",
+        ),
+        ("diverged", pa.bool_(), "a loss, gradient or parameter stopped being finite; the run was frozen there"),
+    )
+)
+TRAINABILITY_SUMMARY = pa.schema(
+    _fields(
+        ("task", pa.string(), "adding or recall"),
+        ("model", pa.string(), "the model's name in config.yaml's trainability.models"),
+        (
+            "learning_rate",
+            pa.float64(),
+            "the chosen learning rate: most solved runs over the ladder, then lowest mean held-out loss",
+        ),
+        (
+            "longest_solved",
+            pa.int64(),
+            "longest T at which at least half of the seeds solved, at the chosen rate; 0: none",
+        ),
+        (
+            "longest_solved_low",
+            pa.float64(),
+            "2.5th percentile of longest_solved over bootstrap resamples of the seeds",
+        ),
+        ("longest_solved_high", pa.float64(), "97.5th percentile of the same"),
+        ("timescale_init", pa.float64(), "median timescale_init of the chosen rate's runs over seeds and lengths"),
+        ("timescale_trained", pa.float64(), "median timescale_trained of the same runs"),
+        (
+            "budget_rungs_moved",
+            pa.int64(),
+            "1 if the rung above longest_solved is solved at budget_factor times the steps, else 0; "
+            "null at the ladder's top",
+        ),
+        (
+            "perturbed_flips",
+            pa.int64(),
+            "perturbed reruns whose solved differs from the study's run; null if none was rerun",
+        ),
+        ("perturbed_runs", pa.int64(), "perturbed reruns of the model"),
+    )
+)

@@ -29,7 +29,8 @@ from bptt.train import loop, optim, tasks
 # What the .npz holds. Keys and the model's settings (0-d); num_classes for recall only.
 KEYS = ("task", "model", "seq_len", "clip", "cell", "activation", "recurrent_init", "radius", "gate_bias")
 # History (E evaluations, N steps, S seeds), as bptt.train.loop.History names it.
-HISTORY = loop.History._fields + ("seed",)
+# (stopped_step is always -1 here: these jobs train every run to the end.)
+HISTORY = tuple(f for f in loop.History._fields if f != "stopped_step") + ("seed",)
 RECORD = KEYS + HISTORY
 
 
@@ -120,7 +121,8 @@ def run(settings: Settings) -> dict[str, np.ndarray]:
     )
     keys = {k: np.array(getattr(settings, k)) for k in KEYS}
     extra = {"num_classes": np.array(settings.num_classes)} if settings.task == "recall" else {}
-    return keys | extra | history._asdict() | {"seed": np.arange(settings.seeds)}
+    history = {k: v for k, v in history._asdict().items() if k in HISTORY}
+    return keys | extra | history | {"seed": np.arange(settings.seeds)}
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, str]:

@@ -23,7 +23,18 @@ import yaml
 from markupsafe import Markup
 
 from bptt.pipeline import grid, inputs, report_inputs, tables
-from bptt.report import audit, clipping, data, every_step, figures, findings, mathml, provenance, training
+from bptt.report import (
+    audit,
+    clipping,
+    data,
+    every_step,
+    figures,
+    findings,
+    mathml,
+    provenance,
+    trainability,
+    training,
+)
 
 # The collected Parquet tables the report reads, as DataFrames: one field per table of
 # bptt.pipeline.report_inputs, in its order (t.gradients, t.summary, ...).
@@ -90,88 +101,94 @@ def main_variant(t: Tables, config: dict) -> Tables:
 
 class Figure(NamedTuple):
     """One figure of the page: its id (what the template and cross-references name), the function
-    that draws it, the arguments it takes from the tables (all, and those of the main variant), and
+    that draws it, the arguments it takes from the tables (all, and those of the main variant) and the config, and
     its title, the caption's first sentence ({remedy_lag} and the like filled from the findings)."""
 
     id: str
     draw: Callable[..., matplotlib.figure.Figure]
-    inputs: Callable[[Tables, Tables], tuple]
+    inputs: Callable[[Tables, Tables, dict], tuple]
     title: str
 
 
 # In the page's order: the letters (a), (b), ... follow from it.
 FIGURES = (
     Figure(
-        "lag_profiles", figures.lag_profiles, lambda t, m: (m.gradients, t.theory), "The error signal against the lag"
+        "lag_profiles",
+        figures.lag_profiles,
+        lambda t, m, c: (m.gradients, t.theory),
+        "The error signal against the lag",
     ),
     Figure(
-        "phase_diagram", figures.phase_diagram, lambda t, m: (m.summary, t.theory), "Phase diagram of the decay rate"
+        "phase_diagram", figures.phase_diagram, lambda t, m, c: (m.summary, t.theory), "Phase diagram of the decay rate"
     ),
     Figure(
         "end_to_end",
         figures.end_to_end,
-        lambda t, m: (m.summary,),
+        lambda t, m, c: (m.summary,),
         "End-to-end gradient ratio against sequence length",
     ),
     Figure(
         "weight_contributions",
         figures.weight_contributions,
-        lambda t, m: (m.gradients,),
+        lambda t, m, c: (m.gradients,),
         "Each step's contribution to the recurrent-weight gradient",
     ),
     Figure(
-        "eigenvalues", figures.eigenvalue_plane, lambda t, m: (t.eigenvalues,), "Eigenvalues of the recurrent matrix"
+        "eigenvalues", figures.eigenvalue_plane, lambda t, m, c: (t.eigenvalues,), "Eigenvalues of the recurrent matrix"
     ),
     Figure(
         "rate_hierarchy",
         figures.rate_hierarchy,
-        lambda t, m: (m.gradients, m.summary, t.theory),
+        lambda t, m, c: (m.gradients, m.summary, t.theory),
         "What bounds the per-step factor, and what sets it",
     ),
     Figure(
         "every_step_pairs",
         every_step.heatmaps,
-        lambda t, m: (t.every_step_pairs,),
+        lambda t, m, c: (t.every_step_pairs,),
         "Every loss term at every earlier state",
     ),
     Figure(
         "every_step_lags",
         every_step.lag_figure,
-        lambda t, m: (t.every_step_lags,),
+        lambda t, m, c: (t.every_step_lags,),
         "One term, the sum, and the weight gradient by dependency length",
     ),
     Figure(
         "remedies",
         figures.remedies,
-        lambda t, m: (data.survival(t.gradients), t.theory),
+        lambda t, m, c: (data.survival(t.gradients), t.theory),
         "The gradient left after {remedy_lag} steps, by remedy",
     ),
     Figure(
-        "training_success",
-        training.success_figure,
-        lambda t, m: (t.training_summary,),
-        "Which lengths each model learns",
+        "trainability_bridge",
+        trainability.bridge_figure,
+        lambda t, m, c: (t.trainability_summary, c["trainability"]["models"]),
+        "The bridge: timescale at initialisation against the longest length learned",
     ),
     Figure(
-        "learning_curves", training.learning_curves, lambda t, m: (t.training, t.training_summary), "Learning curves"
+        "trainability_ladder",
+        trainability.ladder_figure,
+        lambda t, m, c: (t.trainability, c["trainability"]["models"]),
+        "Success along the ladder",
     ),
     Figure(
         "gradient_traces",
         training.gradient_traces,
-        lambda t, m: (t.training, t.training_summary, *traced_run(t)),
+        lambda t, m, c: (t.training, t.training_summary, *traced_run(t)),
         "Gradient norms during training",
     ),
-    Figure("cliff", training.cliff_figure, lambda t, m: (t.cliff_surface, t.cliff_paths), "Pascanu's cliff"),
+    Figure("cliff", training.cliff_figure, lambda t, m, c: (t.cliff_surface, t.cliff_paths), "Pascanu's cliff"),
     Figure(
         "clipping_divergence",
         clipping.divergence_figure,
-        lambda t, m: (t.clipping,),
+        lambda t, m, c: (t.clipping,),
         "Divergence against the learning rate, with and without clipping",
     ),
     Figure(
         "clipping_traces",
         clipping.trace_figure,
-        lambda t, m: (t.clipping, t.clipping_traces),
+        lambda t, m, c: (t.clipping, t.clipping_traces),
         "A spike, and the step that clipping bounded",
     ),
 )
@@ -186,7 +203,7 @@ def make_figures(t: Tables, config: dict, workers: int = 1) -> dict[str, str]:
     """
     t = one_term(t)
     main = main_variant(t, config)
-    drawings = {figure.id: (figure.draw, *figure.inputs(t, main)) for figure in FIGURES}
+    drawings = {figure.id: (figure.draw, *figure.inputs(t, main, config)) for figure in FIGURES}
     # "Your models": one unlettered figure per audited model, only when there is an audit.
     for i, model in enumerate(audit.models(t.audit) if t.audit is not None else []):
         drawings[f"audit-{i}"] = (audit.figure, t.audit[t.audit["model"] == model])
@@ -238,7 +255,7 @@ def make_findings(t: Tables, config: dict) -> dict:
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
         "every_step": every_step.findings(t.every_step_lags),
-        "timescales": training.timescale_sentences(t.training_summary, t.summary),
+        "trainability": trainability.findings(t.trainability, t.trainability_summary, config["trainability"]["models"]),
         "traced": traced_run(t),
         "clipping": clipping.findings(t.clipping, t.clipping_traces),
         "clipping_table": clipping.rate_table(t.clipping),

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from bptt.report.data import CELL_NAMES
 from bptt.report.findings import power_of_ten
@@ -96,85 +95,6 @@ def longest_solved(summary: pd.DataFrame) -> pd.DataFrame:
         gaps = [int(t) for t in group["seq_len"] if t < longest and t not in set(solves)]
         rows.append((task, model, clipping, longest, int(group["seq_len"].min()), int(group["seq_len"].max()), gaps))
     return pd.DataFrame(rows, columns=["task", "model", "clipping", "longest", "shortest", "longest_tried", "gaps"])
-
-
-def contrast_length(summary: pd.DataFrame, task: str) -> int:
-    """The T of `task` at which the models' success rates differ most (the longer one on a tie)."""
-    rates = success_rates(summary[summary["task"] == task])
-    spread = rates.groupby("seq_len")["rate"].agg(lambda r: r.max() - r.min())
-    return int(spread[spread == spread.max()].index.max())
-
-
-def _palette(models: list[str]) -> dict[str, tuple]:
-    return dict(zip(models, colormaps["tab10"].colors))
-
-
-def _dashes(labels: list[str]) -> dict[str, str]:
-    return dict(zip(labels, ["-", "--", ":", "-."]))
-
-
-def success_figure(summary: pd.DataFrame) -> Figure:
-    """Share of seeds solved against T, a panel per task: a colour per model, solid without clipping
-    and dashed with it. Diverged runs are counted as not solved; a cross marks lengths where some diverged."""
-    rates = success_rates(summary)
-    labels, tasks = model_labels(summary), list(dict.fromkeys(summary["task"]))
-    palette, dashes = _palette(list(labels)), _dashes(clip_order(summary))
-    figure = Figure(figsize=(4.2 * len(tasks) + 2.2, 3.3), layout="constrained")
-    axes = figure.subplots(1, len(tasks), squeeze=False)[0]
-    for ax, task in zip(axes, tasks):
-        mine = rates[rates["task"] == task]
-        for (model, clipping), line in mine.groupby(["model", "clipping"], sort=False):
-            line = line.sort_values("seq_len")
-            ax.plot(line["seq_len"], line["rate"], color=palette[model], ls=dashes[clipping], marker="o", ms=3, lw=1.3)
-            bad = line[line["diverged"] > 0]
-            ax.plot(bad["seq_len"], bad["rate"], "x", color=palette[model], ms=8, mew=1.5)
-        lengths = sorted(mine["seq_len"].unique())
-        ax.set_xscale("log")
-        ax.set_xticks(lengths, [str(t) for t in lengths])
-        ax.minorticks_off()
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_title(TASK_NAMES.get(task, task).capitalize())
-        ax.set_xlabel("sequence length T")
-    axes[0].set_ylabel("share of seeds solved")
-    handles = [Line2D([], [], color=palette[m], lw=1.5, label=labels[m]) for m in labels]
-    handles += [Line2D([], [], color="0.3", ls=d, lw=1.2, label=c) for c, d in dashes.items()]
-    handles += [Line2D([], [], color="0.3", marker="x", ls="", label="some runs diverged")]
-    figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
-    return figure
-
-
-def learning_curves(training: pd.DataFrame, summary: pd.DataFrame, seq_len: dict[str, int] | None = None) -> Figure:
-    """Held-out loss against training step at one T per task (default: `contrast_length`), a row per task
-    and a column per clipping setting; a thin line per seed, a thick one for the median, chance dotted."""
-    tasks = list(dict.fromkeys(summary["task"]))
-    seq_len = seq_len or {task: contrast_length(summary, task) for task in tasks}
-    labels, clippings = model_labels(summary), clip_order(summary)
-    palette = _palette(list(labels))
-    table = _labelled(training)
-    figure = Figure(figsize=(3.8 * len(clippings) + 2.2, 2.9 * len(tasks)), layout="constrained")
-    grid = figure.subplots(len(tasks), len(clippings), squeeze=False, sharey="row")
-    for i, task in enumerate(tasks):
-        chance = summary.loc[summary["task"] == task, "chance_loss"].iloc[0]
-        for j, clipping in enumerate(clippings):
-            ax = grid[i, j]
-            mine = table[
-                (table["task"] == task) & (table["seq_len"] == seq_len[task]) & (table["clipping"] == clipping)
-            ]
-            for model in labels:
-                runs = mine[mine["model"] == model]
-                for _, run in runs.groupby("seed"):
-                    ax.plot(run["step"], run["loss"], color=palette[model], lw=0.5, alpha=0.35)
-                median = runs.groupby("step")["loss"].median()
-                ax.plot(median.index, median.to_numpy(), color=palette[model], lw=1.6)
-            ax.axhline(chance, color="0.3", ls=":", lw=1.0)
-            ax.set_yscale("log")
-            ax.set_title(f"{TASK_NAMES.get(task, task)}, T = {seq_len[task]}, {clipping}", fontsize=9)
-            ax.set_xlabel("training step")
-        grid[i, 0].set_ylabel("held-out loss")
-    handles = [Line2D([], [], color=palette[m], lw=1.6, label=labels[m]) for m in labels]
-    handles.append(Line2D([], [], color="0.3", ls=":", lw=1.0, label="chance"))
-    figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
-    return figure
 
 
 def spikes(training: pd.DataFrame) -> pd.DataFrame:
@@ -374,38 +294,3 @@ def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame)
         spike_sentence(training, summary),
         cliff_sentence(paths),
     ]
-
-
-def timescale_sentences(training_summary: pd.DataFrame, norm_summary: pd.DataFrame) -> list[str]:
-    """Per trained model: the gradient timescale the norm experiments measured for the same network at
-    initialisation (same cell, activation, initialisation, gate bias and radius; median over seeds at
-    the grid's longest T), beside the longest length the model solves, without clipping, per task.
-    A model with no such point in the grid is left out."""
-    keys = ["cell", "activation", "recurrent_init", "gate_bias", "radius"]
-    norms = norm_summary[norm_summary["seq_len"] == norm_summary["seq_len"].max()]
-    timescales = norms.groupby(keys)["timescale"].median()
-    reach = longest_solved(training_summary[training_summary["clip"].isna()])
-    labels = model_labels(training_summary)
-    specs = training_summary.drop_duplicates("model").set_index("model")[keys]
-    sentences = []
-    for model, spec in specs.iterrows():
-        key = tuple(spec[k] for k in keys)
-        if key not in timescales.index:
-            continue
-        tau = timescales[key]
-        if math.isnan(tau):
-            shrinks = "its gradient has no fitted timescale"
-        elif math.isfinite(tau):
-            shrinks = f"its gradient shrinks by a factor e every {tau:.3g} steps back"
-        else:
-            shrinks = "its gradient does not shrink with the lag"
-        reached = [
-            f"{TASK_NAMES.get(row.task, row.task)} "
-            + ("at no length tried" if math.isnan(row.longest) else f"up to T = {int(row.longest)}")
-            for row in reach[reach["model"] == model].itertuples()
-        ]
-        sentences.append(
-            f"{labels[model]}: at initialisation {shrinks} (norm experiments, T = {int(norms['seq_len'].iloc[0])}); "
-            f"without clipping it solves {' and '.join(reached)}."
-        )
-    return sentences

@@ -13,6 +13,12 @@ Divergence: a model whose training loss, gradients or updated parameters, or who
 are not finite has diverged at that step. It stops there (the step's update is not applied and it
 leaves the stack) and the others carry on; its later entries are NaN. The loop never raises on
 it: numpy's overflow warnings are silenced where the non-finite values are tested right after.
+
+A sweep in one stack: the models may differ in weights (radius, gate bias, initialisation) as long
+as they share the cell's kind and activation, and each may have its own learning rate (an (M,)
+array). With `stop_solved` = f, a model whose evaluation solves the task (`bptt.train.tasks.solved`
+with fraction f) stops there, its parameters as they were at that evaluation: a solved model costs
+nothing more, so a study's budget goes to the models still learning.
 """
 
 from typing import NamedTuple
@@ -20,9 +26,10 @@ from typing import NamedTuple
 import numpy as np
 
 from bptt.core import cells, gradients
-from bptt.train import optim, readout, tasks
+from bptt.train import engine, optim, readout, tasks
 
 READOUT = ("readout_weight", "readout_bias")
+ENGINES = ("core", "fast")
 PARAM_NAMES = cells.PARAM_NAMES + READOUT
 
 
@@ -31,8 +38,10 @@ class Settings(NamedTuple):
     batch_size: int  # B, sequences per step and model
     eval_interval: int  # e, steps between evaluations
     optimizer: str  # one of bptt.train.optim.NAMES
-    learning_rate: float
+    learning_rate: float | np.ndarray  # one for every model, or (M,), one per model
     clip: float | None  # the clipping threshold c, None for no clipping
+    stop_solved: float | None = None  # a model stops at its first evaluation that solves the task with this fraction
+    engine: str = "core"  # ENGINES: the gradients of bptt.core.gradients, or bptt.train.engine's (checked against them)
 
 
 class History(NamedTuple):
@@ -43,6 +52,7 @@ class History(NamedTuple):
     grad_norm: np.ndarray  # (N, M) ||g|| of step k before clipping
     clipped: np.ndarray  # (N, M) bool: step k's gradient was clipped
     diverged_step: np.ndarray  # (M,) the step at which the model diverged, -1 if it did not
+    stopped_step: np.ndarray  # (M,) the evaluation step at which a solved model stopped (stop_solved), -1 if none
 
 
 def eval_steps(steps: int, interval: int) -> np.ndarray:
@@ -85,11 +95,29 @@ def loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x
     return loss, cell_grads | grads
 
 
-def evaluate(kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray):
-    """(loss (M,), metric (M,)) on a held-out batch x (T, M, B, I), target (M, B, ...): no gradients."""
-    cell = cells.Cell(kind, activation, {k: params[k] for k in cells.PARAM_NAMES})
+def fast_loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray):
+    """`loss_and_grads` with `bptt.train.engine`'s forward and backward passes; a model whose
+    numbers leave float64 gets a non-finite loss or gradient, which the loop takes as divergence."""
+    trace = engine.forward(kind, activation, params, x)
     with np.errstate(over="ignore", invalid="ignore"):
-        h_last = cells.forward(cell, x)[-1]
+        out = readout.loss_and_grads(
+            task.loss, trace["h"][:, -1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
+        )
+        cell_grads = engine.backward(kind, activation, params, x, trace, out.dh_last)
+        return out.loss.mean(axis=1), cell_grads | {"readout_weight": out.weight, "readout_bias": out.bias}
+
+
+def evaluate(
+    kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray, fast: bool = False
+):
+    """(loss (M,), metric (M,)) on a held-out batch x (T, M, B, I), target (M, B, ...): no gradients.
+
+    fast: the forward pass of `bptt.train.engine` rather than the core's."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if fast:
+            h_last = engine.forward(kind, activation, params, x)["h"][:, -1]
+        else:
+            h_last = cells.forward(cells.Cell(kind, activation, {k: params[k] for k in cells.PARAM_NAMES}), x)[-1]
         out = readout.loss_and_grads(
             task.loss, h_last, params["readout_weight"], params["readout_bias"], target, task.loss_scale
         )
@@ -137,33 +165,50 @@ def train(
     optim.check(settings.optimizer, settings.learning_rate)
     seq_len = tasks.check_length(task, seq_len)
     m, n = len(rngs), settings.steps
+    if np.ndim(settings.learning_rate) and len(settings.learning_rate) != m:
+        raise ValueError(f"learning_rate has {len(settings.learning_rate)} entries for {m} models")
     params = {k: np.array(params[k], dtype=np.float64) for k in PARAM_NAMES}
     state = optim.init_state(settings.optimizer, params)
     at = eval_steps(n, settings.eval_interval)
     eval_loss, eval_metric = np.full((len(at), m), np.nan), np.full((len(at), m), np.nan)
     train_loss, grad_norm = np.full((n, m), np.nan), np.full((n, m), np.nan)
     clipped = np.zeros((n, m), dtype=bool)
-    diverged_step = np.full(m, -1)
+    diverged_step, stopped_step = np.full(m, -1), np.full(m, -1)
     active = np.arange(m)
+    rate = np.asarray(settings.learning_rate, dtype=np.float64)
+    if settings.engine not in ENGINES:
+        raise ValueError(f"unknown engine {settings.engine!r}; allowed: {', '.join(ENGINES)}")
+    fast = settings.engine == "fast"
+    step = fast_loss_and_grads if fast else loss_and_grads
 
     def evaluate_active(row: int) -> None:
         """Evaluation `row` of the models still training; one whose held-out loss is not finite diverges."""
         nonlocal active
         x, target = eval_batch[0][:, active], eval_batch[1][active]
-        loss, metric = evaluate(kind, activation, _rows(params, active), task, x, target)
+        loss, metric = evaluate(kind, activation, _rows(params, active), task, x, target, fast)
         finite = np.isfinite(loss)
         eval_loss[row, active[finite]], eval_metric[row, active[finite]] = loss[finite], metric[finite]
         diverged_step[active[~finite]] = at[row]
         active = active[finite]
+        if settings.stop_solved is not None:
+            done = tasks.solved(task, eval_metric[row, active], settings.stop_solved)
+            stopped_step[active[done]] = at[row]
+            active = active[~done]
 
     evaluate_active(0)
     for k in range(1, n + 1):
+        if not len(active):
+            break
         x, target = _batches(task, rngs, active, seq_len, settings.batch_size)
-        loss, grads = loss_and_grads(kind, activation, _rows(params, active), task, x, target)
+        loss, grads = step(kind, activation, _rows(params, active), task, x, target)
         grads, norm, clip_now = optim.clip(grads, settings.clip)
         with np.errstate(over="ignore", invalid="ignore"):
             new, new_state = optim.update(
-                settings.optimizer, _rows(params, active), grads, _rows(state, active), settings.learning_rate
+                settings.optimizer,
+                _rows(params, active),
+                grads,
+                _rows(state, active),
+                rate[active] if rate.ndim else settings.learning_rate,
             )
         ok = (
             np.isfinite(loss)
@@ -177,7 +222,5 @@ def train(
         active = active[ok]
         if k in at and len(active):
             evaluate_active(int(np.searchsorted(at, k)))
-        if not len(active):
-            break
-    history = History(at, eval_loss, eval_metric, train_loss, grad_norm, clipped, diverged_step)
+    history = History(at, eval_loss, eval_metric, train_loss, grad_norm, clipped, diverged_step, stopped_step)
     return history, params

@@ -22,12 +22,24 @@ BETAS = (0.9, 0.999)
 EPS = 1e-8
 
 
-def check(name: str, learning_rate: float) -> None:
-    """ValueError unless `name` is an optimiser and learning_rate a finite number > 0."""
+def check(name: str, learning_rate) -> None:
+    """ValueError unless `name` is an optimiser and learning_rate a finite number > 0 (or an (M,)
+    array of them, one per model of the stack)."""
     if name not in NAMES:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(NAMES)}")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not 0 < learning_rate < np.inf:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    if isinstance(learning_rate, np.ndarray) and learning_rate.ndim == 1 and learning_rate.dtype.kind == "f":
+        if len(learning_rate) and np.all((learning_rate > 0) & (learning_rate < np.inf)):
+            return
+    elif isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) and 0 < learning_rate < np.inf:
+        return
+    raise ValueError(f"learning_rate must be a finite number > 0 (or a 1-d float array of them), got {learning_rate!r}")
+
+
+def _per_model(learning_rate, p: np.ndarray):
+    """learning_rate as it broadcasts against a parameter p (M, ...): a number, or (M, 1, ...)."""
+    if np.ndim(learning_rate) == 0:
+        return learning_rate
+    return np.reshape(learning_rate, (-1,) + (1,) * (p.ndim - 1))
 
 
 def init_state(name: str, params: dict[str, np.ndarray]) -> dict:
@@ -41,17 +53,19 @@ def init_state(name: str, params: dict[str, np.ndarray]) -> dict:
     }
 
 
-def update(name: str, params: dict, grads: dict, state: dict, learning_rate: float) -> tuple[dict, dict]:
-    """(new params, new state) after one step of optimiser `name`; the inputs are left unchanged."""
+def update(name: str, params: dict, grads: dict, state: dict, learning_rate) -> tuple[dict, dict]:
+    """(new params, new state) after one step of optimiser `name`; the inputs are left unchanged.
+
+    learning_rate: a number, or (M,), one per model of the stack (a learning-rate sweep in one stack)."""
     if name == "sgd":
-        return {k: p - learning_rate * grads[k] for k, p in params.items()}, state
+        return {k: p - _per_model(learning_rate, p) * grads[k] for k, p in params.items()}, state
     step = state["step"] + 1
     beta1, beta2 = BETAS
     m = {k: state["m"][k] + (1 - beta1) * (g - state["m"][k]) for k, g in grads.items()}  # torch's lerp
     v = {k: beta2 * state["v"][k] + (1 - beta2) * g * g for k, g in grads.items()}  # second moment
     step_size = learning_rate / (1 - beta1**step)  # bias corrections, as torch applies them
     root = np.sqrt(1 - beta2**step)
-    new = {k: p - step_size * m[k] / (np.sqrt(v[k]) / root + EPS) for k, p in params.items()}
+    new = {k: p - _per_model(step_size, p) * m[k] / (np.sqrt(v[k]) / root + EPS) for k, p in params.items()}
     return new, {"step": step, "m": m, "v": v}
 
 

@@ -1,0 +1,277 @@
+"""The trainability study in the report: does the gradient timescale at initialisation predict the
+longest length each network learns? Figures and findings from the study's two tables.
+
+Inputs: `runs` (results/trainability.parquet, one row per run) and `summary`
+(results/trainability_summary.parquet, one row per task and model), as DataFrames, and the models'
+specs (config.yaml's trainability.models) for their names. Every sentence is made of the tables'
+numbers. Words: a run is solved when a held-out evaluation met the criterion; a model solves a
+length when at least half of its seeds at its chosen learning rate solved it (`bptt.pipeline.study`).
+"""
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from bptt.pipeline import study
+from bptt.pipeline.grid import gate_bias_text
+from bptt.report.training import TASK_NAMES, model_label
+
+MARKERS = {"adding": "o", "recall": "s"}
+BOOTSTRAP = 2000
+# A model is named as off the trend when its rank in longest solved length and its rank in timescale
+# differ by at least this share of the number of points.
+OFF_TREND = 0.25
+
+
+def labels(specs: dict) -> dict[str, str]:
+    """Model name -> the reader's name (`bptt.report.training.model_label`)."""
+    return {n: model_label({**s, "gate_bias": gate_bias_text(s["gate_bias"])}) for n, s in specs.items()}
+
+
+def _ranks(a: np.ndarray) -> np.ndarray:
+    """Average ranks along the last axis (ties share their mean rank)."""
+    return pd.DataFrame(a.reshape(-1, a.shape[-1])).rank(axis=1).to_numpy().reshape(a.shape)
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rank correlation of x and y along the last axis (NaN where a rank is constant)."""
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(axis=-1, keepdims=True), ry - ry.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=-1) / np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
+
+
+def bridge(runs: pd.DataFrame, rng: np.random.Generator | None = None) -> dict:
+    """Spearman's rho between the median timescale at initialisation and the longest solved length
+    over every (task, model), and its bootstrap 95 % interval: the seeds resampled with replacement,
+    independently per point, the chosen learning rate's runs (both quantities recomputed)."""
+    rng = rng or np.random.default_rng(0)
+    chosen = study.at_chosen(runs[runs["run"] == "study"])
+    tau, length, boot_tau, boot_len = [], [], [], []
+    ladders = runs.groupby("task")["seq_len"].unique()
+    for (task, _), group in chosen.groupby(["task", "model"]):
+        table, ladder = study.solved_table(group, ladders[task])
+        per_seed = group.groupby("seed")["timescale_init"].median().to_numpy()  # the seed's network, over T
+        picks = rng.integers(0, len(table), (BOOTSTRAP, len(table)))
+        tau.append(np.median(per_seed))
+        length.append(study.longest(table, ladder))
+        boot_tau.append(np.median(per_seed[picks], axis=1))
+        boot_len.append(study.longest(table[picks], ladder))
+    keep = np.isfinite(np.array(tau)) | np.isinf(np.array(tau))  # a point whose timescale was unmeasurable: out
+    tau, length = np.array(tau)[keep], np.array(length, dtype=float)[keep]
+    rho = float(spearman(tau, length))
+    boot = spearman(np.array(boot_tau)[keep].T, np.array(boot_len)[keep].T.astype(float))
+    boot = boot[np.isfinite(boot)]
+    low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
+    return {"rho": rho, "low": float(low), "high": float(high), "points": len(tau), "left_out": int((~keep).sum())}
+
+
+def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
+    """Longest solved length against the timescale at initialisation, log axes, a point per model and
+    task (marker: task; colour: model), bars: the bootstrap interval over seeds. A model that solved no
+    length sits on the floor (half the first rung, open marker); an infinite timescale at the right edge."""
+    names = labels(specs)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    finite = summary["timescale_init"].replace(np.inf, np.nan).dropna()
+    right = finite.max() * 3 if len(finite) else 10.0
+    solved = summary.loc[summary["longest_solved"] > 0, "longest_solved"]
+    floor = (solved.min() if len(solved) else 2) / 2
+    colours = dict(zip(names, colormaps["tab10"].colors))
+    for row in summary.itertuples():
+        x = right if np.isinf(row.timescale_init) else row.timescale_init
+        y = row.longest_solved if row.longest_solved > 0 else floor
+        low = max(row.longest_solved_low, floor) if row.longest_solved_low > 0 else floor
+        high = max(row.longest_solved_high, floor)
+        colour = colours.get(row.model, "k")
+        ax.errorbar(x, y, yerr=[[y - low], [high - y]], color=colour, lw=0.8, capsize=2)
+        face = colour if row.longest_solved > 0 else "white"
+        ax.plot(x, y, MARKERS.get(row.task, "^"), ms=7, mfc=face, mec=colour)
+    ax.set_xscale("log")
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("gradient timescale at initialisation (steps per factor e)")
+    ax.set_ylabel("longest length T solved")
+    rungs = sorted({int(n) for n in solved} | {int(h) for h in summary["longest_solved_high"] if h > 0})
+    ax.set_yticks([floor, *rungs], ["none", *map(str, rungs)])
+    ax.minorticks_off()
+    ax.set_ylim(floor / 1.4, max(rungs, default=floor) * 1.4)
+    ax.axhline(floor, color="0.7", lw=0.6, ls=":")
+    handles = [ax.plot([], [], "o", color=colours[m], label=names[m])[0] for m in names if m in set(summary["model"])]
+    handles += [ax.plot([], [], MARKERS[t], mfc="white", mec="k", label=TASK_NAMES[t])[0] for t in MARKERS]
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def ladder_figure(runs: pd.DataFrame, specs: dict) -> Figure:
+    """Share of seeds solved against T at each model's chosen learning rate, a panel per task, with
+    Wilson 95 % intervals."""
+    names = labels(specs)
+    chosen = study.at_chosen(runs[runs["run"] == "study"])
+    task_list = list(dict.fromkeys(chosen["task"]))
+    fig = Figure(figsize=(6.8, 3.0 * len(task_list)), layout="constrained")
+    colours = dict(zip(names, colormaps["tab10"].colors))
+    for i, task in enumerate(task_list):
+        ax = fig.add_subplot(len(task_list), 1, i + 1)
+        rates = chosen[chosen["task"] == task].groupby(["model", "seq_len"])["solved"].agg(["sum", "size"])
+        for j, model in enumerate(m for m in names if m in rates.index.get_level_values(0)):
+            line = rates.loc[model]
+            low, high = study.wilson(line["sum"], line["size"])
+            shift = 1 + 0.02 * (j - len(names) / 2)  # side by side, so the intervals do not hide each other
+            x = line.index.to_numpy() * shift
+            p = line["sum"] / line["size"]
+            ax.errorbar(x, p, yerr=[p - low, high - p], color=colours[model], lw=0.9, capsize=2, marker="o", ms=3)
+        ax.set_xscale("log", base=2)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(TASK_NAMES[task], fontsize=9)
+        ax.set_ylabel("share of seeds solved")
+        ax.set_xlabel("sequence length T")
+    handles = [fig.axes[0].plot([], [], color=colours[m], label=names[m])[0] for m in names]
+    fig.legend(handles=handles, fontsize=7, loc="outside right upper", frameon=False)
+    return fig
+
+
+def _length(value: int) -> str:
+    return "no length" if value == 0 else f"T = {value}"
+
+
+def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str]:
+    """The study's sentences: the bridge, each task's longest lengths, the models off the trend, what
+    training does to the timescale, divergences, the budget check and the robustness test."""
+    names = labels(specs)
+    main = runs[runs["run"] == "study"]
+    out = []
+    b = bridge(runs)
+    sign = "rises" if b["low"] > 0 else "falls" if b["high"] < 0 else "shows no clear direction"
+    out.append(
+        f"Across {b['points']} points (model and task"
+        + (f"; {b['left_out']} left out, their timescale not measurable" if b["left_out"] else "")
+        + "), Spearman's rank correlation between the gradient "
+        f"timescale at initialisation and the longest length solved is {b['rho']:.2f} (95 % bootstrap interval "
+        f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
+        + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
+    )
+    for task, rows in summary.groupby("task", sort=False):
+        parts = []
+        for row in rows.itertuples():
+            interval = f"{row.longest_solved_low:g} to {row.longest_solved_high:g}"
+            parts.append(
+                f"{names.get(row.model, row.model)} {_length(row.longest_solved)} "
+                f"(interval {interval}; learning rate {row.learning_rate:g}; timescale {row.timescale_init:.3g})"
+            )
+        ladder = sorted(main.loc[main["task"] == task, "seq_len"].unique())
+        out.append(
+            f"On {TASK_NAMES[task]} (rungs some model trained at: T = {', '.join(map(str, ladder))}), the longest "
+            "length solved by at least half of the seeds at each model's chosen learning rate: "
+            + "; ".join(parts)
+            + "."
+        )
+    out += off_trend(runs, summary, names)
+    trained = main[main["solved"] & np.isfinite(main["timescale_trained"]) & np.isfinite(main["timescale_init"])]
+    if len(trained):
+        longer = (trained["timescale_trained"] > trained["timescale_init"]).mean()
+        ratio = (trained["timescale_trained"] / trained["timescale_init"]).quantile([0.25, 0.5, 0.75])
+        out.append(
+            f"Training lengthens the timescale in {longer:.0%} of the {len(trained)} solved runs whose timescale is "
+            f"finite before and after (trained / initial: median {ratio[0.5]:.2f}, IQR {ratio[0.25]:.2f} to "
+            f"{ratio[0.75]:.2f}), measured on the same held-out inputs."
+        )
+    diverged = int(main["diverged"].sum())
+    low, high = study.wilson(diverged, len(main))
+    out.append(
+        f"{diverged} of {len(main)} runs diverged (95 % interval {max(low, 0):.1%} to {high:.1%})"
+        + ("; each was frozen where it diverged." if diverged else ".")
+    )
+    edge = int((summary["learning_rate"] == runs["learning_rate"].max()).sum())
+    if edge:
+        out.append(
+            f"The chosen learning rate is the sweep's largest ({runs['learning_rate'].max():g}) for {edge} of "
+            f"{len(summary)} points: for those the sweep may stop short of their best rate."
+        )
+    out += checks(summary, runs, names)
+    return out
+
+
+def off_trend(runs: pd.DataFrame, summary: pd.DataFrame, names: dict) -> list[str]:
+    """The points whose rank in length and in timescale differ by OFF_TREND of the points, and what
+    their initial held-out loss was against chance (a state that grows shows there first)."""
+    ranked = summary.assign(
+        r_tau=summary["timescale_init"].rank(), r_len=summary["longest_solved"].rank(), n=len(summary)
+    )
+    far = ranked[(ranked["r_tau"] - ranked["r_len"]).abs() >= OFF_TREND * len(ranked)]
+    if far.empty:
+        return [f"No point's rank in length differs from its rank in timescale by {OFF_TREND:.0%} of the points."]
+    main = runs[runs["run"] == "study"]
+    chance = {"adding": 1 / 6}
+    parts = []
+    for row in far.itertuples():
+        direction = "long timescale, short length" if row.r_tau > row.r_len else "short timescale, long length"
+        initial = main[(main["task"] == row.task) & (main["model"] == row.model)]["initial_loss"].median()
+        why = (
+            f"; timescale {row.timescale_init:.3g} at initialisation, {row.timescale_trained:.3g} after training"
+            f"; median initial held-out loss {initial:.3g}"
+            + (f", {initial * 6:.3g} times chance" if row.task in chance else "")
+        )
+        parts.append(f"{names.get(row.model, row.model)} on {TASK_NAMES[row.task]} ({direction}{why})")
+    return [
+        f"Far off the trend (ranks in timescale and in length {OFF_TREND:.0%} of the points apart or more): "
+        + "; ".join(parts)
+        + "."
+    ]
+
+
+def rung_changes(runs: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(task, model, T) where the perturbed reruns change whether the model solves the rung (at least
+    half of its seeds at its chosen learning rate): a count that flips."""
+    rates = study.chosen_rates(runs[runs["run"] == "study"]).rename("chosen").reset_index()
+    keys = ["task", "model", "learning_rate", "seq_len"]
+    runs = runs.merge(rates, on=["task", "model"])
+    runs = runs[runs["learning_rate"] == runs["chosen"]]
+    share = runs.groupby(["run", *keys])["solved"].mean().unstack("run")
+    if "perturbed" not in share:
+        return []
+    share = share.dropna(subset=["perturbed", "study"])
+    changed = share[(share["study"] >= 0.5) != (share["perturbed"] >= 0.5)]
+    return [(task, model, int(n)) for task, model, _, n in changed.index]
+
+
+def checks(summary: pd.DataFrame, runs: pd.DataFrame, names: dict) -> list[str]:
+    """The budget check's and the robustness test's sentences."""
+    out = []
+    checked = summary.dropna(subset=["budget_rungs_moved"])
+    if len(checked):
+        moved = checked[checked["budget_rungs_moved"] > 0]
+        factor = runs.loc[runs["run"] == "budget", "steps"].max() / runs.loc[runs["run"] == "study", "steps"].max()
+        verdict = (
+            "the lengths are not budget-limited at this resolution"
+            if len(moved) <= 1
+            else "so the longest solved lengths are budget-limited: with more steps these are at least one rung longer"
+        )
+        out.append(
+            f"Budget check: at {factor:g} times the steps, {len(moved)} of {len(checked)} (model, task) points below "
+            f"the ladder's top solve the rung above their longest solved length ({verdict})"
+            + (
+                ": " + "; ".join(f"{names.get(r.model, r.model)} on {TASK_NAMES[r.task]}" for r in moved.itertuples())
+                if len(moved)
+                else ""
+            )
+            + "."
+        )
+    tested = summary.dropna(subset=["perturbed_runs"])
+    if len(tested) and tested["perturbed_runs"].sum():
+        flips, total = int(tested["perturbed_flips"].sum()), int(tested["perturbed_runs"].sum())
+        low, high = study.wilson(flips, total)
+        rungs = "T = " + ", ".join(map(str, sorted(runs.loc[runs["run"] == "perturbed", "seq_len"].unique())))
+        changed = rung_changes(runs)
+        out.append(
+            f"Robustness: at {rungs}, {flips} of {total} runs change solved when the initial weights are perturbed by "
+            f"a relative 1e-12 (flip rate 95 % interval {max(low, 0):.1%} to {high:.1%}); "
+            + (
+                "no model's solved rungs change, so no longest solved length rests on a count that flips."
+                if not changed
+                else "whether a model solves a rung changes for "
+                + "; ".join(f"{names.get(m, m)} on {TASK_NAMES[t]} at T = {n}" for t, m, n in changed)
+                + ": those counts rest on rounding."
+            )
+        )
+    return out

@@ -1,0 +1,50 @@
+"""The trainability study's report pieces, on synthetic tables whose answers are known."""
+
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from bptt.report import trainability
+
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "train"))
+import synthetic_trainability as synthetic  # noqa: E402
+
+
+def test_spearman_is_the_pearson_correlation_of_ranks():
+    x = np.array([1.0, 5.0, 2.0, 9.0, 3.0])
+    y = np.array([2.0, 3.0, 1.0, 8.0, 8.0])
+    rx = np.array([1, 4, 2, 5, 3], dtype=float)
+    ry = np.array([2, 3, 1, 4.5, 4.5])
+    assert trainability.spearman(x, y) == pytest.approx(np.corrcoef(rx, ry)[0, 1])
+    assert trainability.spearman(x, x**3) == pytest.approx(1.0)
+    assert trainability.spearman(x, -x) == pytest.approx(-1.0)
+
+
+def test_the_bridge_orders_the_models_as_their_timescales_and_lengths_say():
+    runs, _ = synthetic.tables()
+    bridge = trainability.bridge(runs)
+    tau = [synthetic.TAU[m] for _, m in synthetic.LONGEST]
+    length = list(synthetic.LONGEST.values())
+    assert bridge["points"] == 4
+    assert bridge["rho"] == pytest.approx(trainability.spearman(np.array(tau), np.array(length, dtype=float)))
+    assert bridge["low"] <= bridge["rho"] <= bridge["high"]  # every seed agrees: the interval is a point
+    assert bridge["high"] - bridge["low"] < 1e-12
+
+
+def test_findings_state_the_budget_check_and_the_flips():
+    runs, summary = synthetic.tables()
+    text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
+    assert "1 of 3 (model, task) points below the ladder's top solve the rung above" in text  # gru_b0; lstm_b1 tops
+    assert "1 of 60 runs change solved" in text
+    assert "no model's solved rungs change" in text  # the flip is at a rate elman does not use
+    assert "Spearman's rank correlation" in text
+    assert "IRNN on the adding problem (long timescale, short length" in text
+
+
+def test_the_figures_draw():
+    runs, summary = synthetic.tables()
+    assert isinstance(trainability.bridge_figure(summary, synthetic.SPECS), Figure)
+    assert isinstance(trainability.ladder_figure(runs, synthetic.SPECS), Figure)
