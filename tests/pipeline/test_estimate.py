@@ -42,12 +42,13 @@ def _timed_within(estimated, measured, rounds: int = 2) -> None:
     _within(min(found["estimated"]), min(found["measured"]))
 
 
-def _experiment(cell: str, loss_at: str, seq_len: int) -> argparse.Namespace:
-    return experiment.parse_args(
+def _experiment(cell: str, loss_at: str, seq_len: int) -> experiment.Settings:
+    settings, _ = experiment.parse_args(
         f"--cell {cell} --activation tanh --seq-len {seq_len} --radius 0.5 0.9 1 1.1 1.5 --recurrent-init orthogonal"
         " --gate-bias 0 1 --seeds 3 --batch-size 4 --hidden-size 16 --input-size 8 --input-scale 1"
         f" --loss cross_entropy --num-classes 10 --jacobian-batch 1 --loss-at {loss_at} --output unused.npz".split()
     )
+    return settings
 
 
 @pytest.mark.parametrize("cell, seq_len", [("rnn", 400), ("lstm", 100)])
@@ -79,7 +80,7 @@ def test_rule_theory_costs_what_the_estimate_says():
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_a_training_job_costs_what_the_estimate_says(tmp_path, cell):
     sizes = dict(hidden_size=16, batch_size=16, seq_len=20, steps=40, seeds=2, eval_batch_size=64, eval_interval=10)
-    args = train.parse_args(
+    args, _ = train.parse_args(
         f"--task adding --model m --seq-len {sizes['seq_len']} --clip off --cell {cell} --activation tanh"
         f" --recurrent-init orthogonal --radius 1 --gate-bias 0 --optimizer adam --learning-rate 0.01"
         f" --steps {sizes['steps']} --batch-size {sizes['batch_size']} --eval-interval {sizes['eval_interval']}"

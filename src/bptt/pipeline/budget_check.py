@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bptt.pipeline import collect_trainability, study, trainability
-from bptt.pipeline.experiment import at_least, write
+from bptt.pipeline.cli import at_least, write
 
 
 def plan(records: list[dict], ladder: list[int]) -> dict[int, dict[str, float]]:

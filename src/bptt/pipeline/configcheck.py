@@ -268,9 +268,9 @@ def target_problems(config: dict, targets) -> list[str]:
     return lines
 
 
-def training_problems(config: dict) -> list[str]:
-    """`model_problems` of a valid config's training section (defaults filled in)."""
-    return model_problems(config["training"]["models"], "training.models")
+def training_problems(config: dict, section: str = "training") -> list[str]:
+    """`model_problems` of a valid config's training (or trainability) section (defaults filled in)."""
+    return model_problems(config[section]["models"], f"{section}.models")
 
 
 def study_problems(config: dict) -> list[str]:

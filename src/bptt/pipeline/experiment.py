@@ -150,7 +150,7 @@ def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, n
     # NaN before any overflow in an array that was asked for, at a lag where it is measured.
     at = _jacobian_measured(ends, settings.seq_len)
     lost = np.logical_or.reduce(
-        [np.isnan(steps[k]) & (at | (k not in JACOBIAN)) for k in measured(settings.jacobian_batch)]
+        [np.isnan(steps[k]) & (at | (k not in JACOBIAN)) for k in measured(settings.jacobian_batch) if k in steps]
     )
     lost &= rows  # (M, T)
     per_seed = {

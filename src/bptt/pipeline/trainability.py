@@ -40,7 +40,7 @@ import numpy as np
 
 from bptt.core import activations, cells, gradients, initialisation
 from bptt.pipeline import collect, paths, seeding, study_grid
-from bptt.pipeline.experiment import at_least, positive, write
+from bptt.pipeline.cli import at_least, positive, write
 from bptt.train import loop, optim, readout, tasks
 
 MODEL_FIELDS = study_grid.MODEL_FIELDS

@@ -15,6 +15,7 @@ from matplotlib import colormaps, colors, rc_context, ticker
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bptt.pipeline import grid
 from bptt.report.data import (
     ACTIVATION_ORDER,
     CELL_NAMES,
@@ -68,10 +69,11 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     figure, axes = _cell_activation_grid(runs, "lag", "log10_grad_h")
     elman = runs[runs["cell"] == "rnn"]
     bound = _seed_median(elman, "log10_pascanu_bound", ["activation", "radius", "lag"])
-    keys = ["cell", "activation", "gate_bias", "radius"]  # gate_bias "" for the Elman cell, which has none
-    at_zero = runs[runs["lag"] == 0].assign(gate_bias=lambda t: t["gate_bias"].fillna(""))
+    # The Elman cell has no gate bias: its label in the tables ("none"), null in the theory table.
+    keys = ["cell", "activation", "gate_bias", "radius"]
+    at_zero = runs[runs["lag"] == 0]
     start = _seed_median(at_zero, "log10_grad_h", keys)
-    rate = theory.assign(gate_bias=theory["gate_bias"].fillna("")).set_index(keys)["rate"]
+    rate = theory.assign(gate_bias=theory["gate_bias"].fillna(grid.gate_bias_label(None))).set_index(keys)["rate"]
     palette = radius_colours(runs["radius"])
     lag = np.arange(runs["lag"].max() + 1)
     for (cell, activation, bias, radius), offset in start.items():
