@@ -180,6 +180,12 @@ def run_stack(args, points: list, seeds: list[int]) -> dict[str, np.ndarray]:
     return {k: v.reshape(s, p, *v.shape[1:]).swapaxes(0, 1) for k, v in {**steps, **per_seed}.items()}
 
 
+def seeds_per_stack(seq_len: int, n_points: int, batch_size: int, input_size: int, hidden_size: int) -> int:
+    """Seeds swept side by side (at least 1): as many as keep the stack's inputs and states within _STACK_BYTES."""
+    per_seed = 8 * seq_len * n_points * batch_size * (input_size + hidden_size)
+    return max(1, _STACK_BYTES // per_seed)
+
+
 def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     """The job's record: RECORD's arrays over its points, seeds 0 .. args.seeds-1 and steps.
 
@@ -188,8 +194,7 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     points = grid.points(
         {"radius": args.radius, "recurrent_init": args.recurrent_init, "gate_bias": args.gate_bias}, args.cell
     )
-    per_seed = 8 * args.seq_len * len(points) * args.batch_size * (args.input_size + args.hidden_size)
-    group = max(1, _STACK_BYTES // per_seed)
+    group = seeds_per_stack(args.seq_len, len(points), args.batch_size, args.input_size, args.hidden_size)
     parts = [run_stack(args, points, list(range(s, min(s + group, args.seeds)))) for s in range(0, args.seeds, group)]
     record = {k: np.concatenate([part[k] for part in parts], axis=1) for k in parts[0]}
     return record | {
