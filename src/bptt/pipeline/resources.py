@@ -16,8 +16,9 @@ import threadpoolctl
 from bptt.core import cells, gradients
 from bptt.pipeline import estimate, experiment, grid
 
-# Measured on scripts/slurm-cluster's node (docs/cluster.md): one submission from sbatch to its
-# first job started, and one more job of a group (srun and the job's Snakemake).
+# On scripts/slurm-cluster's node: one submission from sbatch to its first job started (the
+# figure of issue 22's runs), and one more job of a group, srun and the job's Snakemake (measured
+# from a group's log, docs/benchmarks.md).
 SUBMISSION_SECONDS = 6.0
 JOB_IN_GROUP_SECONDS = 3.9
 # Jobs estimated below one submission's overhead share submissions; a submission is filled up to
