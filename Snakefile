@@ -70,8 +70,32 @@ rule all:
         paths.TRAINABILITY_SUMMARY,
 
 
+onstart:
+    if getattr(
+        workflow.executor_plugin, "name", None
+    ) == "slurm" and not os.environ.get("BPTT_SLURM_ACCOUNT"):
+        print(
+            "bptt: no SLURM account given (BPTT_SLURM_ACCOUNT). The plugin will try to guess one with sacct;"
+            " on a cluster without accounting it warns that it could not, and submits without -A, which"
+            " such a cluster accepts."
+        )
+
+
 onsuccess:
-    print("\nbptt: done. Outputs (open the .html in a browser):")
-    for path in rules.all.input:
+    # What this run was asked for: rule all's files, or the outputs of the command line's targets.
+    built = sorted(
+        {
+            str(f)
+            for job in workflow.dag.targetjobs
+            for f in (job.output or job.input)
+        }
+    )
+    html = (
+        " (open the .html in a browser)"
+        if any(p.endswith(".html") for p in built)
+        else ""
+    )
+    print(f"\nbptt: done. Outputs{html}:")
+    for path in built:
         print(f"  {pathlib.Path(path).resolve()}")
     print("Per-job records: results/runs/, logs: logs/, job timings: benchmarks/.")

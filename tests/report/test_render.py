@@ -122,11 +122,7 @@ def test_cli_writes_the_page_and_the_svgs(tmp_path, tables, config):
     out = tmp_path / "out" / "report.html"
     cli.main(
         [
-            *[
-                f
-                for name in given
-                for f in (report_inputs.flag(name), str(tmp_path / f"{name}.parquet"))
-            ],
+            *[f for name in given for f in (report_inputs.flag(name), str(tmp_path / f"{name}.parquet"))],
             "--config-json",
             json.dumps(config),
             "--benchmarks",

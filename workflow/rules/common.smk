@@ -18,6 +18,7 @@ from bptt.pipeline import (
     estimate,
     grid,
     paths,
+    resources,
     study_grid,
     training_grid,
 )
@@ -73,6 +74,24 @@ def warn_if_costly(config):
     message = estimate.warning(config, cores)
     if message:
         logger.warning(message)
+
+
+def register_groups(plans):
+    """Record each group of `plans` (job -> resources.JobPlan) as a group of rule experiment's.
+
+    Jobs of one group that do not depend on each other are separate components, each its own
+    submission unless --group-components joins them; the profile's count for "experiment"
+    applies to every group recorded here (as Snakemake records "grid_{x}" for a group "grid_x").
+    """
+    for plan in plans.values():
+        if plan.group is not None:
+            workflow.parent_groupids[plan.group] = "experiment"
+    return plans
+
+
+def job_plan(wildcards):
+    """The resources.JobPlan of the experiment job of `wildcards`."""
+    return JOB_PLANS[(wildcards.cell, wildcards.activation, int(wildcards.seq_len))]
 
 
 def cli(**settings):

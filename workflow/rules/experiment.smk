@@ -3,6 +3,11 @@
 # wildcard or the `settings` param, and the code it runs through the `code` param (a content
 # hash, so an edit that is reverted reruns nothing). A cell's settings hold only the values
 # that apply to it, so editing gate_bias reruns the gated cells' jobs alone.
+# On a cluster, each job's memory and time limit and the group sharing its submission come from
+# the planning-time cost estimate (bptt.pipeline.resources; docs/cluster.md).
+
+
+JOB_PLANS = register_groups(resources.plan(config))
 
 
 rule experiment:
@@ -12,7 +17,12 @@ rule experiment:
         paths.RUN_LOG,
     benchmark:
         paths.RUN_BENCHMARK
+    group:
+        lambda wildcards: job_plan(wildcards).group
     threads: 1
+    resources:
+        mem_mb=lambda wildcards: job_plan(wildcards).mem_mb,
+        runtime=lambda wildcards: job_plan(wildcards).runtime,
     params:
         settings=lambda wildcards: cli(
             **grid.job_settings(

@@ -171,14 +171,21 @@ def run_stack(settings: Settings, points: list, seeds: list[int]) -> dict[str, n
     return {k: v.reshape(s, p, *v.shape[1:]).swapaxes(0, 1) for k, v in {**steps, **per_seed}.items()}
 
 
+def seeds_per_stack(seq_len: int, n_points: int, batch_size: int, input_size: int, hidden_size: int) -> int:
+    """Seeds swept side by side (at least 1): as many as keep the stack's inputs and states within _STACK_BYTES."""
+    per_seed = 8 * seq_len * n_points * batch_size * (input_size + hidden_size)
+    return max(1, _STACK_BYTES // per_seed)
+
+
 def run(settings: Settings) -> dict[str, np.ndarray]:
     """The job's record: RECORD's arrays over its points, seeds 0 .. settings.seeds-1 and steps.
 
     log10_grad_c is left out for cells without a cell state (rnn, gru).
     """
     points = settings.points()
-    per_seed = 8 * settings.seq_len * len(points) * settings.batch_size * (settings.input_size + settings.hidden_size)
-    group = max(1, _STACK_BYTES // per_seed)
+    group = seeds_per_stack(
+        settings.seq_len, len(points), settings.batch_size, settings.input_size, settings.hidden_size
+    )
     parts = [
         run_stack(settings, points, list(range(s, min(s + group, settings.seeds))))
         for s in range(0, settings.seeds, group)

@@ -1,0 +1,121 @@
+"""What each experiment job asks a cluster for, and which jobs share a submission, from the planning-time estimate.
+
+On SLURM every submission costs seconds before its first job starts (sbatch, the scheduler, the
+group's own Snakemake) and every job inside a group some more (`srun` and a Snakemake per job);
+the plugin runs a group's jobs one after the other. So a job worth a submission's overhead goes
+alone, and only cheaper jobs share a submission, packed (largest first) until it holds about
+TARGET_SECONDS of work. A job's time and memory requests are its estimate with headroom; a group
+asks for the sum of its jobs' times and the largest of their memories.
+"""
+
+import math
+from typing import NamedTuple
+
+import threadpoolctl
+
+from bptt.core import cells, gradients
+from bptt.pipeline import estimate, experiment, grid
+
+# On scripts/slurm-cluster's node: one submission from sbatch to its first job started (the
+# figure of issue 22's runs), and one more job of a group, srun and the job's Snakemake (measured
+# from a group's log, docs/benchmarks.md).
+SUBMISSION_SECONDS = 6.0
+JOB_IN_GROUP_SECONDS = 3.9
+# Jobs estimated below one submission's overhead share submissions; a submission is filled up to
+# ten overheads of work, so that they cost at most ~10% of its wall time.
+CHEAP_SECONDS = SUBMISSION_SECONDS
+TARGET_SECONDS = 60.0
+# The estimate is timed on the machine that plans, the job runs on a node that may be slower or
+# shared, and it misses part of the gated cells' work (it was a third of their CPU time at
+# H = 256, T = 1500): the time limit is this many times the estimate, plus a fixed margin.
+TIME_HEADROOM = 5.0
+TIME_MARGIN_SECONDS = 600.0
+# Peak RSS, an envelope of peaks measured with /usr/bin/time (docs/cluster.md): the interpreter
+# with numpy and bptt loaded, TRACE_ARRAYS times the chunk's trace (gradients.TRACE_BYTES at most),
+# and, per (M, B, H) float64 state of the stack over all T steps, arrays_per_step / STATE_DIVISOR
+# arrays (the records and states kept for the whole sequence grow with T past the trace's cap).
+BASE_MB = 50.0
+TRACE_ARRAYS = 2.5
+STATE_DIVISOR = 3.0
+MEMORY_HEADROOM = 1.25
+
+
+class JobPlan(NamedTuple):
+    """One experiment job's estimate and what it asks the cluster for."""
+
+    seconds: float  # estimated run time on one core of the planning machine
+    mem_mb: int  # memory request (peak estimate with headroom)
+    runtime: int  # time limit, minutes
+    group: str | None  # the group sharing its submission, None for a submission of its own
+
+
+def job_seconds(config: dict, cell: str, seq_len: int) -> float:
+    """Estimated seconds of one job of `cell` at `seq_len`: the cost estimate of a grid of that job alone."""
+    one = {**config["grid"], "cell": [cell], "activation": config["grid"]["activation"][:1], "seq_len": [seq_len]}
+    # Timed as the job runs (threads: 1): a BLAS pool of all cores on a busy machine times a
+    # product of a job's sizes 100x slower than one thread does.
+    with threadpoolctl.threadpool_limits(1):
+        return estimate.estimate({**config, "grid": one}, 1)["seconds"]
+
+
+def peak_mb(config: dict, cell: str, seq_len: int) -> float:
+    """Estimated peak resident memory of one job of `cell` at `seq_len`, in MB (2^20 bytes)."""
+    spec = cells.check_kind(cell)
+    n_points = len(grid.points(config["grid"], cell))
+    batch, hidden = config["batch_size"], config["hidden_size"]
+    seeds = min(config["seeds"], experiment.seeds_per_stack(seq_len, n_points, batch, config["input_size"], hidden))
+    models = n_points * seeds
+    states = 8 * seq_len * models * batch * hidden
+    trace = min(spec.arrays_per_step * states, gradients.TRACE_BYTES)
+    # The Jacobian diagnostics hold a few n x n matrices per measured sequence at a time.
+    n = spec.state_parts * hidden
+    jacobians = 4 * 8 * models * config["jacobian_batch"] * n * n
+    kept = spec.arrays_per_step / STATE_DIVISOR * states
+    return BASE_MB + (TRACE_ARRAYS * trace + kept + jacobians) / 2**20
+
+
+def runtime_minutes(seconds: float) -> int:
+    """A time limit in whole minutes for work estimated at `seconds`."""
+    return math.ceil((TIME_HEADROOM * seconds + TIME_MARGIN_SECONDS) / 60)
+
+
+def pack(costs: dict) -> list[list]:
+    """Submissions for jobs of estimated `costs` (job -> seconds): lists of jobs, largest first.
+
+    A job of CHEAP_SECONDS or more goes alone; the others fill submissions first-fit, largest
+    first, each job counting its cost plus JOB_IN_GROUP_SECONDS, up to TARGET_SECONDS.
+    """
+    submissions, loads = [], []
+    for job in sorted(costs, key=lambda j: -costs[j]):
+        work = costs[job] + JOB_IN_GROUP_SECONDS
+        if costs[job] < CHEAP_SECONDS:
+            fits = [i for i, load in enumerate(loads) if load + work <= TARGET_SECONDS]
+            if fits:
+                submissions[fits[0]].append(job)
+                loads[fits[0]] += work
+                continue
+        submissions.append([job])
+        loads.append(work if costs[job] < CHEAP_SECONDS else math.inf)
+    return submissions
+
+
+def group_name(jobs: list[tuple[str, str, int]]) -> str:
+    """A group's name, which squeue shows (in the job's comment): its jobs' cell, activation and length."""
+    names = [f"{c}-{a}-T{t}" for c, a, t in jobs]
+    shown = names if len(names) <= 4 else names[:3] + [f"and-{len(names) - 3}-more"]
+    return "experiment_" + "_".join(shown)
+
+
+def plan(config: dict) -> dict[tuple[str, str, int], JobPlan]:
+    """Every experiment job of `config`, (cell, activation, seq_len) -> its JobPlan."""
+    jobs = grid.jobs(config["grid"])
+    # Cost is linear in T and alike across activations: one timing per cell.
+    per_step = {cell: job_seconds(config, cell, 1) for cell in dict.fromkeys(c for c, _, _ in jobs)}
+    costs = {job: per_step[job[0]] * job[2] for job in jobs}
+    plans = {}
+    for members in pack(costs):
+        name = group_name(members) if len(members) > 1 else None
+        for job in members:
+            mem = math.ceil(MEMORY_HEADROOM * peak_mb(config, job[0], job[2]))
+            plans[job] = JobPlan(costs[job], mem, runtime_minutes(costs[job]), name)
+    return plans

@@ -1,0 +1,84 @@
+"""Cluster requests and groups from the cost estimate (bptt.pipeline.resources)."""
+
+import resource
+import subprocess
+import sys
+
+import pytest
+
+from bptt.pipeline import resources
+
+# The issue's grid: 6 jobs, the Elman RNN's cheap beside a submission, the gated cells' not.
+REALISTIC = {
+    "grid": {
+        "cell": ["rnn", "lstm", "gru"],
+        "activation": ["tanh", "relu"],
+        "radius": [0.9, 1.0, 1.1],
+        "seq_len": [1500],
+        "recurrent_init": ["orthogonal"],
+        "gate_bias": [0.0],
+    },
+    "seeds": 3,
+    "batch_size": 16,
+    "hidden_size": 256,
+    "input_size": 8,
+    "jacobian_batch": 0,
+}
+
+
+def test_cheap_jobs_share_submissions_up_to_the_target_and_expensive_ones_go_alone():
+    costs = {"big": 300.0, "overhead": resources.CHEAP_SECONDS, **{f"small{i}": 1.0 for i in range(30)}}
+    submissions = resources.pack(costs)
+    assert ["big"] in submissions and ["overhead"] in submissions
+    shared = [s for s in submissions if s not in (["big"], ["overhead"])]
+    assert sorted(j for s in shared for j in s) == sorted(f"small{i}" for i in range(30))
+    for members in shared:
+        assert sum(costs[j] + resources.JOB_IN_GROUP_SECONDS for j in members) <= resources.TARGET_SECONDS
+    # First fit: no two shared submissions would fit in one.
+    loads = sorted(sum(costs[j] + resources.JOB_IN_GROUP_SECONDS for j in s) for s in shared)
+    assert loads[0] + loads[1] > resources.TARGET_SECONDS
+
+
+def test_plan_groups_only_jobs_estimated_below_a_submission_and_names_them():
+    plans = resources.plan(REALISTIC)
+    assert len(plans) == 6
+    for (cell, activation, seq_len), plan in plans.items():
+        assert (plan.group is None) == (plan.seconds >= resources.CHEAP_SECONDS)
+        assert plan.runtime * 60 >= resources.TIME_HEADROOM * plan.seconds
+        if plan.group is not None:
+            assert f"{cell}-{activation}-T{seq_len}" in plan.group
+    # The LSTM holds more per step than the Elman RNN: it is asked more memory.
+    assert plans[("lstm", "tanh", 1500)].mem_mb > plans[("rnn", "tanh", 1500)].mem_mb
+
+
+def test_the_group_name_lists_its_jobs_and_stays_short():
+    jobs = [("rnn", "tanh", t) for t in range(10)]
+    assert resources.group_name(jobs[:2]) == "experiment_rnn-tanh-T0_rnn-tanh-T1"
+    assert resources.group_name(jobs).endswith("_and-7-more")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_memory_request_covers_a_jobs_measured_peak(cell, tmp_path):
+    """A job of a few hundred MB, run here: its peak RSS stays within the request and above a third of it."""
+    config = {
+        **REALISTIC,
+        "grid": {**REALISTIC["grid"], "cell": [cell], "activation": ["tanh"], "seq_len": [400]},
+        "seeds": 2,
+        "hidden_size": 96,
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [sys.executable, "-m", "bptt.pipeline.experiment", "--cell", cell, "--activation", "tanh"]
+        + ["--seq-len", "400", "--radius", "0.9", "1.0", "1.1", "--recurrent-init", "orthogonal"]
+        + ["--gate-bias", "0.0", "--seeds", "2", "--batch-size", "16", "--hidden-size", "96", "--input-size", "8"]
+        + ["--input-scale", "1.0", "--loss", "cross_entropy", "--num-classes", "10", "--jacobian-batch", "0"]
+        + ["--output", str(tmp_path / "run.npz")],
+        check=True,
+        capture_output=True,
+        env={"OPENBLAS_NUM_THREADS": "1", "PATH": "", "PYTHONPATH": ":".join(sys.path)},
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb > before / 1024, "a larger child ran before: peak not measured"
+    request = resources.plan(config)[(cell, "tanh", 400)].mem_mb
+    assert peak_mb <= request
+    assert request <= 3 * peak_mb
