@@ -83,7 +83,7 @@ def test_phase_diagram_marks_pascanu_and_the_edge_of_chaos_in_the_elman_panel_on
     stubs = [line for line in panels[0].get_lines() if line.get_marker() in ("None", None, "")]
     assert len(stubs) == 2 * 3
     assert len([line for line in panels[0].get_lines() if line.get_marker() == "^"]) == 3
-    assert any("ρc=4.5→" in text.get_text() for text in panels[0].texts)
+    assert any(r"$\rho_c$=4.5→" in text.get_text() for text in panels[0].texts)
     assert all(not ax.get_lines() for ax in panels[1:])
 
 
@@ -102,7 +102,7 @@ def test_rate_hierarchy_draws_bound_gamma_rate_and_mean_field_per_elman_activati
     tanh = panel(figure, "Elman RNN, tanh")
     lines = {line.get_label(): line for line in tanh.get_lines()}
     radii = np.array([0.5, 0.9, 1.1, 2.0])
-    assert np.allclose(lines["γ_f σ_max(U)"].get_ydata(), radii)  # gamma_f = 1 for tanh
+    assert np.allclose(lines[figures.PASCANU_FACTOR].get_ydata(), radii)  # gamma_f = 1 for tanh
     assert np.allclose(lines["measured rate"].get_ydata(), 0.7 * radii)
     mean_field = lines["mean field √χ₁"]
     assert np.allclose(mean_field.get_ydata(), 0.75 * mean_field.get_xdata())

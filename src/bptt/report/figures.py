@@ -28,6 +28,7 @@ from bptt.report.data import (
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
 ROUND_RATES = np.outer(10.0 ** np.arange(-4, 5), [1, 2, 5]).ravel()
+PASCANU_FACTOR = r"$\gamma_f\,\sigma_{\max}(U)$"  # mathtext, as the page sets it
 LOG10_LIMIT = 60.0  # y-axes stop here: beyond 10^±60 every curve has clearly vanished or exploded
 
 
@@ -84,7 +85,7 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
             ax.plot(lag, offset + lag * slope, ls="-.", lw=0.8, color=colour)
     references = [("Pascanu bound (Elman)", ":")] if len(elman) else []
     references += [("mean-field rate", "-.")] if len(theory) else []
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references)
+    _finish_grid(figure, axes, r"lag $= T - 1 - k$", r"$\log_{10} \|\partial L/\partial h_k\|$", palette, references)
     return figure
 
 
@@ -93,7 +94,8 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_dW_hh_contrib")
     palette = radius_colours(runs["radius"])
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖term k of ∂L/∂W_hh‖", palette, [])
+    ylabel = r"$\log_{10} \|$term $k$ of $\partial L/\partial W_{hh}\|$"
+    _finish_grid(figure, axes, r"lag $= T - 1 - k$", ylabel, palette, [])
     return figure
 
 
@@ -177,7 +179,12 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
     else:
         edge, arrow = (len(radii) - 0.5, "→") if critical > radii[-1] else (-0.5, "←")
         ax.text(
-            edge, i + 0.38, f"ρc={critical:.2g}{arrow}", ha="right" if arrow == "→" else "left", va="center", fontsize=6
+            edge,
+            i + 0.38,
+            rf"$\rho_c$={critical:.2g}{arrow}",
+            ha="right" if arrow == "→" else "left",
+            va="center",
+            fontsize=6,
         )
 
 
@@ -245,7 +252,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
         ax.set_visible(False)
     for ax, activation in zip(axes, activations):
         r = bound.loc[activation].index.to_numpy()
-        ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label="γ_f σ_max(U)")
+        ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label=PASCANU_FACTOR)
         g = gamma.loc[activation]
         ax.errorbar(
             r,
@@ -255,7 +262,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
             ms=3,
             lw=0.6,
             color="#b35806",
-            label="γ_k (steps)",
+            label=r"$\gamma_k$ (steps)",
         )
         m = rate.loc[activation]
         ax.fill_between(r, m["min"], m["max"], color="#1f4e8c", alpha=0.25, lw=0)
@@ -355,7 +362,7 @@ def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figu
             ax.plot([], [], ls="-.", color="0.3", label="mean field")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel(f"log₁₀ of ‖∂L/∂h‖ {lag} steps\nback over its last value")
+    axes[0].set_ylabel(rf"$\log_{{10}}$ of $\|\partial L/\partial h\|$ {lag} steps" "\nback over its last value")
     return figure
 
 
