@@ -76,7 +76,15 @@ def test_phase_diagram_marks_pascanu_and_the_edge_of_chaos_in_the_elman_panel_on
     image = panels[0].get_images()[0].get_array()
     runs = main.summary[(main.summary.seq_len == main.summary.seq_len.max()) & (main.summary.cell == "rnn")]
     tanh = runs[runs.activation == "tanh"].groupby("radius")["decay_rate"].median()
-    assert np.allclose(image[0], np.log10(tanh.to_numpy()))
+    assert np.allclose(image[0], figures.STEPS * np.log10(tanh.to_numpy()))
+    # Colour is the size of the effect, centred on 0: a rate of 0.84 (10^-7.6 over 100 steps) is deep blue.
+    norm = panels[0].get_images()[0].norm
+    assert norm(0.0) == pytest.approx(0.5)
+    assert norm(100 * np.log10(0.84)) < 0.2 and norm(-100 * np.log10(0.84)) > 0.8
+    assert "decades" in figure.axes[-1].get_ylabel() and f"over {figures.STEPS} steps" in figure.axes[-1].get_ylabel()
+    # Every number and label in the squares is at least 9 px on the page at 1280 px.
+    sizes = [figures.page_px(text.get_fontsize(), figure.get_figwidth()) for ax in panels for text in ax.texts]
+    assert len(sizes) >= 3 * 4 * 4 and min(sizes) >= 9
     # Pascanu's factor reaches 1 between radius 0.9 and 1.1 for tanh, relu and linear (3 rows of two
     # stubs); mean field's edge of chaos lies inside the grid for tanh (1/0.75), relu (sqrt 2) and
     # linear (1): three triangles; the sigmoid's (1/0.22) is named at the edge.

@@ -8,6 +8,7 @@ the generated SVG/MathML and the project's own CSS are marked safe.
 import base64
 import collections
 import datetime
+import math
 import multiprocessing
 import pathlib
 import string
@@ -313,6 +314,8 @@ def render(
         }
         | {name: {"src": data_uri(svg)} for name, svg in svgs.items() if name.startswith("audit-")},
         log10_limit=figures.LOG10_LIMIT,
+        phase_steps=figures.STEPS,
+        log10=math.log10,
         findings=found,
         grid=grid_description(t.summary),
         config=config,
