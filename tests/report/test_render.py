@@ -4,6 +4,7 @@ import datetime
 import json
 import pathlib
 import re
+import string
 import subprocess
 
 import pandas as pd
@@ -17,7 +18,7 @@ from bptt.report import __main__ as cli
 from bptt.report import mathml, provenance, render
 
 ROOT = pathlib.Path(__file__).parents[2]
-FIGURES = "abcdefghijklm"  # the letters of render.FIGURES, one per figure
+FIGURES = string.ascii_lowercase[: len(render.FIGURES)]  # the letters of render.FIGURES, one per figure
 SVGS = {f.id: "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>" for f in render.FIGURES}
 
 
