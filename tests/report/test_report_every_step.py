@@ -1,16 +1,14 @@
 """Section 5 of the report (a loss at every step): numbers and sentences from tables whose answers are known."""
 
-import pathlib
 import re
 
 import numpy as np
 import pytest
 from synthetic import EVERY_STEP_RATE, every_step
+from test_render import page
 
 from bptt.report import every_step as section
 from bptt.report import render
-
-ROOT = pathlib.Path(__file__).parents[2]
 
 
 def test_the_numbers_recover_the_rates_and_lags_built_into_the_tables():
@@ -68,15 +66,7 @@ def test_the_blank_cells_lie_where_the_caption_says(tables, config):
         sides |= {"below" if (k[blank] > t[blank]).all() else "above" if (k[blank] < t[blank]).all() else "mixed"}
         assert np.isfinite(drawn[k <= t]).all()
     (side,) = sides
-    html = render.render(
-        tables,
-        config=config,
-        report_dir=ROOT / "report",
-        benchmarks=[],
-        benchmark_root=ROOT,
-        repo_root=ROOT,
-        svgs={f.id: "<svg xmlns='http://www.w3.org/2000/svg'/>" for f in render.FIGURES},
-    )
+    html = page(tables, config)
     letter = render.LETTERS["every_step_pairs"]
     caption = re.search(rf'<figure id="figure-{letter}">.*?<figcaption>(.*?)</figcaption>', html, re.S).group(1)
     corner = {"below": "lower right", "above": "upper left"}[side]
