@@ -8,12 +8,14 @@ kept in test-artifacts/ for a human to look at.
 import datetime
 import importlib.util
 import pathlib
+import re
 import shutil
+import string
 
 import pytest
 import synthetic
 
-from bptt.report import render
+from bptt.report import figures, render
 
 pytestmark = pytest.mark.browser
 ROOT = pathlib.Path(__file__).parents[2]
@@ -82,6 +84,12 @@ def test_report_in_headless_chromium(report_file, tmp_path):
             page.screenshot(path=str(artifacts / "report.png"), full_page=True)
             page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: the summary table fits whole
             table_hidden = page.eval_on_selector("#summary .table-scroll", "e => e.scrollWidth - e.clientWidth")
+            figures_drawn = page.eval_on_selector_all(
+                "figure",
+                """els => els.map(e => [e.id, e.getBoundingClientRect().top + window.scrollY,
+                    e.querySelector('figcaption').textContent.trim(),
+                    e.querySelector('img').getBoundingClientRect().width, e.querySelector('img').naturalWidth])""",
+            )
             page.set_viewport_size({"width": 390, "height": 844})  # a phone
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             page.screenshot(path=str(artifacts / "report-phone.png"))
@@ -97,3 +105,18 @@ def test_report_in_headless_chromium(report_file, tmp_path):
         assert f"ref-{key}" in references
     assert overflow <= 1, "the page scrolls sideways on a phone"
     assert table_hidden <= 1, f"at 1280 px the summary table hides {table_hidden} px of its columns"
+    # The letters run a, b, c, ... down the page, one per figure of render.FIGURES, each figure's id its own.
+    lettered = [
+        (top, match.group(1), name)
+        for name, top, caption, _, _ in figures_drawn
+        if (match := re.match(r"Figure \(([a-z])\)\.", caption))
+    ]
+    letters = [letter for _, letter, _ in sorted(lettered)]
+    assert letters == list(string.ascii_lowercase[: len(render.FIGURES)])
+    assert all(name == f"figure-{letter}" for _, letter, name in lettered)
+    # At 1280 px a figure keeps its natural size up to the text width and is scaled down beyond it, as
+    # figures.page_px assumes; so the phase diagram's numbers are as large as that model says.
+    for name, _, _, shown, natural in figures_drawn:
+        assert shown == pytest.approx(min(natural, figures.PAGE_WIDTH_IN * 96), abs=1), name
+    phase = next(f for f in figures_drawn if f[0] == f"figure-{render.LETTERS['phase_diagram']}")
+    assert figures.SMALL_TEXT_PT * 96 / 72 * phase[3] / phase[4] >= 9

@@ -76,14 +76,22 @@ def test_phase_diagram_marks_pascanu_and_the_edge_of_chaos_in_the_elman_panel_on
     image = panels[0].get_images()[0].get_array()
     runs = main.summary[(main.summary.seq_len == main.summary.seq_len.max()) & (main.summary.cell == "rnn")]
     tanh = runs[runs.activation == "tanh"].groupby("radius")["decay_rate"].median()
-    assert np.allclose(image[0], np.log10(tanh.to_numpy()))
+    assert np.allclose(image[0], figures.STEPS * np.log10(tanh.to_numpy()))
+    # Colour is the size of the effect, centred on 0: a rate of 0.84 (10^-7.6 over 100 steps) is deep blue.
+    norm = panels[0].get_images()[0].norm
+    assert norm(0.0) == pytest.approx(0.5)
+    assert norm(100 * np.log10(0.84)) < 0.2 and norm(-100 * np.log10(0.84)) > 0.8
+    assert "decades" in figure.axes[-1].get_ylabel() and f"over {figures.STEPS} steps" in figure.axes[-1].get_ylabel()
+    # Every number and label in the squares is at least 9 px on the page at 1280 px.
+    sizes = [figures.page_px(text.get_fontsize(), figure.get_figwidth()) for ax in panels for text in ax.texts]
+    assert len(sizes) >= 3 * 4 * 4 and min(sizes) >= 9
     # Pascanu's factor reaches 1 between radius 0.9 and 1.1 for tanh, relu and linear (3 rows of two
     # stubs); mean field's edge of chaos lies inside the grid for tanh (1/0.75), relu (sqrt 2) and
     # linear (1): three triangles; the sigmoid's (1/0.22) is named at the edge.
     stubs = [line for line in panels[0].get_lines() if line.get_marker() in ("None", None, "")]
     assert len(stubs) == 2 * 3
     assert len([line for line in panels[0].get_lines() if line.get_marker() == "^"]) == 3
-    assert any("ρc=4.5→" in text.get_text() for text in panels[0].texts)
+    assert any(r"$\rho_c$=4.5→" in text.get_text() for text in panels[0].texts)
     assert all(not ax.get_lines() for ax in panels[1:])
 
 
@@ -102,7 +110,7 @@ def test_rate_hierarchy_draws_bound_gamma_rate_and_mean_field_per_elman_activati
     tanh = panel(figure, "Elman RNN, tanh")
     lines = {line.get_label(): line for line in tanh.get_lines()}
     radii = np.array([0.5, 0.9, 1.1, 2.0])
-    assert np.allclose(lines["γ_f σ_max(U)"].get_ydata(), radii)  # gamma_f = 1 for tanh
+    assert np.allclose(lines[figures.PASCANU_FACTOR].get_ydata(), radii)  # gamma_f = 1 for tanh
     assert np.allclose(lines["measured rate"].get_ydata(), 0.7 * radii)
     mean_field = lines["mean field √χ₁"]
     assert np.allclose(mean_field.get_ydata(), 0.75 * mean_field.get_xdata())

@@ -84,10 +84,26 @@ def test_unknown_citation_is_a_clear_error():
 
 def test_every_equation_converts_without_leftover_latex():
     equations = yaml.safe_load((ROOT / "report" / "equations.yaml").read_text())
-    for tex in [*equations["block"].values(), *equations["inline"].values()]:
+    for tex in [*equations["block"].values(), *equations["inline"].values(), *equations["plain"].values()]:
         assert "\\" not in mathml.block(tex), tex
     with pytest.raises(ValueError, match="cannot convert the LaTeX"):
         mathml.inline(r"x^")
+
+
+def test_plain_notation_in_a_sentence_is_set_as_mathml_and_the_rest_escaped():
+    plain = {"L_t": r"\mathcal{L}_t", "γ_f σ_max(U)": r"\gamma_f \, \sigma_{\max}(U)"}
+    text = str(mathml.typeset("<b> L_t and L_tail; γ_f σ_max(U) < 1.", plain))
+    assert text.startswith("&lt;b&gt; <math") and "L_tail" in text and "&lt; 1." in text
+    assert text.count("<math") == 2 and "σ_max" not in text and " L_t " not in text
+
+
+def test_the_page_names_no_seed_post_and_writes_no_raw_subscripts(tables, config):
+    for loss_at in ("last", "every"):
+        html = page(tables, {**config, "loss_at": loss_at})
+        body = re.sub(r"<pre.*?</pre>|<math.*?</math>", " ", html, flags=re.S)  # the config text is the user's
+        text = re.sub(r"<[^>]+>", " ", body)
+        assert not re.search(r"\bthe seed\b|\bseed's", text, re.I)
+        assert re.findall(r"(?<!\w)(?:h_k|c_k|L_t|σ_max|γ_f|G_τ|ρc)(?!\w)", text) == []
 
 
 def test_read_table_names_missing_columns_and_files(tmp_path, tables):

@@ -1,10 +1,14 @@
 """Section 5 of the report (a loss at every step): numbers and sentences from tables whose answers are known."""
 
+import re
+
 import numpy as np
 import pytest
 from synthetic import EVERY_STEP_RATE, every_step
+from test_render import page
 
 from bptt.report import every_step as section
+from bptt.report import render
 
 
 def test_the_numbers_recover_the_rates_and_lags_built_into_the_tables():
@@ -38,3 +42,33 @@ def test_no_network_drawn_gives_figures_that_say_so_and_no_sentence():
     for figure in (section.heatmaps(pairs), section.lag_figure(lags)):
         texts = [t.get_text() for ax in figure.axes for t in ax.texts]
         assert any("no network stayed within float64" in t for t in texts)
+
+
+def test_the_blank_cells_lie_where_the_caption_says(tables, config):
+    # Where the drawn array is blank, in the plot's own coordinates (x = k, y = t), decides the side.
+    pairs, _ = every_step(seq_len=6)
+    sides = set()
+    for ax in section.heatmaps(pairs).axes:
+        if not ax.get_images():
+            continue  # the colour bar
+        assert ax.get_xlabel().startswith("$k$") and ax.get_ylabel() in ("", "$t$ (the loss term)")
+        image = ax.get_images()[0]
+        drawn = np.ma.filled(image.get_array().astype(float), np.nan)
+        left, right, bottom, top = image.get_extent()
+        rows, columns = drawn.shape
+        y = bottom + (np.arange(rows) + 0.5) * (top - bottom) / rows
+        if image.origin == "upper":
+            y = y[::-1]
+        x = left + (np.arange(columns) + 0.5) * (right - left) / columns
+        k, t = np.meshgrid(x, y)
+        blank = np.isnan(drawn)
+        assert blank.any() and (~blank).any()
+        sides |= {"below" if (k[blank] > t[blank]).all() else "above" if (k[blank] < t[blank]).all() else "mixed"}
+        assert np.isfinite(drawn[k <= t]).all()
+    (side,) = sides
+    html = page(tables, config)
+    letter = render.LETTERS["every_step_pairs"]
+    caption = re.search(rf'<figure id="figure-{letter}">.*?<figcaption>(.*?)</figcaption>', html, re.S).group(1)
+    corner = {"below": "lower right", "above": "upper left"}[side]
+    assert f"{side} the diagonal" in caption.lower() and corner in caption
+    assert {"below": "above", "above": "below"}[side] + " the diagonal" not in caption.lower()

@@ -1,4 +1,4 @@
-"""The seed's loss at every step in the report: its two figures and their findings.
+"""A loss at every step (as in the derivation the report follows) in the report: its two figures and their findings.
 
 Tables from `bptt.pipeline.every_step`: `pairs` (one row per cell and pair t >= k, log10 ||dL_t/dh_k||,
 median over the batch) and `lags` (one row per cell and lag tau: the median source, ||G_tau||_F and
@@ -38,10 +38,10 @@ def heatmaps(pairs: pd.DataFrame) -> Figure:
         )
         first = rows.iloc[0]
         ax.set_title(f"{CELL_NAMES[cell]} ({first['activation']}, ρ = {first['radius']:g})", fontsize=9)
-        ax.set_xlabel("k (the state)")
-    axes[0].set_ylabel("t (the loss term)")
+        ax.set_xlabel("$k$ (the state)")
+    axes[0].set_ylabel("$t$ (the loss term)")
     if image is not None:
-        figure.colorbar(image, ax=list(axes), label="log₁₀ ‖∂Lₜ/∂hₖ‖", shrink=0.9)
+        figure.colorbar(image, ax=list(axes), label=r"$\log_{10} \|\partial L_t/\partial h_k\|$", shrink=0.9)
     else:
         _none_drawn(axes[0])
     return figure
@@ -60,15 +60,29 @@ def lag_figure(lags: pd.DataFrame) -> Figure:
     for index, cell in enumerate(_cells(lags)):
         rows = lags[lags["cell"] == cell]
         colour = f"C{index}"
-        left.plot(rows["lag"], rows["log10_source_grad"], color=colour, label=f"{CELL_NAMES[cell]}: one term Lₜ")
-        left.plot(rows["lag"], rows["log10_grad_h"], color=colour, ls="--", label=f"{CELL_NAMES[cell]}: the sum L")
+        left.plot(
+            rows["lag"],
+            rows["log10_source_grad"],
+            color=colour,
+            label=rf"{CELL_NAMES[cell]}: one term $L_t$",
+        )
+        left.plot(
+            rows["lag"],
+            rows["log10_grad_h"],
+            color=colour,
+            ls="--",
+            label=rf"{CELL_NAMES[cell]}: the sum $L$",
+        )
         right.plot(rows["lag"], rows["log10_lag_grad"], color=colour, label=CELL_NAMES[cell])
     if lags.empty:
         _none_drawn(left)
         right.set_axis_off()
         return figure
-    left.set(xlabel="lag τ", ylabel="log₁₀ ‖∂Lₜ/∂hₖ‖, k = t − τ (median over t)")
-    right.set(xlabel="lag τ", ylabel="log₁₀ ‖G_τ‖ (the part of ∂L/∂U of lag τ)")
+    left.set(xlabel=r"lag $\tau$", ylabel=r"$\log_{10} \|\partial L_t/\partial h_{t-\tau}\|$ (median over $t$)")
+    right.set(
+        xlabel=r"lag $\tau$",
+        ylabel=r"$\log_{10} \|G_\tau\|$ (the part of $\partial L/\partial U$ of lag $\tau$)",
+    )
     left.legend(fontsize=7)
     right.legend(fontsize=7)
     return figure

@@ -28,7 +28,11 @@ from bptt.report.data import (
 )
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
-ROUND_RATES = np.outer(10.0 ** np.arange(-4, 5), [1, 2, 5]).ravel()
+STEPS = 100  # the phase diagram colours the decades gained or lost over this many steps
+# The page's text width at 1280 px: style.css's body max-width 60rem less 2 x 2rem padding, at 16 px/rem.
+PAGE_WIDTH_IN = (60 - 4) * 16 / 96
+SMALL_TEXT_PT = 7.0  # the phase diagram's numbers and labels: 9.3 px on the page, unscaled
+PASCANU_FACTOR = r"$\gamma_f\,\sigma_{\max}(U)$"  # mathtext, as the page sets it
 LOG10_LIMIT = 60.0  # y-axes stop here: beyond 10^±60 every curve has clearly vanished or exploded
 
 
@@ -38,6 +42,12 @@ def to_svg(figure: Figure) -> str:
     with rc_context(SVG_SETTINGS):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def page_px(fontsize_pt: float, width_in: float) -> float:
+    """CSS px on the page of text set at fontsize_pt in a figure width_in wide, at 1280 px or wider: the SVG is
+    fontsize_pt * 96/72 px at its natural size and the page scales it down to fit PAGE_WIDTH_IN."""
+    return fontsize_pt * 96 / 72 * min(1.0, PAGE_WIDTH_IN / width_in)
 
 
 def radius_colours(radii) -> dict[float, tuple]:
@@ -86,7 +96,7 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
             ax.plot(lag, offset + lag * slope, ls="-.", lw=0.8, color=colour)
     references = [("Pascanu bound (Elman)", ":")] if len(elman) else []
     references += [("mean-field rate", "-.")] if len(theory) else []
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖∂L/∂h_k‖", palette, references)
+    _finish_grid(figure, axes, r"lag $= T - 1 - k$", r"$\log_{10} \|\partial L/\partial h_k\|$", palette, references)
     return figure
 
 
@@ -95,7 +105,8 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
     runs = longest(gradients)
     figure, axes = _cell_activation_grid(runs, "lag", "log10_dW_hh_contrib")
     palette = radius_colours(runs["radius"])
-    _finish_grid(figure, axes, "lag = T − 1 − k", "log₁₀ ‖term k of ∂L/∂W_hh‖", palette, [])
+    ylabel = r"$\log_{10} \|$term $k$ of $\partial L/\partial W_{hh}\|$"
+    _finish_grid(figure, axes, r"lag $= T - 1 - k$", ylabel, palette, [])
     return figure
 
 
@@ -114,13 +125,17 @@ def end_to_end(summary: pd.DataFrame) -> Figure:
 def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     """Median fitted decay rate per step over radius x activation, a panel per cell.
 
-    Colour is log10 of the decay rate on a diverging scale centred on 1 (white). In the Elman panel
+    Colour is the size of the effect: the decades the error gains (red) or loses (blue) over STEPS steps
+    at the median rate, STEPS * log10(rate), on a symmetric scale centred on 0 (white), linear within
+    one decade and logarithmic beyond, so a rate of 0.84 (10^-8 over 100 steps) is strongly coloured
+    and 10^-8 and 10^-80 still differ; the number in each square is the rate. In the Elman panel
     the black bar in each row marks where Pascanu's factor gamma_f * sigma_max(U) equals 1 (to its
     left vanishing is proved) and the triangle where mean-field theory puts the edge of chaos,
     sqrt(chi_1) = 1 (an arrow at the edge when it lies beyond the grid). In the gated panels the
     mean-field rate of `bptt.theory.gated` at the panel's gate bias is printed under the measured one
     (none where the theory does not cover the activation or the bias). Grey squares are grid points
-    without a finite rate.
+    without a finite rate. The figure is at most the page's width, so its SMALL_TEXT_PT text lands at
+    `page_px(SMALL_TEXT_PT, width)` >= 9 px.
     """
     runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t))
     cells = ordered(runs["cell"], CELL_NAMES)
@@ -131,25 +146,28 @@ def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     critical = elman_theory(theory).groupby("activation")["critical_radius"].first()
     biases = runs.groupby("cell")["gate_bias"].first()  # the main variant's: one gate bias per gated cell
     predicted = gated_theory(theory).set_index(["cell", "activation", "gate_bias", "radius"])["rate"]
-    finite = values[np.isfinite(values)]
-    span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 0.05)
-    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
+    decades = STEPS * values
+    finite = decades[np.isfinite(decades)]
+    span = max(float(np.abs(finite).max()) if len(finite) else 1.0, 1.0)
+    norm = colors.SymLogNorm(linthresh=1.0, linscale=1.0, vmin=-span, vmax=span, base=10)
     cmap = colormaps["RdBu_r"].with_extremes(bad="0.8")
-    figure = Figure(figsize=(3.4 * len(cells) + 1.2, 0.55 * len(activations) + 1.6), layout="constrained")
+    width = min(2.9 * len(cells) + 1.6, PAGE_WIDTH_IN)
+    figure = Figure(figsize=(width, 0.55 * len(activations) + 1.6), layout="constrained")
     axes = figure.subplots(1, len(cells), sharey=True, squeeze=False)[0]
     for ax, cell in zip(axes, cells):
-        grid = np.array([[values.get((cell, a, r), np.nan) for r in radii] for a in activations])
+        grid = np.array([[decades.get((cell, a, r), np.nan) for r in radii] for a in activations])
         image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto")
         for i, activation in enumerate(activations):
             for j, value in enumerate(grid[i]):
-                label = f"{10**value:.2g}" if np.isfinite(value) else "—"
-                ink = "white" if np.isfinite(value) and abs(value) > 0.6 * span else "black"
+                label = f"{10 ** (value / STEPS):.2g}" if np.isfinite(value) else "—"
+                ink = "white" if np.isfinite(value) and abs(norm(value) - 0.5) > 0.3 else "black"
                 key = (cell, activation, biases.get(cell), radii[j])
-                if key in predicted.index:  # the mean-field rate, under the measured one
-                    ax.text(j, i + 0.3, f"{predicted.loc[key]:.2g}", ha="center", va="center", fontsize=5, color=ink)
-                    ax.text(j, i - 0.08, label, ha="center", va="center", fontsize=7, color=ink)
+                text = {"ha": "center", "va": "center", "fontsize": SMALL_TEXT_PT, "color": ink}
+                if key in predicted.index:  # the mean-field rate, in italics under the measured one
+                    ax.text(j, i + 0.24, f"{predicted.loc[key]:.2g}", style="italic", **text)
+                    ax.text(j, i - 0.14, label, **text)
                 else:
-                    ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
+                    ax.text(j, i, label, **text)
             if cell == "rnn":
                 _mark_elman_row(ax, i, radii, bounds, critical.get(activation, np.nan), activation)
         ax.set_title(CELL_NAMES.get(cell, cell))
@@ -157,9 +175,10 @@ def phase_diagram(summary: pd.DataFrame, theory: pd.DataFrame) -> Figure:
         ax.set_yticks(range(len(activations)), activations)
         ax.set_xlabel("spectral radius ρ")
     bar = figure.colorbar(image, ax=list(axes), shrink=0.9)
-    ticks = [t for t in np.log10(ROUND_RATES) if abs(t) <= span + 1e-9]
-    bar.set_ticks(ticks, labels=[f"{10**t:g}" for t in ticks])
-    bar.set_label("decay rate per step")
+    powers = 10.0 ** np.arange(int(np.floor(np.log10(span))) + 1)
+    ticks = [*-powers[::-1], 0.0, *powers]
+    bar.set_ticks(ticks, labels=[f"{t:+g}".replace("-", "−") if t else "0" for t in ticks])
+    bar.set_label(f"decades gained (+) or lost (−)\nover {STEPS} steps: ${STEPS}\\,\\log_{{10}}\\,r$")
     return figure
 
 
@@ -179,7 +198,12 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
     else:
         edge, arrow = (len(radii) - 0.5, "→") if critical > radii[-1] else (-0.5, "←")
         ax.text(
-            edge, i + 0.38, f"ρc={critical:.2g}{arrow}", ha="right" if arrow == "→" else "left", va="center", fontsize=6
+            edge,
+            i + 0.38,
+            rf"$\rho_c$={critical:.2g}{arrow}",
+            ha="right" if arrow == "→" else "left",
+            va="center",
+            fontsize=SMALL_TEXT_PT,
         )
 
 
@@ -247,7 +271,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
         ax.set_visible(False)
     for ax, activation in zip(axes, activations):
         r = bound.loc[activation].index.to_numpy()
-        ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label="γ_f σ_max(U)")
+        ax.plot(r, bound.loc[activation], ls=":", color="black", lw=1.0, label=PASCANU_FACTOR)
         g = gamma.loc[activation]
         ax.errorbar(
             r,
@@ -257,7 +281,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
             ms=3,
             lw=0.6,
             color="#b35806",
-            label="γ_k (steps)",
+            label=r"$\gamma_k$ (steps)",
         )
         m = rate.loc[activation]
         ax.fill_between(r, m["min"], m["max"], color="#1f4e8c", alpha=0.25, lw=0)
@@ -357,7 +381,7 @@ def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figu
             ax.plot([], [], ls="-.", color="0.3", label="mean field")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel(f"log₁₀ of ‖∂L/∂h‖ {lag} steps\nback over its last value")
+    axes[0].set_ylabel(rf"$\log_{{10}}$ of $\|\partial L/\partial h\|$ {lag} steps" "\nback over its last value")
     return figure
 
 

@@ -8,6 +8,7 @@ the generated SVG/MathML and the project's own CSS are marked safe.
 import base64
 import collections
 import datetime
+import math
 import multiprocessing
 import pathlib
 import string
@@ -305,8 +306,8 @@ def render(
     benchmarks are the run's Snakemake benchmark files inside the folder benchmark_root."""
     report_dir = pathlib.Path(report_dir)
     svgs = svgs if svgs is not None else make_figures(t, config)
-    found = make_findings(t, config)
     equations = yaml.safe_load((report_dir / "equations.yaml").read_text())
+    found = typeset(make_findings(t, config), equations.get("plain", {}))
     cite, cited = citations(yaml.safe_load((report_dir / "references.yaml").read_text()))
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(report_dir / "templates"),
@@ -330,6 +331,8 @@ def render(
         }
         | {name: {"src": data_uri(svg)} for name, svg in svgs.items() if name.startswith("audit-")},
         log10_limit=figures.LOG10_LIMIT,
+        phase_steps=figures.STEPS,
+        log10=math.log10,
         findings=found,
         grid=grid_description(t.summary),
         config=config,
@@ -339,10 +342,22 @@ def render(
         date=provenance.build_date(now),
         run_times=provenance.run_times(benchmarks, benchmark_root).to_dict("records"),
         audit=[
-            audit.findings(t.audit, model) | {"figure": f"audit-{i}"}
+            typeset(audit.findings(t.audit, model), equations.get("plain", {})) | {"figure": f"audit-{i}"}
             for i, model in enumerate(audit.models(t.audit) if t.audit is not None else [])
         ],
     )
+
+
+def typeset(value, plain: dict[str, str]):
+    """`value` with every string in it, in dicts and lists, as Markup with `plain`'s notations set as MathML
+    (`bptt.report.mathml.typeset`): the generated sentences write h_k, L_t and the like in plain text."""
+    if isinstance(value, str):
+        return mathml.typeset(value, plain)
+    if isinstance(value, dict):
+        return {key: typeset(item, plain) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typeset(item, plain) for item in value]
+    return value
 
 
 def grid_description(summary: pd.DataFrame) -> dict:
