@@ -1,6 +1,7 @@
 """The trainability study's pipeline: its config, jobs, stacked training, records, tables and budget check."""
 
 import copy
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -90,13 +91,13 @@ def test_jobs_one_per_task_length_and_stack_plus_the_perturbed_rungs():
 
 
 def test_stacked_members_with_their_own_learning_rates_train_as_each_would_alone():
-    args = trainability.parse_args([*TINY, "--output", "x"])
+    args, _, _ = trainability.parse_args([*TINY, "--output", "x"])
     record = trainability.run(args)
     assert list(record["model"]) == ["a"] * 4 + ["b"] * 4
     assert list(record["learning_rate"]) == [0.01, 0.01, 0.1, 0.1] * 2
     assert np.isfinite(record["timescale_init"]).all()
     # one member alone, with its scalar learning rate, gives the same history to the last bit
-    alone = trainability.parse_args(
+    alone, _, _ = trainability.parse_args(
         [*TINY[:7], "b=rnn,tanh,orthogonal,1,0", "--learning-rates", "0.1", *TINY[12:], "--output", "x"]
     )
     single = trainability.run(alone)
@@ -105,18 +106,17 @@ def test_stacked_members_with_their_own_learning_rates_train_as_each_would_alone
 
 
 def test_the_learning_rates_of_one_seed_start_from_one_network_and_the_perturbation_is_relative():
-    args = trainability.parse_args([*TINY, "--output", "x"])
+    args, _, _ = trainability.parse_args([*TINY, "--output", "x"])
     task = tasks.get("adding")
     _, _, params = trainability.initial_params(args, task)
     np.testing.assert_array_equal(params["weight_hh"][0], params["weight_hh"][2])  # seed 0 at both rates
-    args.perturbation = 1e-12
-    _, _, moved = trainability.initial_params(args, task)
+    _, _, moved = trainability.initial_params(dataclasses.replace(args, perturbation=1e-12), task)
     ratio = np.abs(moved["weight_hh"] / params["weight_hh"] - 1)
     assert 0 < ratio.max() < 1e-10
 
 
 def test_a_diverging_member_is_frozen_and_the_others_are_untouched():
-    args = trainability.parse_args([*TINY, "--output", "x"])
+    args, _, _ = trainability.parse_args([*TINY, "--output", "x"])
     kind, activation, params = trainability.initial_params(args, tasks.get("adding"))
     params["readout_weight"][1] = 1e300  # member 1's loss leaves float64
     rngs = [np.random.default_rng(i) for i in range(8)]

@@ -12,6 +12,7 @@ is not rerun: the check cannot move it within the ladder.
 """
 
 import argparse
+import dataclasses
 import sys
 
 import numpy as np
@@ -52,22 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-factor", type=at_least(2), required=True)
     parser.add_argument("--records", nargs="+", required=True, help="the study's records of this task and stack")
     own, rest = parser.parse_known_args(argv)
-    args = trainability.parse_args(rest + ["--seq-len", str(own.ladder[0])])
+    args, output, _ = trainability.parse_args(rest + ["--seq-len", str(own.ladder[0])])
     records = [collect_trainability.read_record(p) for p in own.records]
     done = []
     for rung, rates in sorted(plan(records, own.ladder).items()):
         models = [(name, spec) for name, spec in args.models if name in rates]
-        sub = argparse.Namespace(
-            **{**vars(args), "seq_len": rung, "models": models, "rates": rates, "steps": args.steps * own.budget_factor}
+        sub = dataclasses.replace(
+            args, seq_len=rung, models=tuple(models), rates=tuple(rates.items()), steps=args.steps * own.budget_factor
         )
         done.append(trainability.run(sub))
         solved = int((done[-1]["stopped_step"] >= 0).sum())
         print(f"T={rung}: {', '.join(rates)} rerun at {sub.steps} steps; {solved} solved")
     if not done:  # every model at the ladder's top: an empty record says so
         print("no model to rerun: each solved the ladder's longest rung")
-        write({}, args.output)
+        write({}, output)
         return 0
-    write(join(done), args.output)
+    write(join(done), output)
     return 0
 
 

@@ -65,6 +65,7 @@ def settings(cls, args: argparse.Namespace):
         **{
             field.name: tuple(value) if isinstance(value, list) else value
             for field in dataclasses.fields(cls)
+            if hasattr(args, field.name)  # a field the command line does not set keeps its default
             for value in [getattr(args, field.name)]
         }
     )

@@ -32,6 +32,7 @@ The record is one .npz written atomically: a killed job leaves no partial file.
 """
 
 import argparse
+import dataclasses
 import re
 import sys
 import warnings
@@ -39,8 +40,8 @@ import warnings
 import numpy as np
 
 from bptt.core import activations, cells, gradients, initialisation
-from bptt.pipeline import collect, paths, seeding, study_grid
-from bptt.pipeline.cli import at_least, positive, write
+from bptt.pipeline import cli, collect, paths, seeding, study_grid
+from bptt.pipeline.cli import at_least, positive
 from bptt.train import loop, optim, readout, tasks
 
 MODEL_FIELDS = study_grid.MODEL_FIELDS
@@ -50,6 +51,28 @@ TIMESCALE_SEQUENCES = 32
 MEMBER = ("model", "learning_rate", "seed", "timescale_init", "timescale_trained")
 RECORD = ("task", "seq_len", "group", "steps", "perturbation") + MEMBER + loop.History._fields
 SKIPPED = "skipped"  # the key of a record whose models all failed the rung below
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One study job's settings, as its command line gives them (see the module's docstring)."""
+
+    task: str
+    seq_len: int
+    group: str  # cell_activation, the stack's name
+    models: tuple[tuple[str, dict], ...]  # (name, spec) in stack order
+    num_classes: int | None  # recall only
+    learning_rates: tuple[float, ...]
+    seeds: int
+    steps: int
+    batch_size: int
+    eval_interval: int
+    eval_batch_size: int
+    hidden_size: int
+    clip: float | None  # the clipping threshold c, None for no clipping
+    solved_fraction: float
+    perturbation: float  # relative perturbation of the initial weights, 0 for none
+    rates: tuple[tuple[str, float], ...] = ()  # (model, its own learning rate): the budget check's reruns
 
 
 def climbing(models: list[tuple[str, dict]], previous: dict | None) -> list[tuple[str, dict]]:
@@ -75,10 +98,10 @@ def parse_model(text: str) -> tuple[str, dict]:
     return name, spec
 
 
-def members(args: argparse.Namespace) -> list[tuple[str, float, int]]:
+def members(args: Settings) -> list[tuple[str, float, int]]:
     """(model, learning rate, seed) of every member, in stack order: every learning rate for each
-    model, or only its own where args.rates (model -> learning rate, the budget check) says so."""
-    rates = getattr(args, "rates", None) or {}
+    model, or only its own where args.rates (model, learning rate: the budget check) says so."""
+    rates = dict(args.rates)
     return [
         (name, lr, s)
         for name, _ in args.models
@@ -87,7 +110,7 @@ def members(args: argparse.Namespace) -> list[tuple[str, float, int]]:
     ]
 
 
-def initial_params(args: argparse.Namespace, task: tasks.Task) -> tuple[str, str, dict[str, np.ndarray]]:
+def initial_params(args: Settings, task: tasks.Task) -> tuple[str, str, dict[str, np.ndarray]]:
     """(kind, activation, params of the stack, model axis first), perturbed if args.perturbation > 0."""
     specs = dict(args.models)
     nets, heads = [], []
@@ -148,7 +171,7 @@ def timescale(kind: str, activation: str, params: dict, task: tasks.Task, x: np.
     return tau
 
 
-def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
+def run(args: Settings) -> dict[str, np.ndarray]:
     """The job's record (RECORD, plus num_classes for recall)."""
     task = tasks.get(args.task, args.num_classes)
     who = members(args)
@@ -189,7 +212,8 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
     )
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[Settings, str, str | None]:
+    """The job's settings, the .npz to write and the record of the rung below (or None)."""
     parser = argparse.ArgumentParser(prog="python -m bptt.pipeline.trainability", description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=tasks.NAMES, required=True)
     parser.add_argument("--seq-len", type=at_least(1), required=True, help="T")
@@ -221,27 +245,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         task = tasks.get(args.task, args.num_classes or 2)
         tasks.check_length(task, args.seq_len)
         activations.get(args.models[0][1]["activation"])
-        initial_params(argparse.Namespace(**{**vars(args), "seeds": 1, "perturbation": 0.0}), task)
+        settings = cli.settings(Settings, args)
+        initial_params(dataclasses.replace(settings, seeds=1, perturbation=0.0), task)
         optim.check("adam", float(min(args.learning_rates)))
     except ValueError as error:
         parser.error(str(error))
     if not all(re.fullmatch(paths.MODEL_PATTERN, name) for name, _ in args.models):
         parser.error("model names must be lowercase letters, digits and _, starting with a letter")
-    return args
+    return settings, args.output, args.previous
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.previous is not None:
-        with np.load(args.previous) as data:
+    args, output, below = parse_args(argv)
+    if below is not None:
+        with np.load(below) as data:
             previous = {k: data[k] for k in data.files}
-        args.models = climbing(args.models, previous)
+        args = dataclasses.replace(args, models=tuple(climbing(list(args.models), previous)))
     if not args.models:
-        write({SKIPPED: np.array(True), "task": np.array(args.task), "seq_len": np.array(args.seq_len)}, args.output)
+        cli.write({SKIPPED: np.array(True), "task": np.array(args.task), "seq_len": np.array(args.seq_len)}, output)
         print(f"{args.task} T={args.seq_len} {args.group}: no model solved a run of the rung below; none trained")
         return 0
     record = run(args)
-    write(record, args.output)
+    cli.write(record, output)
     solved = record["stopped_step"] >= 0
     print(
         f"{args.task} T={args.seq_len} {args.group}: {int(solved.sum())} of {len(solved)} runs solved, "
