@@ -143,3 +143,19 @@ def test_the_docs_list_every_column_with_its_type_and_meaning(schema):
     for field in schema:
         kind = str(field.type).replace("double", "float64")
         assert f"| `{field.name}` | {kind} | {field.metadata[b'description'].decode()} |" in section, field.name
+
+
+def test_an_intact_record_for_another_run_is_named_and_set_aside(tmp_path):
+    # Issue 17, item 5: a record copied or renamed from another job (here model m at T = 8, clip 1, filed
+    # under model other) is intact but not the run its path names; collecting it would mislabel its rows.
+    right = tmp_path / "results/training/adding/m/T8/clip-1.npz"
+    wrong = tmp_path / "results/training/adding/other/T8/clip-1.npz"
+    for path in (right, wrong):
+        cli.write(_record(np.full((4, 2), 0.001)), str(path))
+    training, _ = collect_training.collect([str(right)], 0.1)
+    assert training.num_rows == 8
+    with pytest.raises(
+        SystemExit, match="does not match the config: it holds the run .*'model': 'm'.*'model': 'other'"
+    ):
+        collect_training.collect([str(right), str(wrong)], 0.1)
+    assert wrong.with_name("clip-1.npz.corrupt").exists() and not wrong.exists() and right.exists()

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from bptt.pipeline import cli, grid, inputs, tables, train
+from bptt.pipeline import cli, grid, inputs, paths, tables, train
 from bptt.pipeline.training_grid import OFF
 from bptt.train import cliff, tasks
 
@@ -159,9 +159,21 @@ def cliff_tables(settings: cliff.Settings = cliff.SETTINGS) -> tuple[pa.Table, p
     return surface, pa.Table.from_pydict(columns, schema=tables.CLIFF_PATHS)
 
 
+def check_keys(path: str, record: dict[str, np.ndarray]) -> None:
+    """Set the record at `path` aside (`inputs.not_for_this_config`) unless it holds the task, model,
+    length and clip setting its path names (a record copied or renamed from another job)."""
+    expected = paths.train_run_keys(path)
+    found = {key: str(record[key]) for key in expected or {}}
+    if expected is not None and found != expected:
+        inputs.not_for_this_config(path, f"it holds the run {found}, its path names {expected}")
+
+
 def collect(runs: list[str], fraction: float) -> tuple[pa.Table, pa.Table]:
     """(training, summary) of every record in `runs`, in the given order."""
-    parts = [run_tables(read_record(path), fraction) for path in runs]
+    records = [(path, read_record(path)) for path in runs]
+    for path, record in records:
+        check_keys(path, record)
+    parts = [run_tables(record, fraction) for _, record in records]
     return pa.concat_tables(p[0] for p in parts), pa.concat_tables(p[1] for p in parts)
 
 

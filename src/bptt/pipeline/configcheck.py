@@ -11,7 +11,6 @@ number that is not finite. Keys of older versions get a message that says what t
 
 import collections
 import math
-import re
 
 import jsonschema
 import numpy as np
@@ -254,10 +253,9 @@ def memory_problems(config: dict, machine_bytes: int) -> list[str]:
 def target_problems(config: dict, targets) -> list[str]:
     """One line per training target among `targets` (paths given on the command line) whose task or
     model the config's training section (defaults filled in) does not define, naming those it does."""
-    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(paths.TRAIN_RUN))
     lines = []
     for target in targets:
-        found = re.fullmatch(pattern, str(target))
+        found = paths.train_run_keys(target)
         for key in ("task", "model") if found else ():
             defined = config["training"][f"{key}s"]
             if found[key] not in defined:

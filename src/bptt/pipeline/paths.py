@@ -4,6 +4,8 @@ Used by the Snakefile's rules (outputs, logs, benchmarks, wildcard constraints),
 `bptt.pipeline.collect` (which reads the runs back) and by the tests. Standard library only.
 """
 
+import re
+
 # One job's record: all points and seeds of one cell, activation and sequence length.
 RUN = "results/runs/{cell}/{activation}/T{seq_len}.npz"
 RUN_LOG = "logs/experiment/{cell}/{activation}/T{seq_len}.log"
@@ -62,6 +64,14 @@ CLIP_PATTERN = r"off|[1-9][0-9]*|(0|[1-9][0-9]*)\.[0-9]*[1-9]|[1-9](\.[0-9]*[1-9
 def train_run_path(task: str, model: str, seq_len: int, clip: str) -> str:
     """Path of one training job's record; clip as `bptt.pipeline.training_grid.clip_text` spells it."""
     return TRAIN_RUN.format(task=task, model=model, seq_len=int(seq_len), clip=clip)
+
+
+def train_run_keys(path: str) -> dict[str, str] | None:
+    """{task, model, seq_len, clip} as a training record's path (relative, or ending so) spells them, or
+    None for another path."""
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(TRAIN_RUN))
+    found = re.search(f"(?:^|/){pattern}$", str(path))
+    return found.groupdict() if found else None
 
 
 def train_benchmark(task: str, model: str, seq_len: int, clip: str) -> str:
