@@ -23,6 +23,7 @@ REALISTIC = {
     "hidden_size": 256,
     "input_size": 8,
     "jacobian_batch": 0,
+    "loss_at": "last",
 }
 
 

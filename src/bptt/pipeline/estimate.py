@@ -229,24 +229,31 @@ def training_seconds(training: dict) -> float:
     return sum(train_seconds(**train_job_sizes(training, *job[:3])) for job in training_grid.jobs(training))
 
 
+def experiment_parts(config: dict, cell: str, seq_len: int) -> dict[str, float]:
+    """Seconds of one experiment job of `cell` at `seq_len` (one core, any activation), by kind of work
+    ("call", "gradient", "jacobian", "every")."""
+    batch, jacobians = config["batch_size"], config["jacobian_batch"]
+    models = len(grid.points(config["grid"], cell)) * config["seeds"]
+    if not models:
+        return {}
+    cost = step_costs(config["hidden_size"], models * batch, *KINDS[cell])
+    parts = {
+        "call": seq_len * CALLS_PER_STEP * cost["call"],
+        "gradient": seq_len * cost["gradient"],
+        "jacobian": seq_len * models * jacobians * cost["jacobian"],
+    }
+    if config["loss_at"] == "every":
+        parts["every"] = every_step_seconds(cell, config["hidden_size"], models, jacobians, seq_len)
+    return parts
+
+
 def estimate(config: dict, cores: int) -> dict:
     """Estimated seconds of the jobs of `config` on `cores` cores ("seconds"), and the part each kind of
     work takes ("shares", fractions summing to 1)."""
     parts = {"call": 0.0, "gradient": 0.0, "jacobian": 0.0, "every": 0.0, "theory": 0.0, "training": 0.0}
-    batch, seeds, jacobians = config["batch_size"], config["seeds"], config["jacobian_batch"]
-    for cell in config["grid"]["cell"]:
-        models = len(grid.points(config["grid"], cell)) * seeds
-        if not models:
-            continue
-        cost = step_costs(config["hidden_size"], models * batch, *KINDS[cell])
-        steps = len(config["grid"]["activation"]) * sum(config["grid"]["seq_len"])
-        parts["call"] += steps * CALLS_PER_STEP * cost["call"]
-        parts["gradient"] += steps * cost["gradient"]
-        parts["jacobian"] += steps * models * jacobians * cost["jacobian"]
-        if config["loss_at"] == "every":
-            parts["every"] += len(config["grid"]["activation"]) * sum(
-                every_step_seconds(cell, config["hidden_size"], models, jacobians, t) for t in config["grid"]["seq_len"]
-            )
+    for cell, _, seq_len in grid.jobs(config["grid"]):
+        for kind, seconds in experiment_parts(config, cell, seq_len).items():
+            parts[kind] += seconds
     parts["theory"] = theory_seconds(config["grid"]["activation"], len(config["grid"]["radius"]))
     parts["training"] = training_seconds(config["training"])
     parts["clipping"] = clipping_grid.seconds(config, step_costs) if "clipping" in config else 0.0

@@ -50,12 +50,11 @@ class JobPlan(NamedTuple):
 
 
 def job_seconds(config: dict, cell: str, seq_len: int) -> float:
-    """Estimated seconds of one job of `cell` at `seq_len`: the cost estimate of a grid of that job alone."""
-    one = {**config["grid"], "cell": [cell], "activation": config["grid"]["activation"][:1], "seq_len": [seq_len]}
+    """Estimated seconds of one experiment job of `cell` at `seq_len` (`estimate.experiment_parts`)."""
     # Timed as the job runs (threads: 1): a BLAS pool of all cores on a busy machine times a
     # product of a job's sizes 100x slower than one thread does.
     with threadpoolctl.threadpool_limits(1):
-        return estimate.estimate({**config, "grid": one}, 1)["seconds"]
+        return sum(estimate.experiment_parts(config, cell, seq_len).values())
 
 
 def peak_mb(config: dict, cell: str, seq_len: int) -> float:
