@@ -60,7 +60,9 @@ def test_the_group_name_lists_its_jobs_and_stays_short():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_memory_request_covers_a_jobs_measured_peak(cell, tmp_path):
-    """A job of a few hundred MB, run here: its peak RSS stays within the request and above a third of it."""
+    """A job of a few hundred MB, run here: its peak RSS stays within the request and above a quarter of it
+    (the request is the planning-time memory estimate, an upper envelope held within 3x of a job's
+    traced peak by tests/pipeline/test_estimate.py, with 1.25x headroom)."""
     config = {
         **REALISTIC,
         "grid": {**REALISTIC["grid"], "cell": [cell], "activation": ["tanh"], "seq_len": [400]},
@@ -82,4 +84,4 @@ def test_memory_request_covers_a_jobs_measured_peak(cell, tmp_path):
     assert peak_mb > before / 1024, "a larger child ran before: peak not measured"
     request = resources.plan(config)[(cell, "tanh", 400)].mem_mb
     assert peak_mb <= request
-    assert request <= 3 * peak_mb
+    assert request <= 4 * peak_mb

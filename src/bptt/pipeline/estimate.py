@@ -341,11 +341,13 @@ def experiment_peak_bytes(
 ) -> int:
     """Peak bytes of one experiment job of `points` grid points and `seeds` seeds: its seeds run in groups
     whose inputs stay within experiment._STACK_BYTES (as `experiment.run` groups them); a group keeps
-    its forward and backward pass, and with loss_at every the per-lag sweep of `bptt.core.sources` over
+    its forward and backward pass and the Jacobian diagnostics' few n x n matrices per measured sequence
+    (n the state's size), and with loss_at every the per-lag sweep of `bptt.core.sources` over
     jacobian_batch sequences (pair norms T x T, G_tau T x G H x H, and a window buffer) as well."""
-    per_seed = _F8 * seq_len * points * batch_size * (input_size + hidden_size)
-    models = points * min(seeds, max(1, experiment._STACK_BYTES // per_seed))
+    models = points * min(seeds, experiment.seeds_per_stack(seq_len, points, batch_size, input_size, hidden_size))
     peak = models * batch_size * seq_len * _row_step_bytes(cell, hidden_size, input_size)
+    n = KINDS[cell][1] * hidden_size
+    peak += 4 * _F8 * models * jacobian_batch * n * n
     if loss_at == "every":
         rows_u = KINDS[cell][0] * hidden_size
         peak += models * batch_size * seq_len * hidden_size * _F8  # dL_t/dh_t at every step

@@ -13,8 +13,7 @@ from typing import NamedTuple
 
 import threadpoolctl
 
-from bptt.core import cells, gradients
-from bptt.pipeline import estimate, experiment, grid
+from bptt.pipeline import estimate, grid
 
 # On scripts/slurm-cluster's node: one submission from sbatch to its first job started (the
 # figure of issue 22's runs), and one more job of a group, srun and the job's Snakemake (measured
@@ -30,13 +29,8 @@ TARGET_SECONDS = 60.0
 # H = 256, T = 1500): the time limit is this many times the estimate, plus a fixed margin.
 TIME_HEADROOM = 5.0
 TIME_MARGIN_SECONDS = 600.0
-# Peak RSS, an envelope of peaks measured with /usr/bin/time (docs/cluster.md): the interpreter
-# with numpy and bptt loaded, TRACE_ARRAYS times the chunk's trace (gradients.TRACE_BYTES at most),
-# and, per (M, B, H) float64 state of the stack over all T steps, arrays_per_step / STATE_DIVISOR
-# arrays (the records and states kept for the whole sequence grow with T past the trace's cap).
+# Peak RSS beyond the job's arrays: the interpreter with numpy and bptt loaded.
 BASE_MB = 50.0
-TRACE_ARRAYS = 2.5
-STATE_DIVISOR = 3.0
 MEMORY_HEADROOM = 1.25
 
 
@@ -58,19 +52,20 @@ def job_seconds(config: dict, cell: str, seq_len: int) -> float:
 
 
 def peak_mb(config: dict, cell: str, seq_len: int) -> float:
-    """Estimated peak resident memory of one job of `cell` at `seq_len`, in MB (2^20 bytes)."""
-    spec = cells.check_kind(cell)
-    n_points = len(grid.points(config["grid"], cell))
-    batch, hidden = config["batch_size"], config["hidden_size"]
-    seeds = min(config["seeds"], experiment.seeds_per_stack(seq_len, n_points, batch, config["input_size"], hidden))
-    models = n_points * seeds
-    states = 8 * seq_len * models * batch * hidden
-    trace = min(spec.arrays_per_step * states, gradients.TRACE_BYTES)
-    # The Jacobian diagnostics hold a few n x n matrices per measured sequence at a time.
-    n = spec.state_parts * hidden
-    jacobians = 4 * 8 * models * config["jacobian_batch"] * n * n
-    kept = spec.arrays_per_step / STATE_DIVISOR * states
-    return BASE_MB + (TRACE_ARRAYS * trace + kept + jacobians) / 2**20
+    """Estimated peak resident memory of one job of `cell` at `seq_len`, in MB (2^20 bytes): the
+    interpreter with numpy and bptt loaded, and the job's arrays (`estimate.experiment_peak_bytes`)."""
+    arrays = estimate.experiment_peak_bytes(
+        cell,
+        config["hidden_size"],
+        config["input_size"],
+        config["batch_size"],
+        seq_len,
+        len(grid.points(config["grid"], cell)),
+        config["seeds"],
+        config["jacobian_batch"],
+        config["loss_at"],
+    )
+    return BASE_MB + arrays / 2**20
 
 
 def runtime_minutes(seconds: float) -> int:
