@@ -97,7 +97,7 @@ rule report:
             for name, table in report_inputs.INPUTS.items()
             if not table.optional
         },
-        audit=[paths.AUDIT] if config.get("audit") else [],  # "Your models", with an audit: section
+        audit=paths.AUDIT if config.get("audit") else [],  # "Your models", with an audit: section
         benchmarks=job_benchmarks()
         + [
             paths.SPECTRUM_BENCHMARK,
