@@ -39,3 +39,13 @@ def test_one_stacked_sweep_measures_what_a_network_built_at_each_radius_gives():
         log_norm = gradients.lag_profile(cell, x, rng.standard_normal((theory.BATCH, 8)))[theory.BURN_IN :]
         want = 10 ** np.polyfit(np.arange(theory.WINDOW - 1, -1, -1), log_norm.mean(axis=1), 1)[0]
         assert rate == pytest.approx(want, rel=1e-12)
+
+
+def test_a_radius_whose_square_leaves_float64_gives_no_gated_prediction_rather_than_an_error(monkeypatch):
+    # The 1e300-radius grid of the workflow tests: the gates' variance is inf, the quadrature had no scale
+    # (ZeroDivisionError). Its rows say NaN, as the Elman theory's tanh rows do.
+    monkeypatch.setattr(theory, "LARGE_H", 8)
+    monkeypatch.setattr(theory, "CURVE_POINTS", 3)
+    rows = theory.theory_table(["tanh"], [1.0e300], 1.0, ["rnn", "lstm"], [0.0]).to_pandas()
+    at = rows[rows["radius"] == 1.0e300]
+    assert set(at["cell"]) == {"rnn", "lstm"} and at["rate"].isna().all()

@@ -15,6 +15,7 @@ their size.
 """
 
 import argparse
+import math
 import pathlib
 import sys
 
@@ -66,6 +67,10 @@ def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, inpu
     """The predictions of one gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2,
     and there is no critical radius."""
     variance = input_scale**2
+    if not math.isfinite(radius * radius * max(1.0, variance)):
+        # The gates' pre-activation variance leaves float64: they saturate beyond its range and the
+        # quadrature has no scale to work at. No prediction, as the Elman theory gives for tanh and sigmoid.
+        return dict.fromkeys(("q_star", "chi1", "rate", "critical_radius", "transient_rate"), np.nan)
     moments = gated.gated_stationary(cell, activation, radius, gate_bias, input_variance=variance)
     rate, transient = gated.gated_modes(cell, activation, radius, gate_bias, input_variance=variance)
     return {
