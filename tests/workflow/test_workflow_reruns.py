@@ -7,6 +7,7 @@ computing all its radii and gate biases) and asserts the number of jobs planned 
 import copy
 import os
 import pathlib
+import re
 
 import pytest
 from workflow_helpers import TINY, planned, write_config
@@ -123,8 +124,11 @@ def test_reverting_an_edit_brings_back_nothing_to_be_done(after_baseline):
         after_baseline / "config.yaml",
     ]
     originals = [p.read_text() for p in edited]
-    for path in edited:
-        _append(path, "\nEDITED = 1\n" if path.suffix == ".py" else "seeds: 5\n")
+    for path in edited[:2]:
+        _append(path, "\nEDITED = 1\n")
+    # A key given twice is refused (issue 17), so the config's value is changed in place.
+    edited[2].write_text(re.sub(r"^seeds: \d+$", "seeds: 5", originals[2], count=1, flags=re.M))
+    assert edited[2].read_text() != originals[2]
     assert planned(after_baseline) != {}
     for path, text in zip(edited, originals):
         path.write_text(text)  # reverted: same content, a newer mtime
