@@ -114,16 +114,7 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
 
 def read_record(path: str) -> dict[str, np.ndarray]:
     """A job's record, checked to hold every array; a damaged file is moved aside (see the docstring)."""
-
-    def load(p):
-        with np.load(p) as data:
-            record = {k: data[k] for k in data.files}
-        missing = set(experiment.RECORD) - set(record) - {"log10_grad_c"}
-        if missing:
-            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
-        return record
-
-    return inputs.read(path, load)
+    return inputs.read_record(path, set(experiment.RECORD) - {"log10_grad_c"})
 
 
 def check_points(path: str, record: dict[str, np.ndarray], points: list, seq_len: int) -> None:

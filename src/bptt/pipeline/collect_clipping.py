@@ -21,16 +21,7 @@ from bptt.pipeline.training_grid import OFF
 
 def read_record(path: str) -> dict[str, np.ndarray]:
     """A clipping job's record, checked to hold every array; a damaged file is moved aside."""
-
-    def load(p):
-        with np.load(p) as data:
-            record = {k: data[k] for k in data.files}
-        missing = set(clipping.RECORD) - set(record)
-        if missing:
-            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
-        return record
-
-    return inputs.read(path, load)
+    return inputs.read_record(path, clipping.RECORD)
 
 
 def diverged(initial: np.ndarray, final: np.ndarray, nonfinite_step: np.ndarray, factor: float) -> np.ndarray:

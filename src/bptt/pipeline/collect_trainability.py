@@ -25,16 +25,9 @@ from bptt.pipeline import inputs, study, tables, trainability
 def read_record(path: str) -> dict[str, np.ndarray]:
     """A study job's record, checked to hold every array ({} : a budget check with nothing to rerun);
     a damaged file is moved aside."""
-
-    def load(p):
-        with np.load(p) as data:
-            record = {k: data[k] for k in data.files}
-        missing = set(trainability.RECORD) - set(record) if record and trainability.SKIPPED not in record else set()
-        if missing:
-            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
-        return record
-
-    return inputs.read(path, load)
+    return inputs.read_record(
+        path, lambda record: trainability.RECORD if record and trainability.SKIPPED not in record else ()
+    )
 
 
 def record_rows(record: dict[str, np.ndarray], run: str) -> pd.DataFrame:

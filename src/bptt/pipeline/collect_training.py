@@ -27,16 +27,7 @@ from bptt.train import cliff, tasks
 
 def read_record(path: str) -> dict[str, np.ndarray]:
     """A training job's record, checked to hold every array; a damaged file is moved aside."""
-
-    def load(p):
-        with np.load(p) as data:
-            record = {k: data[k] for k in data.files}
-        missing = set(train.RECORD) - set(record)
-        if missing:
-            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
-        return record
-
-    return inputs.read(path, load)
+    return inputs.read_record(path, train.RECORD)
 
 
 def _clip_value(text: str) -> float | None:

@@ -357,19 +357,21 @@ def experiment_peak_bytes(
     return peak
 
 
+def job_peak_bytes(config: dict, cell: str, seq_len: int) -> int:
+    """`experiment_peak_bytes` of one experiment job of a config (defaults filled in), any activation."""
+    return experiment_peak_bytes(
+        cell,
+        config["hidden_size"],
+        config["input_size"],
+        config["batch_size"],
+        seq_len,
+        len(grid.points(config["grid"], cell)),
+        config["seeds"],
+        config["jacobian_batch"],
+        config["loss_at"],
+    )
+
+
 def experiments_peak_bytes(config: dict) -> dict[tuple, int]:
     """Peak bytes of every experiment job of a config, by job (cell, activation, seq_len)."""
-    return {
-        (cell, activation, seq_len): experiment_peak_bytes(
-            cell,
-            config["hidden_size"],
-            config["input_size"],
-            config["batch_size"],
-            seq_len,
-            len(grid.points(config["grid"], cell)),
-            config["seeds"],
-            config["jacobian_batch"],
-            config["loss_at"],
-        )
-        for cell, activation, seq_len in grid.jobs(config["grid"])
-    }
+    return {job: job_peak_bytes(config, job[0], job[2]) for job in grid.jobs(config["grid"])}

@@ -8,8 +8,10 @@ with the rule that made it, then carries on.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import NoReturn, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -43,3 +45,18 @@ def read(path: str | os.PathLike, reader: Callable[[str], T]) -> T:
         return reader(os.fspath(path))
     except Exception as error:  # any damage: zip, npz, parquet and schema errors differ in type
         set_aside(path, error)
+
+
+def read_record(path: str | os.PathLike, required: Collection[str] | Callable[[dict], Collection[str]]) -> dict:
+    """A job's .npz record as {name: array}, checked to hold the names `required` lists (or returns, given
+    the record); a file that cannot be read, or lacks one, is moved aside (`read`)."""
+
+    def load(p):
+        with np.load(p) as data:
+            record = {k: data[k] for k in data.files}
+        missing = set(required(record) if callable(required) else required) - set(record)
+        if missing:
+            raise ValueError(f"it lacks {', '.join(sorted(missing))}: written by another version of bptt")
+        return record
+
+    return read(path, load)

@@ -53,19 +53,8 @@ def job_seconds(config: dict, cell: str, seq_len: int) -> float:
 
 def peak_mb(config: dict, cell: str, seq_len: int) -> float:
     """Estimated peak resident memory of one job of `cell` at `seq_len`, in MB (2^20 bytes): the
-    interpreter with numpy and bptt loaded, and the job's arrays (`estimate.experiment_peak_bytes`)."""
-    arrays = estimate.experiment_peak_bytes(
-        cell,
-        config["hidden_size"],
-        config["input_size"],
-        config["batch_size"],
-        seq_len,
-        len(grid.points(config["grid"], cell)),
-        config["seeds"],
-        config["jacobian_batch"],
-        config["loss_at"],
-    )
-    return BASE_MB + arrays / 2**20
+    interpreter with numpy and bptt loaded, and the job's arrays (`estimate.job_peak_bytes`)."""
+    return BASE_MB + estimate.job_peak_bytes(config, cell, seq_len) / 2**20
 
 
 def runtime_minutes(seconds: float) -> int:
