@@ -82,9 +82,9 @@ rule collect_trainability:
         table=paths.TRAINABILITY,
         summary=paths.TRAINABILITY_SUMMARY,
     log:
-        "logs/collect_trainability.log",
+        paths.TRAINABILITY_COLLECT_LOG,
     benchmark:
-        "benchmarks/collect_trainability.tsv"
+        paths.TRAINABILITY_COLLECT_BENCHMARK
     threads: 1
     params:
         code=codehash.code_hash("bptt.pipeline.collect_trainability"),

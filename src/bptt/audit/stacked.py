@@ -66,16 +66,6 @@ def backward(net: Network, states: list[np.ndarray], source: np.ndarray, scale: 
     return out[::-1]
 
 
-def _inject(adj: tuple, current: np.ndarray, source: np.ndarray, scale: np.ndarray) -> tuple[tuple, np.ndarray]:
-    """adj * 10**current + source * 10**scale, under the larger scale (-inf stands for an exact zero)."""
-    with np.errstate(invalid="ignore"):
-        top = np.maximum(current, scale)
-        keep = np.where(np.isneginf(current), 0.0, 10.0 ** (current - top))[..., None]
-        add = np.where(np.isneginf(scale), 0.0, 10.0 ** (scale - top))[..., None]
-    top = np.where(np.isneginf(top), 0.0, top)
-    return (adj[0] * keep + source * add, *(a * keep for a in adj[1:])), top
-
-
 def _layer(cell: cells.Cell, x: np.ndarray, source, scale, lost_above, *, inputs: bool):
     """One layer's backward sweep: (LayerGrads, dL/dx mantissa (R, T, B, I), its log10 scale (R, T, B), lost rows)."""
     spec, act, stack = cell.spec, activations.get(cell.activation), cells.as_stack(cell)
@@ -110,7 +100,7 @@ def _layer(cell: cells.Cell, x: np.ndarray, source, scale, lost_above, *, inputs
         sq = np.empty((spec.state_parts, k, r, 1, batch))
         after, norms, scales = np.empty((3, k, r, 1, batch))
         for t in reversed(range(k)):
-            adj, current = _inject(adj, current, source[:, s + t, None], scale[:, s + t, None])
+            adj, current = logscale.add_state(adj, current, source[:, s + t, None], scale[:, s + t, None])
             after[t] = current
             values = {n: v[t] for n, v in factors.items()}
             norms[t] = np.sqrt(sum(np.einsum("...h,...h->...", a, a) for a in adj))

@@ -124,6 +124,8 @@ BUDGET_LOG = "logs/trainability/{task}/budget/{group}.log"
 BUDGET_BENCHMARK = "benchmarks/trainability/{task}/budget/{group}.tsv"
 TRAINABILITY = "results/trainability.parquet"
 TRAINABILITY_SUMMARY = "results/trainability_summary.parquet"
+TRAINABILITY_COLLECT_LOG = "logs/collect_trainability.log"
+TRAINABILITY_COLLECT_BENCHMARK = "benchmarks/collect_trainability.tsv"
 GROUP_PATTERN = r"[a-z]+_[a-z]+"
 STUDY_RUNS = ("study", "perturbed")
 
