@@ -8,6 +8,8 @@ numbers. Words: a run is solved when a held-out evaluation met the criterion; a 
 length when at least half of its seeds at its chosen learning rate solved it (`bptt.pipeline.study`).
 """
 
+import math
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -142,15 +144,23 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
     main = runs[runs["run"] == "study"]
     out = []
     b = bridge(runs)
-    sign = "rises" if b["low"] > 0 else "falls" if b["high"] < 0 else "shows no clear direction"
-    out.append(
-        f"Across {b['points']} points (model and task"
-        + (f"; {b['left_out']} left out, their timescale not measurable" if b["left_out"] else "")
-        + "), Spearman's rank correlation between the gradient "
-        f"timescale at initialisation and the longest length solved is {b['rho']:.2f} (95 % bootstrap interval "
-        f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
-        + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
+    points = f"Across {b['points']} points (model and task" + (
+        f"; {b['left_out']} left out, their timescale not measurable" if b["left_out"] else ""
     )
+    if math.isnan(b["rho"]):  # a constant rank: every point has one longest length (or one timescale)
+        out.append(
+            f"{points}), Spearman's rank correlation between the gradient timescale at initialisation and the "
+            "longest length solved is undefined: the points do not differ in one of the two, so this run cannot "
+            "say whether the timescale predicts what is learned."
+        )
+    else:
+        sign = "rises" if b["low"] > 0 else "falls" if b["high"] < 0 else "shows no clear direction"
+        out.append(
+            f"{points}), Spearman's rank correlation between the gradient "
+            f"timescale at initialisation and the longest length solved is {b['rho']:.2f} (95 % bootstrap interval "
+            f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
+            + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
+        )
     for task, rows in summary.groupby("task", sort=False):
         parts = []
         for row in rows.itertuples():
