@@ -1,6 +1,5 @@
 """The report's training pieces on synthetic tables whose answers are set by synthetic_training.py."""
 
-import math
 import pathlib
 import sys
 
@@ -60,46 +59,16 @@ def test_model_labels_name_what_differs_from_the_usual(spec, label):
     assert report.model_label(spec) == label
 
 
-def test_success_rates_count_solved_seeds_and_divergences(tables):
-    _, summary = tables
-    rates = report.success_rates(summary).set_index(["task", "model", "clipping", "seq_len"])
-    assert rates.loc[("adding", "lstm1", "no clipping", 40), ["runs", "solved", "diverged"]].tolist() == [2, 1, 1]
-    assert rates.loc[("adding", "tanh", "clipping at c = 1", 10), "rate"] == 0.5
-    assert rates.loc[("recall", "tanh", "no clipping", 40), "rate"] == 0.0
-
-
-def test_longest_solved_length_and_its_gaps(tables):
-    _, summary = tables
-    reach = report.longest_solved(summary).set_index(["task", "model", "clipping"])
-    assert reach.loc[("adding", "tanh", "no clipping"), "longest"] == 10
-    assert reach.loc[("adding", "gru", "no clipping"), ["longest", "gaps"]].tolist() == [40, [10]]
-    assert math.isnan(reach.loc[("recall", "tanh", "clipping at c = 1"), "longest"])
-
-
 def test_sentences_state_the_tables_numbers(tables, cliff):
     training, summary = tables
     found = report.findings(training, summary, cliff[1])
+    assert len(found) == 2
     assert found[0] == (
-        "Without clipping, 1 of 24 runs diverged (the LSTM (forget bias 1)); "
-        "with clipping at c = 1, none of 24 runs diverged."
-    )
-    assert found[1] == (
-        "On the adding problem without clipping, the Elman tanh RNN solves up to T = 10; the LSTM (forget bias 1) "
-        "solves every length tried, up to T = 40; the GRU (update bias 0) solves up to T = 40, though not T = 10 "
-        "(solves: at least half of the seeds solved)."
-    )
-    assert "the Elman tanh RNN solves no length tried (T = 10 to 40)" in found[3]
-    assert found[5] == (
-        "On the adding problem, 6 of 12 runs are solved without clipping and 9 of 12 with clipping at c = 1 "
-        "(more with clipping: the LSTM (forget bias 1) and GRU (update bias 0); fewer: the Elman tanh RNN)."
-    )
-    assert found[6].startswith("On the recall task, 2 of 12 runs are solved without clipping and 3 of 12")
-    assert found[7] == (
         "The largest gradient norm before clipping was 1.0 × 10³ (Elman tanh RNN, the adding problem, T = 40, "
         "no clipping); 2 of 48 runs had a spike above 10 times their median norm, and 24 of 24 runs with "
         "clipping were clipped at least once."
     )
-    assert found[8] == (
+    assert found[1] == (
         "On Pascanu's one-unit RNN (plain SGD, learning rate 10; the steepest gradient met on a path was 250): "
         "without clipping, the largest step in (w, b) was 5 and the 1 path ended at losses from 0.09 to 0.09; "
         "with clipping at c = 0.1, the largest step in (w, b) was 1 and the 1 path ended at losses from 0.01 to 0.01."

@@ -73,30 +73,6 @@ def clip_order(table: pd.DataFrame) -> list[str]:
     return ([OFF] if table["clip"].isna().any() else []) + [clip_label(c) for c in thresholds]
 
 
-def success_rates(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per task, model, clipping and T: runs, solved, diverged and rate = solved / runs."""
-    table = _labelled(summary)
-    rates = (
-        table.groupby(["task", "model", "clipping", "seq_len"], sort=False)
-        .agg(runs=("seed", "size"), solved=("solved", "sum"), diverged=("diverged", "sum"))
-        .reset_index()
-    )
-    return rates.assign(rate=rates["solved"] / rates["runs"])
-
-
-def longest_solved(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per task, model and clipping: `longest`, the longest T the model solves (NaN if none), `shortest`
-    and `longest_tried`, the lengths tried, and `gaps`, the lengths below `longest` it does not solve."""
-    rows = []
-    for (task, model, clipping), group in success_rates(summary).groupby(["task", "model", "clipping"], sort=False):
-        group = group.sort_values("seq_len")
-        solves = group.loc[group["rate"] >= 0.5, "seq_len"]
-        longest = float(solves.max()) if len(solves) else math.nan
-        gaps = [int(t) for t in group["seq_len"] if t < longest and t not in set(solves)]
-        rows.append((task, model, clipping, longest, int(group["seq_len"].min()), int(group["seq_len"].max()), gaps))
-    return pd.DataFrame(rows, columns=["task", "model", "clipping", "longest", "shortest", "longest_tried", "gaps"])
-
-
 def spikes(training: pd.DataFrame) -> pd.DataFrame:
     """The evaluation rows whose grad_norm exceeds SPIKE_FACTOR times the median grad_norm of their run."""
     keys = ["task", "model", "seq_len", "clip", "seed"]
@@ -183,72 +159,6 @@ def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
     return figure
 
 
-def _names(models: list[str], labels: dict) -> str:
-    names = [labels[m] for m in models]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def divergence_sentence(summary: pd.DataFrame) -> str:
-    """How many runs diverged without and with clipping, and which models they were."""
-    labels, table = model_labels(summary), _labelled(summary)
-    parts = []
-    for clipping in clip_order(summary):
-        runs = table[table["clipping"] == clipping]
-        bad = runs[runs["diverged"]]
-        which = f" (the {_names(list(dict.fromkeys(bad['model'])), labels)})" if len(bad) else ""
-        parts.append(f"{clip_phrase(clipping)}, {len(bad) if len(bad) else 'none'} of {len(runs)} runs diverged{which}")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
-
-
-def reach_sentences(summary: pd.DataFrame) -> list[str]:
-    """Per task and clipping setting: the longest T each model solves (at least half of its seeds solved)."""
-    labels, sentences = model_labels(summary), []
-    for (task, clipping), group in longest_solved(summary).groupby(["task", "clipping"], sort=False):
-        parts = []
-        for _, row in group.iterrows():
-            if math.isnan(row["longest"]):
-                lengths = (
-                    f"{row['shortest']}"
-                    if row["shortest"] == row["longest_tried"]
-                    else f"{row['shortest']} to {row['longest_tried']}"
-                )
-                what = f"no length tried (T = {lengths})"
-            elif row["longest"] == row["longest_tried"] and not row["gaps"]:
-                what = f"every length tried, up to T = {int(row['longest'])}"
-            else:
-                what = f"up to T = {int(row['longest'])}"
-                what += f", though not T = {', '.join(map(str, row['gaps']))}" if row["gaps"] else ""
-            parts.append(f"the {labels[row['model']]} solves {what}")
-        sentences.append(
-            f"On {TASK_NAMES.get(task, task)} {clip_phrase(clipping)}, "
-            + "; ".join(parts)
-            + " (solves: at least half of the seeds solved)."
-        )
-    return sentences
-
-
-def clipping_sentences(summary: pd.DataFrame) -> list[str]:
-    """Per task: solved runs without clipping against with it, and the models whose count changed."""
-    order = clip_order(summary)
-    if len(order) < 2 or order[0] != OFF:
-        return []
-    labels, table, sentences = model_labels(summary), _labelled(summary), []
-    for task, runs in table.groupby("task", sort=False):
-        counts = runs.groupby(["model", "clipping"], sort=False)["solved"].sum().unstack()
-        change = counts[order[1]] - counts[OFF]
-        more, fewer = change[change > 0], change[change < 0]
-        detail = [f"more with clipping: the {_names(list(more.index), labels)}"] if len(more) else []
-        detail += [f"fewer: the {_names(list(fewer.index), labels)}"] if len(fewer) else []
-        sentences.append(
-            f"On {TASK_NAMES.get(task, task)}, {int(counts[OFF].sum())} of {int((runs['clipping'] == OFF).sum())} "
-            f"runs are solved without clipping and {int(counts[order[1]].sum())} of "
-            f"{int((runs['clipping'] == order[1]).sum())} {clip_phrase(order[1])}"
-            + (f" ({'; '.join(detail)})." if detail else "; no model's count changed.")
-        )
-    return sentences
-
-
 def spike_sentence(training: pd.DataFrame, summary: pd.DataFrame) -> str:
     """The largest gradient norm before clipping, where it occurred, and how common spikes were."""
     labels = model_labels(summary)
@@ -286,11 +196,8 @@ def cliff_sentence(paths: pd.DataFrame) -> str:
 
 
 def findings(training: pd.DataFrame, summary: pd.DataFrame, paths: pd.DataFrame) -> list[str]:
-    """Every training finding, in reading order."""
-    return [
-        divergence_sentence(summary),
-        *reach_sentences(summary),
-        *clipping_sentences(summary),
-        spike_sentence(training, summary),
-        cliff_sentence(paths),
-    ]
+    """Every training finding, in reading order: the gradient norms met in training and Pascanu's cliff.
+    Which lengths each model learns, and whether clipping widens the stable learning rates, are the
+    trainability and clipping studies' (`bptt.report.trainability`, `bptt.report.clipping`): with their
+    search over learning rates, intervals and robustness checks, they supersede counts of this grid's runs."""
+    return [spike_sentence(training, summary), cliff_sentence(paths)]
