@@ -99,9 +99,10 @@ def every_step_costs(cell: str, hidden_size: int) -> dict[str, float]:
         x, dh = rng.standard_normal((n_steps, m, 1, 2)), rng.standard_normal((n_steps, m, 1, h))
         sources.source_profile(stack, x, dh, np.zeros((n_steps, m, 1)))
 
-    # time(T) = a T + m b T^2 / 2, so time(T) / T = a + (m b / 2) T: a line through T = 16 and 64
+    # time(T) = a T + m b T^2 / 2, so time(T) / T = a + (m b / 2) T: a line through T = 16 and 160, far
+    # enough apart that the slope is not a difference of two near-equal timings
     # (fastest of 5, so that a burst of load on a shared machine does not flatten it).
-    a, slope = _linear(lambda t: _seconds(lambda: sweep(t), 5) / t, 16, 64)
+    a, slope = _linear(lambda t: _seconds(lambda: sweep(t), 5) / t, 16, 160)
     # One window's sum into G_tau (M, H, T, G*H) touches all of it: per entry of G, at n_g entries
     # (64 MB: beyond the caches, as G is once the window is bounded by memory).
     blocks, n_g = KINDS[cell][0], 2**23
