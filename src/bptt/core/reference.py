@@ -1,6 +1,6 @@
 """Backpropagation through time written plainly: the reference the fast sweep is tested against.
 
-One forward pass that keeps everything, then the seed's backward recurrence from
+One forward pass that keeps everything, then the blog post's backward recurrence from
 dL/dh_{T-1} = dh_last, one step at a time,
 
     dL/ds_{t-1} = (d s_t / d s_{t-1})^T dL/ds_t      (Elman: dL/dh_{t-1} = U^T diag f'(z_t) dL/dh_t)

@@ -1,4 +1,4 @@
-"""The Elman cell, forward and backward side by side (Elman 1990; the seed's equations).
+"""The Elman cell, forward and backward side by side (Elman 1990; the blog post's equations).
 
     z_t = W x_t + b_ih + U h_{t-1} + b_hh,    h_t = f(z_t)
 

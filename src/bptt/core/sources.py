@@ -1,4 +1,4 @@
-"""A loss at every step, L = sum_t L_t as in the seed: the gradient of each source L_t at every earlier
+"""A loss at every step, L = sum_t L_t as in the blog post: the gradient of each source L_t at every earlier
 step, the total, and the lag decomposition of dL/dU, all in log10.
 
 dh_all[t] = dL_t/dh_t is the gradient of the step-t loss with respect to h_t alone. The seed's
