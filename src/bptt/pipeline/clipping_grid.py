@@ -6,8 +6,8 @@ learning rate of the sweep in turn, each as one stack of the seeds and their per
 """
 
 from bptt.pipeline import configcheck
-from bptt.pipeline.grid import canonical_number, gate_bias_text
-from bptt.pipeline.training_grid import OFF, clip_text
+from bptt.pipeline.grid import canonical_number
+from bptt.pipeline.training_grid import OFF, clip_text, model_settings
 
 OPTIMIZER = "sgd"  # Pascanu et al.'s setting: plain SGD, no momentum
 TASK = "adding"
@@ -24,13 +24,8 @@ def jobs(clipping: dict) -> list[tuple[str, str]]:
 
 def job_settings(clipping: dict, model: str) -> dict:
     """The settings of one job beyond its wildcards (model, clip), for `cli(...)`."""
-    spec = clipping["models"][model]
     return {
-        "cell": spec["cell"],
-        "activation": spec["activation"],
-        "recurrent_init": spec["recurrent_init"],
-        "radius": canonical_number(spec["radius"]),
-        "gate_bias": gate_bias_text(spec["gate_bias"]),
+        **model_settings(clipping["models"][model]),
         "seq_len": clipping["seq_len"],
         "learning_rate": [canonical_number(r) for r in clipping["learning_rate"]],
         **{

@@ -27,16 +27,23 @@ def jobs(training: dict) -> list[tuple[str, str, int, str]]:
     ]
 
 
-def job_settings(training: dict, task: str, model: str) -> dict:
-    """The settings of one job beyond its wildcards (task, model, seq_len, clip), for `cli(...)`."""
-    spec = training["models"][model]
-    optimizer = training["optimizer"]
+def model_settings(spec: dict) -> dict:
+    """A named network's settings (cell, activation, recurrent_init, radius, gate_bias) as its job's
+    command line spells them, for `cli(...)`."""
     return {
         "cell": spec["cell"],
         "activation": spec["activation"],
         "recurrent_init": spec["recurrent_init"],
         "radius": canonical_number(spec["radius"]),
         "gate_bias": gate_bias_text(spec["gate_bias"]),
+    }
+
+
+def job_settings(training: dict, task: str, model: str) -> dict:
+    """The settings of one job beyond its wildcards (task, model, seq_len, clip), for `cli(...)`."""
+    optimizer = training["optimizer"]
+    return {
+        **model_settings(training["models"][model]),
         **{k: v for k, v in training["tasks"][task].items() if k != "seq_len"},  # e.g. recall's num_classes
         "optimizer": optimizer,
         "learning_rate": canonical_number(training["learning_rate"][optimizer]),
