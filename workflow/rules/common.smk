@@ -66,7 +66,13 @@ def check_config(config, schema_file):
 
 
 def warn_if_costly(config):
-    """Say at planning time, before any job starts, when the experiments would take long here."""
+    """Say at planning time, before any job starts, when the experiments would take long here.
+
+    Only in the Snakemake the user started: a cluster job's own Snakemake would time the estimate
+    again (a second or two per job) to print a warning nobody reads.
+    """
+    if not workflow.is_main_process:
+        return
     try:
         cores = workflow.cores
     except WorkflowError:  # a dry run without --cores sets no total
