@@ -101,9 +101,9 @@ def fast_loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Ta
     trace = engine.forward(kind, activation, params, x)
     with np.errstate(over="ignore", invalid="ignore"):
         out = readout.loss_and_grads(
-            task.loss, trace["h"][:, -1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
+            task.loss, trace["h"][-1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
         )
-        cell_grads = engine.backward(kind, activation, params, x, trace, out.dh_last)
+        cell_grads = engine.backward(kind, activation, params, trace, out.dh_last)
         return out.loss.mean(axis=1), cell_grads | {"readout_weight": out.weight, "readout_bias": out.bias}
 
 
@@ -115,7 +115,7 @@ def evaluate(
     fast: the forward pass of `bptt.train.engine` rather than the core's."""
     with np.errstate(over="ignore", invalid="ignore"):
         if fast:
-            h_last = engine.forward(kind, activation, params, x)["h"][:, -1]
+            h_last = engine.forward(kind, activation, params, x)["h"][-1]
         else:
             h_last = cells.forward(cells.Cell(kind, activation, {k: params[k] for k in cells.PARAM_NAMES}), x)[-1]
         out = readout.loss_and_grads(
