@@ -1,7 +1,8 @@
 """Trainability benchmark (run by `make bench`; prints its figures).
 
-1. One training step per model: bptt's stacked sweep (`bptt.train.loop.fast_loss_and_grads`, clipping
-   at c = 1 and Adam with one learning rate per member, as the study runs it: M = models x learning
+1. One training step per model: bptt's stacked sweep (`bptt.train.loop.fast_loss_and_grads` with the
+   engine's arrays kept from step to step, clipping at c = 1 and Adam with one learning rate per
+   member, as the study's `bptt.train.loop.train` runs it: M = models x learning
    rates x seeds of the default config's study for that cell kind) against PyTorch training the same
    models one at a time as a user would (torch.nn.LSTM / GRU / RNN over the whole sequence, float64,
    torch.set_num_threads(1), an nn.Linear head, autograd, clip_grad_norm_, torch.optim.Adam), at
@@ -51,7 +52,7 @@ def members(kind: str) -> int:
 def ours(kind: str, m: int, rng: np.random.Generator):
     """A closure running one stacked training step of m models on fixed data."""
     from bptt.core import cells
-    from bptt.train import loop, optim, tasks
+    from bptt.train import engine, loop, optim, tasks
 
     task = tasks.get("adding")
     nets = [cells.make(kind, input_size=2, hidden_size=H, activation="tanh", radius=1.0, rng=rng) for _ in range(m)]
@@ -63,9 +64,10 @@ def ours(kind: str, m: int, rng: np.random.Generator):
     x, target = np.stack([d[0] for d in drawn], axis=1), np.stack([d[1] for d in drawn])
     rates = np.geomspace(1e-3, 1e-2, m)
     state = {"params": params, "optim": optim.init_state("adam", params)}
+    workspace = engine.Workspace()
 
     def step():
-        _, grads = loop.fast_loss_and_grads(kind, "tanh", state["params"], task, x, target)
+        _, grads = loop.fast_loss_and_grads(kind, "tanh", state["params"], task, x, target, workspace)
         grads, _, _ = optim.clip(grads, 1.0)
         state["params"], state["optim"] = optim.update("adam", state["params"], grads, state["optim"], rates)
 

@@ -13,6 +13,7 @@ CASES = [
     ("lstm", "relu", "orthogonal", "chrono"),
     ("gru", "tanh", "orthogonal", 1.0),
     ("gru", "linear", "orthogonal", 0.0),
+    ("gru", "sigmoid", "orthogonal", 0.0),  # f' taken from f's output: every activation has its own form
 ]
 
 
@@ -87,3 +88,28 @@ def test_a_model_that_overflows_leaves_the_others_untouched():
     alone = engine.backward("rnn", "relu", clean, engine.forward("rnn", "relu", clean, x[:, 1:]), dh[1:])
     for name in cells.PARAM_NAMES:
         np.testing.assert_array_equal(grads[name][1], alone[name][0])
+
+
+def test_a_workspace_changes_no_number_and_follows_the_stack_size():
+    """A step computed in a workspace used before (other data, another M) equals a fresh one, bit for bit:
+    nothing of the previous trace (h_0, c_0 included) leaks into the next."""
+    workspace = engine.Workspace()
+    rng = np.random.default_rng(4)
+    for kind, m in (("lstm", 3), ("lstm", 3), ("lstm", 2), ("gru", 3), ("rnn", 3)):
+        cell = _stack(kind, "tanh", "orthogonal", 1.0 if kind != "rnn" else 0.0, m=m)
+        x, dh = rng.standard_normal((6, m, 4, 2)), rng.standard_normal((m, 4, 5))
+        fresh = engine.forward(kind, "tanh", cell.params, x)
+        reused = engine.forward(kind, "tanh", cell.params, x, workspace)
+        np.testing.assert_array_equal(reused["h"], fresh["h"])
+        ours, theirs = (engine.backward(kind, "tanh", cell.params, t, dh) for t in (reused, fresh))
+        for name in cells.PARAM_NAMES:
+            np.testing.assert_array_equal(ours[name], theirs[name])
+        for array in reused.values():
+            array.fill(np.nan)  # what the next call must not see
+    again = engine.forward("rnn", "tanh", cell.params, x, workspace)
+    assert np.shares_memory(again["h"], reused["h"])  # the same shapes: the same arrays
+
+
+def test_an_activation_without_a_derivative_from_its_output_is_refused():
+    with pytest.raises(ValueError, match="softsign"):
+        engine._df_from_output("softsign")

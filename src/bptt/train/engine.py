@@ -13,9 +13,11 @@ several times one on a contiguous block; hence:
     dL/dWt += xh_t^T dL/da_t, one product per backward step while both are in cache;
   - time-major arrays whose blocks are gate-major, (T, G', M, B, H): each gate's (M, B, H) block of a
     step is contiguous, so every elementwise pass runs over one contiguous run;
-  - the forward pass keeps the activated gates, and the backward pass's per-step factors are formed
-    for all steps at once after it (tanh' = 1 - tanh^2, sigma' = sigma (1 - sigma)), so the backward
-    loop is a few multiplications and two products per step.
+  - the forward pass keeps the activated gates in place of their pre-activations, and the backward
+    pass takes every derivative from them (tanh' = 1 - tanh^2, sigma' = sigma (1 - sigma)): no
+    transcendental function and no array over all steps besides the trace;
+  - a `Workspace` keeps the trace's arrays from one training step to the next: fresh memory of the
+    trace's size (tens of MB) costs its page faults on every step, as much as half the arithmetic.
 Blocks (G'): the cell's gates in PyTorch's order, except that the GRU's candidate splits into
 n_hh = U_n h_{t-1} + b_hn and n_ih = W_n x_t + b_in (the core's blocks N_HH, N_IH), because r_t
 multiplies only the first: a_n = n_ih + r_t n_hh. The blocks with a recurrent part come first.
@@ -94,19 +96,38 @@ def _params_grads(kind: str, d_wt: np.ndarray, hsz: int) -> dict[str, np.ndarray
     }
 
 
-def forward(kind: str, activation: str, params: dict, x: np.ndarray) -> dict[str, np.ndarray]:
+class Workspace:
+    """Arrays that `forward` reuses from one call to the next while their shapes stay the same: a
+    trace computed in a workspace lives until the next `forward` call with it."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def empty(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The array `name` of this shape, uninitialised (a fresh one when the shape changed)."""
+        if name not in self._arrays or self._arrays[name].shape != shape:
+            self._arrays[name] = np.empty(shape)
+        return self._arrays[name]
+
+
+def forward(
+    kind: str, activation: str, params: dict, x: np.ndarray, workspace: Workspace | None = None
+) -> dict[str, np.ndarray]:
     """The forward pass: "h" (T+1, M, B, H) with h[0] = 0, and what `backward` needs: "xh"
     (T, M, B, K) the augmented inputs; LSTM "gates" (T, 4, M, B, H) = i, f, g, o, "c" (T+1, M, B, H)
     and "fc" = f(c_t) (T, M, B, H); GRU "gates" (T, 4, M, B, H) = r, z, n_hh, n. Each step's
-    pre-activations are written where its activated blocks go (f' is taken from f's output)."""
+    pre-activations are written where its activated blocks go (f' is taken from f's output).
+    workspace: where the trace's arrays live (fresh ones without it)."""
     act = activations.get(activation)
     _df_from_output(activation)  # an activation the backward pass cannot take fails here, before any work
     t_len, m, b, i_size = x.shape
     hsz = params["weight_hh"].shape[-1]
     wt, _ = _blocks(params, kind)
-    xh = np.empty((t_len, m, b, hsz + i_size + 1))
+    empty = (workspace or Workspace()).empty
+    xh = empty("xh", (t_len, m, b, hsz + i_size + 1))
     xh[..., hsz:-1], xh[..., -1], xh[0, ..., :hsz] = x, 1.0, 0.0
-    h = np.zeros((t_len + 1, m, b, hsz))
+    h = empty("h", (t_len + 1, m, b, hsz))
+    h[0] = 0.0
     trace = {"h": h, "xh": xh}
     with np.errstate(over="ignore", invalid="ignore"):
         if kind == "rnn":
@@ -116,11 +137,11 @@ def forward(kind: str, activation: str, params: dict, x: np.ndarray) -> dict[str
                 if t + 1 < t_len:
                     xh[t + 1, ..., :hsz] = h[t + 1]
             return trace
-        gates = np.empty((t_len, len(wt), m, b, hsz))
+        gates = empty("gates", (t_len, len(wt), m, b, hsz))
         scratch = np.empty((m, b, hsz))
         if kind == "lstm":
-            c = np.zeros_like(h)
-            fc = np.empty_like(h[1:])
+            c, fc = empty("c", h.shape), empty("fc", h[1:].shape)
+            c[0] = 0.0
             i, f, g, o = (gates[:, j] for j in range(4))
             for t in range(t_len):
                 np.matmul(xh[t], wt, out=gates[t])  # a_t, blocks i, f, g, o
