@@ -14,10 +14,10 @@ several times one on a contiguous block; hence:
   - time-major arrays whose blocks are gate-major, (T, G', M, B, H): each gate's (M, B, H) block of a
     step is contiguous, so every elementwise pass runs over one contiguous run;
   - the forward pass keeps the activated gates in place of their pre-activations, and the backward
-    pass takes every derivative from them (tanh' = 1 - tanh^2, sigma' = sigma (1 - sigma)): no
-    transcendental function and no array over all steps besides the trace;
+    pass takes every derivative from them (tanh' = 1 - tanh^2, sigma' = sigma - sigma^2): no
+    transcendental function, and no array over all steps besides the trace;
   - a `Workspace` keeps the trace's arrays from one training step to the next: fresh memory of the
-    trace's size (tens of MB) costs its page faults on every step, as much as half the arithmetic.
+    trace's size (tens of MB at the study's sizes) would be faulted in and zero-filled at every step.
 Blocks (G'): the cell's gates in PyTorch's order, except that the GRU's candidate splits into
 n_hh = U_n h_{t-1} + b_hn and n_ih = W_n x_t + b_in (the core's blocks N_HH, N_IH), because r_t
 multiplies only the first: a_n = n_ih + r_t n_hh. The blocks with a recurrent part come first.
@@ -37,30 +37,39 @@ HH_BLOCKS = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [0, 1, 2]}
 IH_BLOCKS = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [0, 1, 3]}
 
 
-def _df_from_output(name: str):
-    """f'(a) of the candidate path from its output y = f(a), written into out: (y, out) -> out."""
-
-    def tanh(y, out):  # 1 - y^2
-        np.multiply(y, y, out=out)
-        return np.subtract(1.0, out, out=out)
-
-    def relu(y, out):  # 1 where a > 0, i.e. where y > 0
-        return np.greater(y, 0.0, out=out, casting="unsafe")
-
-    def linear(y, out):
-        out.fill(1.0)
-        return out
-
-    known = {"tanh": tanh, "sigmoid": _dsigmoid, "relu": relu, "linear": linear}
-    if name not in known:
-        raise ValueError(f"the training engine takes f' from f's output only for {', '.join(known)}, not {name!r}")
-    return known[name]
-
-
 def _dsigmoid(s: np.ndarray, out: np.ndarray) -> np.ndarray:
     """sigma'(a) = s - s^2 from s = sigma(a), written into out."""
     np.multiply(s, s, out=out)
     return np.subtract(s, out, out=out)
+
+
+def _dtanh(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """tanh'(a) = 1 - y^2 from y = tanh(a)."""
+    np.multiply(y, y, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+def _drelu(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """1 where a > 0, that is where y = max(a, 0) > 0; else 0."""
+    return np.greater(y, 0.0, out=out, casting="unsafe")
+
+
+def _dlinear(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    out.fill(1.0)
+    return out
+
+
+# f'(a) of each candidate activation from its output y = f(a): (y, out) -> out.
+DF_FROM_OUTPUT = {"tanh": _dtanh, "sigmoid": _dsigmoid, "relu": _drelu, "linear": _dlinear}
+
+
+def _df_from_output(name: str):
+    """DF_FROM_OUTPUT[name]; ValueError for an activation the engine has no such form for."""
+    if name not in DF_FROM_OUTPUT:
+        raise ValueError(
+            f"the training engine takes f' from f's output only for {', '.join(DF_FROM_OUTPUT)}, not {name!r}"
+        )
+    return DF_FROM_OUTPUT[name]
 
 
 def _blocks(params: dict, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -113,10 +122,11 @@ class Workspace:
 def forward(
     kind: str, activation: str, params: dict, x: np.ndarray, workspace: Workspace | None = None
 ) -> dict[str, np.ndarray]:
-    """The forward pass: "h" (T+1, M, B, H) with h[0] = 0, and what `backward` needs: "xh"
-    (T, M, B, K) the augmented inputs; LSTM "gates" (T, 4, M, B, H) = i, f, g, o, "c" (T+1, M, B, H)
-    and "fc" = f(c_t) (T, M, B, H); GRU "gates" (T, 4, M, B, H) = r, z, n_hh, n. Each step's
-    pre-activations are written where its activated blocks go (f' is taken from f's output).
+    """The forward pass: "h" (T+1, M, B, H), h[0] = 0 the initial state and h[t+1] = h_t, and what
+    `backward` needs: "xh" (T, M, B, K) the augmented inputs; LSTM "gates" (T, 4, M, B, H) = i, f,
+    g, o, "c" (T+1, M, B, H) and "fc" = f(c_t) (T, M, B, H); GRU "gates" (T, 4, M, B, H) = r, z,
+    n_hh, n. Each step's pre-activations are written where its activated blocks go (f' is taken
+    from f's output).
     workspace: where the trace's arrays live (fresh ones without it)."""
     act = activations.get(activation)
     _df_from_output(activation)  # an activation the backward pass cannot take fails here, before any work
@@ -183,7 +193,7 @@ def _through_u(d: np.ndarray, u: np.ndarray, out: np.ndarray, scratch: np.ndarra
 
 
 def backward(kind: str, activation: str, params: dict, trace: dict, dh_last: np.ndarray) -> dict[str, np.ndarray]:
-    """dL/dtheta for L = sum(dh_last * h_T) summed over the batch: dict like params, (M, ...).
+    """dL/dtheta for L = sum(dh_last * h_{T-1}) summed over the batch: dict like params, (M, ...).
 
     Per step, from dL/dh_t (and the LSTM's dL/dc_t), dL/da_t block by block; then dL/dWt +=
     xh_t^T dL/da_t and dL/dh_{t-1} = sum over blocks of dL/da_block U_block (+ the GRU's direct path)."""
