@@ -10,6 +10,7 @@
    the ratio is the median over rounds of (PyTorch's time per model) / (the stack's time / M). Times are
    this process's CPU time (both sides run in one thread), so that others' jobs on a shared machine
    do not count against either side.
+   `--rates N`: M as if the study swept N learning rates (the stacks grow with them).
 2. Unless given `--engine-only`: the wall time of the study's rules alone, from empty results, in a fresh
    copy of this checkout (`snakemake --cores 2` with the trainability tables as targets), beside the
    load average: the machine is shared, and other people's jobs lengthen ours.
@@ -38,15 +39,16 @@ ROUNDS, STEPS = 5, 3
 TORCH = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
-def members(kind: str) -> int:
-    """M of the default study's stack of `kind` (its largest group of that kind)."""
+def members(kind: str, rates: int | None = None) -> int:
+    """M of the default study's stack of `kind` (its largest group of that kind), with `rates`
+    learning rates in place of the config's when given."""
     study = yaml.safe_load((ROOT / "config.yaml").read_text())["trainability"]
     per_group: dict[str, int] = {}
     for spec in study["models"].values():
         if spec["cell"] == kind:
             key = spec["activation"]
             per_group[key] = per_group.get(key, 0) + 1
-    return max(per_group.values()) * len(study["learning_rates"]) * study["seeds"]
+    return max(per_group.values()) * (rates or len(study["learning_rates"])) * study["seeds"]
 
 
 def ours(kind: str, m: int, rng: np.random.Generator):
@@ -104,7 +106,7 @@ def per_step(step) -> float:
     return (time.process_time() - start) / STEPS
 
 
-def bench_engine() -> None:
+def bench_engine(rates: int | None = None) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -112,7 +114,7 @@ def bench_engine() -> None:
         return
     print(f"one Adam training step per model, H={H} B={B} T={T}, adding problem, float64, 1 thread, {ROUNDS} rounds:")
     for kind in TORCH:
-        m = members(kind)
+        m = members(kind, rates)
         step, x, target = ours(kind, m, np.random.default_rng(0))
         torch_step, version = theirs(kind, x, target)
         rounds = [(per_step(step) / m, per_step(torch_step)) for _ in range(ROUNDS)]
@@ -149,7 +151,18 @@ def bench_study() -> None:
     )
 
 
+def _rates(args: list[str]) -> int | None:
+    """The value of --rates, a positive integer, or None without it."""
+    if "--rates" not in args:
+        return None
+    value = args[args.index("--rates") + 1] if args.index("--rates") + 1 < len(args) else ""
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"--rates takes a positive integer (learning rates per stack), got {value!r}")
+    return int(value)
+
+
 if __name__ == "__main__":
-    bench_engine()
-    if "--engine-only" not in sys.argv[1:]:
+    args = sys.argv[1:]
+    bench_engine(_rates(args))
+    if "--engine-only" not in args:
         bench_study()
