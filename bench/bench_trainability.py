@@ -1,7 +1,8 @@
 """Trainability benchmark (run by `make bench`; prints its figures).
 
-1. One training step per model: bptt's stacked sweep (`bptt.train.loop.fast_loss_and_grads`, clipping
-   at c = 1 and Adam with one learning rate per member, as the study runs it: M = models x learning
+1. One training step per model: bptt's stacked sweep (`bptt.train.loop.fast_loss_and_grads` with the
+   engine's arrays kept from step to step, clipping at c = 1 and Adam with one learning rate per
+   member, as the study's `bptt.train.loop.train` runs it: M = models x learning
    rates x seeds of the default config's study for that cell kind) against PyTorch training the same
    models one at a time as a user would (torch.nn.LSTM / GRU / RNN over the whole sequence, float64,
    torch.set_num_threads(1), an nn.Linear head, autograd, clip_grad_norm_, torch.optim.Adam), at
@@ -9,6 +10,7 @@
    the ratio is the median over rounds of (PyTorch's time per model) / (the stack's time / M). Times are
    this process's CPU time (both sides run in one thread), so that others' jobs on a shared machine
    do not count against either side.
+   `--rates N`: M as if the study swept N learning rates (the stacks grow with them).
 2. Unless given `--engine-only`: the wall time of the study's rules alone, from empty results, in a fresh
    copy of this checkout (`snakemake --cores 2` with the trainability tables as targets), beside the
    load average: the machine is shared, and other people's jobs lengthen ours.
@@ -37,21 +39,22 @@ ROUNDS, STEPS = 5, 3
 TORCH = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
-def members(kind: str) -> int:
-    """M of the default study's stack of `kind` (its largest group of that kind)."""
+def members(kind: str, rates: int | None = None) -> int:
+    """M of the default study's stack of `kind` (its largest group of that kind), with `rates`
+    learning rates in place of the config's when given."""
     study = yaml.safe_load((ROOT / "config.yaml").read_text())["trainability"]
     per_group: dict[str, int] = {}
     for spec in study["models"].values():
         if spec["cell"] == kind:
             key = spec["activation"]
             per_group[key] = per_group.get(key, 0) + 1
-    return max(per_group.values()) * len(study["learning_rates"]) * study["seeds"]
+    return max(per_group.values()) * (rates or len(study["learning_rates"])) * study["seeds"]
 
 
 def ours(kind: str, m: int, rng: np.random.Generator):
     """A closure running one stacked training step of m models on fixed data."""
     from bptt.core import cells
-    from bptt.train import loop, optim, tasks
+    from bptt.train import engine, loop, optim, tasks
 
     task = tasks.get("adding")
     nets = [cells.make(kind, input_size=2, hidden_size=H, activation="tanh", radius=1.0, rng=rng) for _ in range(m)]
@@ -63,9 +66,10 @@ def ours(kind: str, m: int, rng: np.random.Generator):
     x, target = np.stack([d[0] for d in drawn], axis=1), np.stack([d[1] for d in drawn])
     rates = np.geomspace(1e-3, 1e-2, m)
     state = {"params": params, "optim": optim.init_state("adam", params)}
+    workspace = engine.Workspace()
 
     def step():
-        _, grads = loop.fast_loss_and_grads(kind, "tanh", state["params"], task, x, target)
+        _, grads = loop.fast_loss_and_grads(kind, "tanh", state["params"], task, x, target, workspace)
         grads, _, _ = optim.clip(grads, 1.0)
         state["params"], state["optim"] = optim.update("adam", state["params"], grads, state["optim"], rates)
 
@@ -102,7 +106,7 @@ def per_step(step) -> float:
     return (time.process_time() - start) / STEPS
 
 
-def bench_engine() -> None:
+def bench_engine(rates: int | None = None) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -110,7 +114,7 @@ def bench_engine() -> None:
         return
     print(f"one Adam training step per model, H={H} B={B} T={T}, adding problem, float64, 1 thread, {ROUNDS} rounds:")
     for kind in TORCH:
-        m = members(kind)
+        m = members(kind, rates)
         step, x, target = ours(kind, m, np.random.default_rng(0))
         torch_step, version = theirs(kind, x, target)
         rounds = [(per_step(step) / m, per_step(torch_step)) for _ in range(ROUNDS)]
@@ -147,7 +151,18 @@ def bench_study() -> None:
     )
 
 
+def _rates(args: list[str]) -> int | None:
+    """The value of --rates, a positive integer, or None without it."""
+    if "--rates" not in args:
+        return None
+    value = args[args.index("--rates") + 1] if args.index("--rates") + 1 < len(args) else ""
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"--rates takes a positive integer (learning rates per stack), got {value!r}")
+    return int(value)
+
+
 if __name__ == "__main__":
-    bench_engine()
-    if "--engine-only" not in sys.argv[1:]:
+    args = sys.argv[1:]
+    bench_engine(_rates(args))
+    if "--engine-only" not in args:
         bench_study()

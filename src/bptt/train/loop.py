@@ -21,6 +21,7 @@ with fraction f) stops there, its parameters as they were at that evaluation: a 
 nothing more, so a study's budget goes to the models still learning.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -95,15 +96,24 @@ def loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x
     return loss, cell_grads | grads
 
 
-def fast_loss_and_grads(kind: str, activation: str, params: dict, task: tasks.Task, x: np.ndarray, target: np.ndarray):
+def fast_loss_and_grads(
+    kind: str,
+    activation: str,
+    params: dict,
+    task: tasks.Task,
+    x: np.ndarray,
+    target: np.ndarray,
+    workspace: engine.Workspace | None = None,
+):
     """`loss_and_grads` with `bptt.train.engine`'s forward and backward passes; a model whose
-    numbers leave float64 gets a non-finite loss or gradient, which the loop takes as divergence."""
-    trace = engine.forward(kind, activation, params, x)
+    numbers leave float64 gets a non-finite loss or gradient, which the loop takes as divergence.
+    workspace: the engine's arrays, kept from one step to the next (fresh ones without it)."""
+    trace = engine.forward(kind, activation, params, x, workspace)
     with np.errstate(over="ignore", invalid="ignore"):
         out = readout.loss_and_grads(
-            task.loss, trace["h"][:, -1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
+            task.loss, trace["h"][-1], params["readout_weight"], params["readout_bias"], target, task.loss_scale
         )
-        cell_grads = engine.backward(kind, activation, params, x, trace, out.dh_last)
+        cell_grads = engine.backward(kind, activation, params, trace, out.dh_last)
         return out.loss.mean(axis=1), cell_grads | {"readout_weight": out.weight, "readout_bias": out.bias}
 
 
@@ -115,7 +125,7 @@ def evaluate(
     fast: the forward pass of `bptt.train.engine` rather than the core's."""
     with np.errstate(over="ignore", invalid="ignore"):
         if fast:
-            h_last = engine.forward(kind, activation, params, x)["h"][:, -1]
+            h_last = engine.forward(kind, activation, params, x)["h"][-1]
         else:
             h_last = cells.forward(cells.Cell(kind, activation, {k: params[k] for k in cells.PARAM_NAMES}), x)[-1]
         out = readout.loss_and_grads(
@@ -179,7 +189,7 @@ def train(
     if settings.engine not in ENGINES:
         raise ValueError(f"unknown engine {settings.engine!r}; allowed: {', '.join(ENGINES)}")
     fast = settings.engine == "fast"
-    step = fast_loss_and_grads if fast else loss_and_grads
+    step = functools.partial(fast_loss_and_grads, workspace=engine.Workspace()) if fast else loss_and_grads
 
     def evaluate_active(row: int) -> None:
         """Evaluation `row` of the models still training; one whose held-out loss is not finite diverges."""
