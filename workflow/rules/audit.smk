@@ -16,7 +16,7 @@ rule audit:
     threads: 1
     params:
         settings=json.dumps(config.get("audit") or {}, sort_keys=True),
-        code=codehash.code_hash("bptt.audit.__main__"),
+        code=code_hash("bptt.audit.__main__"),
     shell:
         "python -m bptt.audit --settings-json {params.settings:q}"
         " --output {output:q} > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule clip_run:
         settings=lambda wildcards: cli(
             **clipping_grid.job_settings(config["clipping"], wildcards.model)
         ),
-        code=codehash.code_hash("bptt.pipeline.clipping"),
+        code=code_hash("bptt.pipeline.clipping"),
     shell:
         "python -m bptt.pipeline.clipping --model {wildcards.model} --clip {wildcards.clip}"
         " {params.settings} --output {output:q} > {log:q} 2>&1"
@@ -42,7 +42,7 @@ rule collect_clipping:
     threads: 1
     params:
         settings=cli(divergence_factor=config["clipping"]["divergence_factor"]),
-        code=codehash.code_hash("bptt.pipeline.collect_clipping"),
+        code=code_hash("bptt.pipeline.collect_clipping"),
     shell:
         "python -m bptt.pipeline.collect_clipping {params.settings}"
         " --runs {input:q} --clipping {output.clipping:q} --traces {output.traces:q}"

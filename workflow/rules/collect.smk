@@ -22,7 +22,7 @@ rule collect:
             **grid_lists("radius", "gate_bias"),
             regime_tolerance=config["regime_tolerance"],
         ),
-        code=codehash.code_hash("bptt.pipeline.collect"),
+        code=code_hash("bptt.pipeline.collect"),
     shell:
         "python -m bptt.pipeline.collect {params.settings}"
         " --gradients {output.gradients:q} --summary {output.summary:q} > {log:q} 2>&1"

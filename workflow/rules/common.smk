@@ -82,6 +82,20 @@ def warn_if_costly(config):
         logger.warning(message)
 
 
+def code_hash(*entries, **options):
+    """A params callable: `codehash.code_hash(*entries, **options)`, computed once per process, and
+    only if a job of the rule is in the DAG (a cluster job's own Snakemake then hashes its rule's
+    code alone, not every rule's: about a second per job under load)."""
+    hashed = []
+
+    def once(wildcards):
+        if not hashed:
+            hashed.append(codehash.code_hash(*entries, **options))
+        return hashed[0]
+
+    return once
+
+
 def register_groups(plans):
     """Record each group of `plans` (job -> resources.JobPlan) as a group of rule experiment's.
 

@@ -38,7 +38,7 @@ rule experiment:
             num_classes=config["num_classes"],
             jacobian_batch=config["jacobian_batch"],
         ),
-        code=codehash.code_hash("bptt.pipeline.experiment"),
+        code=code_hash("bptt.pipeline.experiment"),
     shell:
         "python -m bptt.pipeline.experiment"
         " --cell {wildcards.cell} --activation {wildcards.activation}"

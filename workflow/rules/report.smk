@@ -33,7 +33,7 @@ rule spectrum:
             hidden_size=config["hidden_size"],
             input_size=config["input_size"],
         ),
-        code=codehash.code_hash("bptt.pipeline.spectrum"),
+        code=code_hash("bptt.pipeline.spectrum"),
     shell:
         "python -m bptt.pipeline.spectrum {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
@@ -55,7 +55,7 @@ rule theory:
             cell=config["grid"]["cell"],
             **grid_lists("gate_bias"),
         ),
-        code=codehash.code_hash("bptt.pipeline.theory"),
+        code=code_hash("bptt.pipeline.theory"),
     shell:
         "python -m bptt.pipeline.theory {params.settings}"
         " --output {output:q} > {log:q} 2>&1"
@@ -84,7 +84,7 @@ rule every_step:
             loss=config["loss"],
             num_classes=config["num_classes"],
         ),
-        code=codehash.code_hash("bptt.pipeline.every_step"),
+        code=code_hash("bptt.pipeline.every_step"),
     shell:
         "python -m bptt.pipeline.every_step {params.settings}"
         " --pairs {output.pairs:q} --lags {output.lags:q} > {log:q} 2>&1"
@@ -126,7 +126,7 @@ rule report:
         config_json=json.dumps(config, sort_keys=True),
         # The folder of the benchmark files, whose subfolders name the rules.
         benchmark_root=lambda wildcards, input: os.path.commonpath(input.benchmarks),
-        code=codehash.code_hash(
+        code=code_hash(
             "bptt.report.__main__",
             files=sorted(p for p in REPORT_DIR.rglob("*") if p.is_file()),
             root=REPORT_DIR.parent,

@@ -34,7 +34,7 @@ rule trainability:
         previous=lambda wildcards, input: (
             cli(previous=input.previous) if input.previous else ""
         ),
-        code=codehash.code_hash("bptt.pipeline.trainability"),
+        code=code_hash("bptt.pipeline.trainability"),
     shell:
         "python -m bptt.pipeline.trainability --task {wildcards.task}"
         " --seq-len {wildcards.seq_len} --group {wildcards.group} {params.settings}"
@@ -64,7 +64,7 @@ rule budget_check:
                 config["trainability"], wildcards.task, wildcards.group
             )
         ),
-        code=codehash.code_hash("bptt.pipeline.budget_check"),
+        code=code_hash("bptt.pipeline.budget_check"),
     shell:
         "python -m bptt.pipeline.budget_check --task {wildcards.task}"
         " --group {wildcards.group} {params.settings} --records {input:q}"
@@ -87,7 +87,7 @@ rule collect_trainability:
         paths.TRAINABILITY_COLLECT_BENCHMARK
     threads: 1
     params:
-        code=codehash.code_hash("bptt.pipeline.collect_trainability"),
+        code=code_hash("bptt.pipeline.collect_trainability"),
     shell:
         "python -m bptt.pipeline.collect_trainability --runs {input.runs:q}"
         " --budget {input.budget:q} --table {output.table:q}"

@@ -25,7 +25,7 @@ rule train:
                 config["training"], wildcards.task, wildcards.model
             )
         ),
-        code=codehash.code_hash("bptt.pipeline.train"),
+        code=code_hash("bptt.pipeline.train"),
     shell:
         "python -m bptt.pipeline.train"
         " --task {wildcards.task} --model {wildcards.model} --seq-len {wildcards.seq_len}"
@@ -47,7 +47,7 @@ rule collect_training:
     threads: 1
     params:
         settings=cli(solved_fraction=config["training"]["solved_fraction"]),
-        code=codehash.code_hash("bptt.pipeline.collect_training"),
+        code=code_hash("bptt.pipeline.collect_training"),
     shell:
         "python -m bptt.pipeline.collect_training {params.settings}"
         " --runs {input:q} --training {output.training:q} --summary {output.summary:q}"
