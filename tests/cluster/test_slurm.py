@@ -80,10 +80,10 @@ def _chosen_partition() -> str:
 
 
 def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
-    """Finished jobs' state, partition, time limit (minutes) and memory request (MB), from squeue
-    (they stay listed for MinJobAge)."""
+    """Finished jobs' state, partition, time limit (minutes), memory request (MB) and nice value,
+    from squeue (they stay listed for MinJobAge)."""
     result = subprocess.run(
-        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%i %T %P %l %m"],
+        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%i %T %P %l %m %y"],
         capture_output=True,
         text=True,
         check=True,
@@ -91,10 +91,10 @@ def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
     )
     jobs = {}
     for line in result.stdout.splitlines():
-        job_id, state, partition, limit, memory = line.split()
+        job_id, state, partition, limit, memory, nice = line.split()
         hours_minutes = [int(x) for x in limit.split("-")[-1].split(":")][:-1]  # [h:]mm:ss -> minutes
         minutes = hours_minutes[-1] + (60 * hours_minutes[0] if len(hours_minutes) == 2 else 0)
-        jobs[job_id] = {"state": state, "partition": partition, "minutes": minutes, "mem_mb": float(memory.rstrip("M"))}
+        jobs[job_id] = {"state": state, "partition": partition, "minutes": minutes, "mem_mb": float(memory.rstrip("M")), "nice": int(nice)}
     return jobs
 
 
@@ -144,6 +144,9 @@ def test_slurm_profile_sizes_submissions_from_the_estimate_and_collects_the_loca
         assert max(peaks) <= slurm[job_id]["mem_mb"], (jobs, peaks, slurm[job_id])
         if len(jobs) > 1:
             assert sum(seconds) + len(jobs) * resources.JOB_IN_GROUP_SECONDS <= resources.TARGET_SECONDS
+    # Longest first: the expensive job's submission has the lowest nice, the shared one the next.
+    nice = {tuple(jobs): slurm[job_id]["nice"] for job_id, jobs in held.items()}
+    assert nice[(EXPENSIVE,)] == min(nice.values()) == 0 and len(set(nice.values())) == len(nice), nice
 
     # The closing message names what this run built: the two tables asked for.
     closing = log.split("bptt: done. Outputs")[1].splitlines()[1:3]

@@ -51,6 +51,19 @@ def test_plan_groups_only_jobs_estimated_below_a_submission_and_names_them():
     assert plans[("lstm", "tanh", 1500)].mem_mb > plans[("rnn", "tanh", 1500)].mem_mb
 
 
+def test_submissions_start_longest_first():
+    plans = resources.plan(REALISTIC)
+    work = {}  # nice -> the submission's estimated seconds
+    for plan in plans.values():
+        work[plan.nice] = work.get(plan.nice, 0.0) + plan.seconds
+    # One rank per submission, 0, 1, 2, ..., given in order of decreasing work.
+    assert sorted(work) == list(range(len(work)))
+    assert [work[n] for n in sorted(work)] == sorted(work.values(), reverse=True)
+    # A group's jobs share their submission's rank.
+    for group in {p.group for p in plans.values() if p.group}:
+        assert len({p.nice for p in plans.values() if p.group == group}) == 1
+
+
 def test_the_group_name_lists_its_jobs_and_stays_short():
     jobs = [("rnn", "tanh", t) for t in range(10)]
     assert resources.group_name(jobs[:2]) == "experiment_rnn-tanh-T0_rnn-tanh-T1"

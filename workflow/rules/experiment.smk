@@ -23,6 +23,8 @@ rule experiment:
     resources:
         mem_mb=lambda wildcards: job_plan(wildcards).mem_mb,
         runtime=lambda wildcards: job_plan(wildcards).runtime,
+        # Longest first: SLURM starts a pending job of lower nice first (docs/cluster.md).
+        slurm_extra=lambda wildcards: f"--nice={job_plan(wildcards).nice}",
     params:
         settings=lambda wildcards: cli(
             **grid.job_settings(

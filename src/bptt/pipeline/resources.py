@@ -5,7 +5,9 @@ group's own Snakemake) and every job inside a group some more (`srun` and a Snak
 the plugin runs a group's jobs one after the other. So a job worth a submission's overhead goes
 alone, and only cheaper jobs share a submission, packed (largest first) until it holds about
 TARGET_SECONDS of work. A job's time and memory requests are its estimate with headroom; a group
-asks for the sum of its jobs' times and the largest of their memories.
+asks for the sum of its jobs' times and the largest of their memories. Submissions start longest
+first (each gets a SLURM nice value, its rank by estimated work): on a full cluster, a long job
+started last would run alone at the end.
 """
 
 import math
@@ -41,6 +43,7 @@ class JobPlan(NamedTuple):
     mem_mb: int  # memory request (peak estimate with headroom)
     runtime: int  # time limit, minutes
     group: str | None  # the group sharing its submission, None for a submission of its own
+    nice: int  # SLURM's --nice for its submission: 0 for the longest, then 1, 2, ... (longest first)
 
 
 def job_seconds(config: dict, cell: str, seq_len: int) -> float:
@@ -95,10 +98,11 @@ def plan(config: dict) -> dict[tuple[str, str, int], JobPlan]:
     # Cost is linear in T and alike across activations: one timing per cell.
     per_step = {cell: job_seconds(config, cell, 1) for cell in dict.fromkeys(c for c, _, _ in jobs)}
     costs = {job: per_step[job[0]] * job[2] for job in jobs}
+    submissions = sorted(pack(costs), key=lambda members: -sum(costs[job] for job in members))
     plans = {}
-    for members in pack(costs):
+    for rank, members in enumerate(submissions):
         name = group_name(members) if len(members) > 1 else None
         for job in members:
             mem = math.ceil(MEMORY_HEADROOM * peak_mb(config, job[0], job[2]))
-            plans[job] = JobPlan(costs[job], mem, runtime_minutes(costs[job]), name)
+            plans[job] = JobPlan(costs[job], mem, runtime_minutes(costs[job]), name, rank)
     return plans
