@@ -28,6 +28,10 @@ from bptt.report.data import (
 )
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
+# Dense line work (artists drawn with rasterized=True) is embedded in the SVG as a PNG at this resolution:
+# a figure is at most PAGE_WIDTH_IN wide on the page at 96 px/in, so twice that stays sharp on a 2x (HiDPI) screen.
+RASTER_DPI = 192
+DENSE = 50  # a line of more points than this is rasterised (a few hundred lags); sparse ones stay vector
 STEPS = 100  # the phase diagram colours the decades gained or lost over this many steps
 # The page's text width at 1280 px: style.css's body max-width 60rem less 2 x 2rem padding, at 16 px/rem.
 PAGE_WIDTH_IN = (60 - 4) * 16 / 96
@@ -40,7 +44,7 @@ def to_svg(figure: Figure) -> str:
     """The figure as SVG text; identical input gives identical bytes (no date, fixed ids)."""
     buffer = io.StringIO()
     with rc_context(SVG_SETTINGS):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
     return buffer.getvalue()
 
 
@@ -415,7 +419,8 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
     """
     cells = ordered(table["cell"], CELL_NAMES)
     activations = ordered(table["activation"], ACTIVATION_ORDER)
-    figure = Figure(figsize=(2.6 * len(activations) + 1.3, 2.1 * len(cells) + 0.6), layout="constrained")
+    # The page's width, so that 7-pt text lands at 9.3 px (page_px); the legend takes the right-hand 1.3 in.
+    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.9 * len(cells) + 0.6), layout="constrained")
     grid = figure.subplots(len(cells), len(activations), sharex=True, sharey="row", squeeze=False)
     values = table[y].replace([np.inf, -np.inf], np.nan)
     stats = values.groupby([table["cell"], table["activation"], table["radius"], table[x]]).quantile([0.25, 0.5, 0.75])
@@ -431,8 +436,9 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
             for radius, band in stats.loc[(cell, activation)].groupby(level=0):
                 band = band.droplevel(0)
                 colour = palette[radius]
-                ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0)
-                ax.plot(band.index, band[0.5], color=colour, lw=1.3, marker=marker, ms=3)
+                dense = len(band) > DENSE
+                ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0, rasterized=dense)
+                ax.plot(band.index, band[0.5], color=colour, lw=1.3, marker=marker, ms=3, rasterized=dense)
             ax.set_title(f"{CELL_NAMES.get(cell, cell)}, {activation}", fontsize=9)
         finite = stats.loc[cell, 0.5].to_numpy() if cell in stats.index else np.array([])
         finite = finite[np.isfinite(finite)]
