@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bptt.pipeline import grid
+from bptt.pipeline.spectrum import few_radii
 from bptt.report.data import (
     ACTIVATION_ORDER,
     CELL_NAMES,
@@ -32,6 +33,9 @@ SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.siz
 # a figure is at most PAGE_WIDTH_IN wide on the page at 96 px/in, so twice that stays sharp on a 2x (HiDPI) screen.
 RASTER_DPI = 192
 DENSE = 50  # a line of more points than this is rasterised (a few hundred lags); sparse ones stay vector
+# A marker per radius, in radius order, a few per line: neighbouring radii's shades of blue are told apart by shape.
+RADIUS_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+MARKS_PER_LINE = 8
 STEPS = 100  # the phase diagram colours the decades gained or lost over this many steps
 # The page's text width at 1280 px: style.css's body max-width 60rem less 2 x 2rem padding, at 16 px/rem.
 PAGE_WIDTH_IN = (60 - 4) * 16 / 96
@@ -71,7 +75,8 @@ def radius_colours(radii) -> dict[float, tuple]:
 
 def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     """log10 ||dL/dh_k|| against lag at the longest T; for the Elman cell with Pascanu's bound and
-    the mean-field prediction.
+    the mean-field prediction, at the smallest radius, the one nearest 1 and the largest (`few_radii`: all
+    seven would stack 21 lines in a panel).
 
     Both reference lines start from the measured value at lag 0: Pascanu's bound (dotted) is
     lag * log10(gamma_f * sigma_max(U)), a worst case over directions; mean-field theory
@@ -90,7 +95,10 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     rate = theory.assign(gate_bias=theory["gate_bias"].fillna(grid.gate_bias_label(None))).set_index(keys)["rate"]
     palette = radius_colours(runs["radius"])
     lag = np.arange(runs["lag"].max() + 1)
+    referenced = few_radii(runs["radius"].unique())
     for (cell, activation, bias, radius), offset in start.items():
+        if radius not in referenced:
+            continue
         ax, colour = axes[(cell, activation)], palette[radius]
         if cell == "rnn":
             line = bound.loc[(activation, radius)]
@@ -98,8 +106,9 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
         if (cell, activation, bias, radius) in rate.index:
             slope = np.log10(rate.loc[(cell, activation, bias, radius)])
             ax.plot(lag, offset + lag * slope, ls="-.", lw=0.8, color=colour)
-    references = [("Pascanu bound (Elman)", ":")] if len(elman) else []
-    references += [("mean-field rate", "-.")] if len(theory) else []
+    radii = ", ".join(f"{r:g}" for r in referenced)
+    references = [(f"Pascanu bound (Elman),\nρ = {radii}", ":")] if len(elman) else []
+    references += [(f"mean-field rate,\nρ = {radii}", "-.")] if len(theory) else []
     _finish_grid(figure, axes, r"lag $= T - 1 - k$", r"$\log_{10} \|\partial L/\partial h_k\|$", palette, references)
     return figure
 
@@ -116,7 +125,7 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
 
 def end_to_end(summary: pd.DataFrame) -> Figure:
     """log10 ||dL/dh_0|| / ||dL/dh_{T-1}|| against the sequence length T."""
-    figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end", marker="o")
+    figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end")
     lengths = sorted(summary["seq_len"].unique())
     for ax in axes.values():  # linear in T: a constant rate per step draws a straight line
         ax.set_xticks(lengths, [str(n) for n in lengths])
@@ -412,20 +421,24 @@ def _index_position(radii: list[float], log_bound: np.ndarray) -> float:
     return i + np.log(radius / below) / np.log(above / below)
 
 
-def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
-    """A rows-by-cell, columns-by-activation grid with a median line and IQR band per radius.
+def _cell_activation_grid(table: pd.DataFrame, x: str, y: str):
+    """A rows-by-cell, columns-by-activation grid with a median line (marked by radius) and IQR band per radius.
 
-    Returns (figure, {(cell, activation): axes}); the y-range is shared by each row.
+    Returns (figure, {(cell, activation): axes}); the y-range is shared by each row. Where some seed's
+    value is not finite (not measurable, or an exact zero) the line and band have a gap: a median over a
+    set of seeds that changed from one x to the next would jump.
     """
     cells = ordered(table["cell"], CELL_NAMES)
     activations = ordered(table["activation"], ACTIVATION_ORDER)
     # The page's width, so that 7-pt text lands at 9.3 px (page_px); the legend takes the right-hand 1.3 in.
-    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.9 * len(cells) + 0.6), layout="constrained")
+    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.75 * len(cells) + 0.6), layout="constrained")
     grid = figure.subplots(len(cells), len(activations), sharex=True, sharey="row", squeeze=False)
     values = table[y].replace([np.inf, -np.inf], np.nan)
-    stats = values.groupby([table["cell"], table["activation"], table["radius"], table[x]]).quantile([0.25, 0.5, 0.75])
-    stats = stats.unstack()
+    keys = [table["cell"], table["activation"], table["radius"], table[x]]
+    stats = values.groupby(keys).quantile([0.25, 0.5, 0.75]).unstack()
+    stats.loc[values.isna().groupby(keys).any().reindex(stats.index).to_numpy()] = np.nan
     palette = radius_colours(table["radius"])
+    markers = dict(zip(palette, RADIUS_MARKERS * len(palette)))
     axes = {}
     for i, cell in enumerate(cells):
         for j, activation in enumerate(activations):
@@ -438,7 +451,17 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
                 colour = palette[radius]
                 dense = len(band) > DENSE
                 ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0, rasterized=dense)
-                ax.plot(band.index, band[0.5], color=colour, lw=1.3, marker=marker, ms=3, rasterized=dense)
+                every = max(len(band) // MARKS_PER_LINE, 1)
+                ax.plot(
+                    band.index,
+                    band[0.5],
+                    color=colour,
+                    lw=1.3,
+                    marker=markers[radius],
+                    ms=3.5,
+                    markevery=every,
+                    rasterized=dense,
+                )
             ax.set_title(f"{CELL_NAMES.get(cell, cell)}, {activation}", fontsize=9)
         finite = stats.loc[cell, 0.5].to_numpy() if cell in stats.index else np.array([])
         finite = finite[np.isfinite(finite)]
@@ -456,6 +479,7 @@ def _finish_grid(figure, axes, xlabel, ylabel, palette, references: list[tuple[s
         ax.set_xlabel(xlabel)
     for ax in grid[:, 0]:
         ax.set_ylabel(ylabel)
-    handles = [Line2D([], [], color=c, lw=1.5, label=f"ρ = {r:g}") for r, c in palette.items()]
+    markers = dict(zip(palette, RADIUS_MARKERS * len(palette)))
+    handles = [Line2D([], [], color=c, lw=1.5, marker=markers[r], ms=4, label=f"ρ = {r:g}") for r, c in palette.items()]
     handles += [Line2D([], [], color="0.3", ls=style, lw=1.0, label=label) for label, style in references]
     figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
