@@ -20,7 +20,9 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Every font-size an SVG's text is set at (matplotlib writes svg.fonttype none text as a style).
+# An SVG's text elements, and the font-sizes set in one (matplotlib writes svg.fonttype none text as styles;
+# mathtext as one <text> of <tspan>s, its sub- and superscripts at 0.7 of the base size).
+TEXT = re.compile(r"<text\b.*?</text>", re.S)
 FONT_SIZE = re.compile(r"font-size:\s*([0-9.]+)px")
 # A figure <img>'s id, shown and natural width, and its data URI.
 FIGURE_IMAGES = """els => els.map(e => [e.closest('figure') ? e.closest('figure').id : e.alt,
@@ -28,12 +30,13 @@ FIGURE_IMAGES = """els => els.map(e => [e.closest('figure') ? e.closest('figure'
 
 
 def smallest_text_px(src: str, shown: float, natural: float) -> float:
-    """The smallest font of an SVG data URI's text in CSS px as drawn at `shown` of its `natural` width
-    (inf when the image has no text: a raster has none to measure)."""
+    """The smallest text of an SVG data URI in CSS px as drawn at `shown` of its `natural` width: each text's
+    base size (the largest font-size in it, so a subscript is read as part of its label, as typeset), the
+    smallest over the texts (inf when the image has no text: a raster has none to measure)."""
     if not src.startswith("data:image/svg+xml;base64,"):
         return float("inf")
     svg = base64.b64decode(src.split(",", 1)[1]).decode()
-    sizes = [float(s) for s in FONT_SIZE.findall(svg)]
+    sizes = [max(map(float, found)) for text in TEXT.findall(svg) if (found := FONT_SIZE.findall(text))]
     # matplotlib sizes its SVG in pt (1 pt = 4/3 CSS px) with font sizes in the same user units.
     return min(sizes) * 4 / 3 * shown / natural if sizes else float("inf")
 

@@ -52,6 +52,12 @@ def to_svg(figure: Figure) -> str:
     return buffer.getvalue()
 
 
+def page_width(width_in: float) -> float:
+    """A figure's width in inches, at most the page's: wider, the page would scale it and its 7-pt text down
+    below 9 px; at most PAGE_WIDTH_IN, every text of 7 pt or more is at least page_px(7, width) = 9.3 px."""
+    return min(width_in, PAGE_WIDTH_IN)
+
+
 def page_px(fontsize_pt: float, width_in: float) -> float:
     """CSS px on the page of text set at fontsize_pt in a figure width_in wide, at 1280 px or wider: the SVG is
     fontsize_pt * 96/72 px at its natural size and the page scales it down to fit PAGE_WIDTH_IN."""
@@ -275,7 +281,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     activations = ordered(runs["activation"], ACTIVATION_ORDER)
     columns = max(len(activations), len(gated), 1)
     rows = 1 + (len(gated) > 0)
-    figure = Figure(figsize=(2.7 * columns + 0.4, 3.1 * rows), layout="constrained")
+    figure = Figure(figsize=(page_width(2.7 * columns + 0.4), 2.7 * rows), layout="constrained")
     grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
     axes = grid[0]
     for ax, (title, panel) in zip(grid[-1], gated.items()):
@@ -343,7 +349,7 @@ def _gated_panel(ax, title: str, panel: tuple) -> None:
     ax.set_yscale("log")
     _radius_axis(ax, r)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=7, loc="lower right")
 
 
 def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figure:
@@ -362,7 +368,7 @@ def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figu
         ("gru", "tanh", "gate_bias", "GRU, tanh"),
     ]
     panels = [p for p in panels if ((survival["cell"] == p[0]) & (survival["activation"] == p[1])).any()]
-    figure = Figure(figsize=(3.2 * max(len(panels), 1) + 0.3, 3.1), layout="constrained")
+    figure = Figure(figsize=(page_width(3.2 * max(len(panels), 1) + 0.3), 3.1), layout="constrained")
     axes = figure.subplots(1, max(len(panels), 1), sharey=True, squeeze=False)[0]
     lag = int(survival["lag"].iloc[0])
     for ax, (cell, activation, axis, title) in zip(axes, panels):
