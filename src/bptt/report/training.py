@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps, colors
+from matplotlib import colormaps, colors, ticker
 from matplotlib.figure import Figure
 
 from bptt.report.data import CELL_NAMES
@@ -126,10 +126,25 @@ def gradient_traces(training: pd.DataFrame, summary: pd.DataFrame, task: str, se
             if i == 0:
                 ax.set_title(labels[model], fontsize=8)
         grid[i, 0].set_ylabel(f"{clipping}\n‖g‖ before clipping", fontsize=8)
+    for ax in grid[0]:  # a column's range, shared by its rows
+        _room_for_ticks(ax, len(seeds))
     for ax in grid[-1]:
         ax.set_xlabel("training step", fontsize=8)
     figure.suptitle(f"{TASK_NAMES.get(task, task).capitalize()}, T = {seq_len}", fontsize=10)
     return figure
+
+
+def _room_for_ticks(ax, seeds: int) -> None:
+    """Lower a log-scaled panel's floor so that its rows of clipping ticks (the bottom 0.05 + 0.07 * seeds of
+    the panel) lie below the lines; label 1, 2 and 5 of each decade where the range is under two decades."""
+    low, high = ax.get_ylim()
+    span = np.log10(high / low)
+    share = 0.05 + 0.07 * seeds
+    ax.set_ylim(low / 10 ** (span * share / (1 - share)), high)
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    if span < 2:
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
