@@ -103,6 +103,9 @@ def test_eigenvalue_plane_has_a_panel_per_init_and_radius(tables):
     assert points == len(eigenvalues)
     titles = [ax.get_title() for ax in figure.axes]
     assert "gaussian, ρ = 1\n‖U‖₂ = 2.00" in titles and "orthogonal, ρ = 1\n‖U‖₂ = 1.00" in titles
+    # With the grid's initialisations, one the runs never use is titled as a contrast, not as a run.
+    titles = [ax.get_title() for ax in figures.eigenvalue_plane(eigenvalues, ["orthogonal", "identity"]).axes]
+    assert "gaussian (not run), ρ = 1\n‖U‖₂ = 2.00" in titles and "orthogonal, ρ = 1\n‖U‖₂ = 1.00" in titles
 
 
 def test_rate_hierarchy_draws_bound_gamma_rate_and_mean_field_per_elman_activation(main, tables):

@@ -226,11 +226,12 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
         )
 
 
-def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
+def eigenvalue_plane(eigenvalues: pd.DataFrame, run_inits=None) -> Figure:
     """Eigenvalues of U in the complex plane, a panel per initialisation and radius.
 
     The unit circle is solid, the circle of radius rho dashed; the title gives ||U||_2, which
-    equals rho only for the orthogonal (normal) matrix.
+    equals rho only for the orthogonal (normal) matrix. An initialisation not in `run_inits` (the grid's
+    recurrent_init; None: all are) is titled "not run": it is drawn for contrast only.
     """
     inits = ordered(eigenvalues["init"], ("orthogonal", "gaussian"))
     radii = sorted(eigenvalues["radius"].unique())
@@ -246,7 +247,8 @@ def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
             ax.plot(radius * np.cos(circle), radius * np.sin(circle), color="0.3", lw=0.8, ls="--")
             ax.scatter(points["real"], points["imag"], s=7, color="#1f3b73", lw=0)
             norm = points["spectral_norm"].median()
-            ax.set_title(f"{init}, ρ = {radius:g}\n‖U‖₂ = {norm:.2f}", fontsize=8)
+            name = init if run_inits is None or init in run_inits else f"{init} (not run)"
+            ax.set_title(f"{name}, ρ = {radius:g}\n‖U‖₂ = {norm:.2f}", fontsize=8)
             ax.set_aspect("equal")
             ax.set_xlim(-limit, limit)
             ax.set_ylim(-limit, limit)
