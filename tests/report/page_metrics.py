@@ -43,10 +43,12 @@ def smallest_text_px(src: str, shown: float, natural: float) -> float:
 
 def measure(page, url: str) -> dict:
     """Load `url` in a playwright `page` at the 1280 x 800 screen and measure it: {height_px, screens,
-    figures: {id: smallest text px}}."""
+    figures: {id: smallest text px}}. The height is the page as loaded (every <details> closed); the figures
+    are measured with every <details> opened, as a reader who opens them sees them (the page stays so)."""
     page.set_viewport_size(SCREEN)
     page.goto(url, wait_until="load")
     height = page.evaluate("document.documentElement.scrollHeight")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     figures = {
         name: smallest_text_px(src, shown, natural)
         for name, shown, natural, src in page.eval_on_selector_all("figure img", FIGURE_IMAGES)

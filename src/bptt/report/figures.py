@@ -296,7 +296,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     activations = ordered(runs["activation"], ACTIVATION_ORDER)
     columns = max(len(activations), len(gated), 1)
     rows = 1 + (len(gated) > 0)
-    figure = Figure(figsize=(page_width(2.7 * columns + 0.4), 2.7 * rows), layout="constrained")
+    figure = Figure(figsize=(page_width(2.7 * columns + 0.4), 2.4 * rows), layout="constrained")
     grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
     axes = grid[0]
     for ax, (title, panel) in zip(grid[-1], gated.items()):
@@ -383,7 +383,7 @@ def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figu
         ("gru", "tanh", "gate_bias", "GRU, tanh"),
     ]
     panels = [p for p in panels if ((survival["cell"] == p[0]) & (survival["activation"] == p[1])).any()]
-    figure = Figure(figsize=(page_width(3.2 * max(len(panels), 1) + 0.3), 3.1), layout="constrained")
+    figure = Figure(figsize=(page_width(3.2 * max(len(panels), 1) + 0.3), 2.8), layout="constrained")
     axes = figure.subplots(1, max(len(panels), 1), sharey=True, squeeze=False)[0]
     lag = int(survival["lag"].iloc[0])
     for ax, (cell, activation, axis, title) in zip(axes, panels):
@@ -452,7 +452,7 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str):
     cells = ordered(table["cell"], CELL_NAMES)
     activations = ordered(table["activation"], ACTIVATION_ORDER)
     # The page's width, so that 7-pt text lands at 9.3 px (page_px); the legend takes the right-hand 1.3 in.
-    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.75 * len(cells) + 0.6), layout="constrained")
+    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.6 * len(cells) + 0.6), layout="constrained")
     grid = figure.subplots(len(cells), len(activations), sharex=True, sharey="row", squeeze=False)
     values = table[y].replace([np.inf, -np.inf], np.nan)
     keys = [table["cell"], table["activation"], table["radius"], table[x]]
