@@ -79,7 +79,7 @@ def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
     task (marker: task; colour: model), bars: the bootstrap interval over seeds. A model that solved no
     length sits on the floor (half the first rung, open marker); an infinite timescale at the right edge."""
     names = labels(specs)
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = fig.add_subplot()
     finite = summary["timescale_init"].replace(np.inf, np.nan).dropna()
     right = finite.max() * 3 if len(finite) else 10.0
