@@ -50,7 +50,8 @@ LOG10_LIMIT = 60.0  # y-axes stop here: beyond 10^±60 every curve has clearly v
 
 
 def to_svg(figure: Figure) -> str:
-    """The figure as SVG text; identical input gives identical bytes (no date, fixed ids)."""
+    """The figure as SVG text; identical input gives identical bytes (no date, fixed ids). Artists drawn with
+    rasterized=True are embedded as PNGs at RASTER_DPI, re-encoded with a palette of PNG_COLOURS."""
     buffer = io.StringIO()
     with rc_context(SVG_SETTINGS):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
