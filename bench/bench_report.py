@@ -29,8 +29,8 @@ def tables(config: dict, results: pathlib.Path) -> tuple[render.Tables, str]:
     paths = {
         name: results / pathlib.Path(entry.path).relative_to("results") for name, entry in report_inputs.INPUTS.items()
     }
-    if all(p.exists() for p in paths.values()):
-        return render.read_tables(paths), "real"
+    if all(p.exists() for name, p in paths.items() if not report_inputs.INPUTS[name].optional):
+        return render.read_tables({name: p for name, p in paths.items() if p.exists()}), "real"
     sys.path.insert(0, str(ROOT / "tests" / "report"))  # synthetic.py imports its neighbour
     spec = importlib.util.spec_from_file_location("synthetic", ROOT / "tests" / "report" / "synthetic.py")
     synthetic = importlib.util.module_from_spec(spec)

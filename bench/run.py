@@ -1,7 +1,7 @@
 """Run every benchmark in bench/ (bench_*.py) in turn; each prints its own figures, and the ratios at the end.
 
 Usage: python bench/run.py [NAME ...]
-  (NAME: audit, core, estimate, jacobian, notebook, pipeline, report, slurm, train)
+  (NAME: audit, core, estimate, jacobian, notebook, page, pipeline, report, slurm, train)
 
 The PyTorch parts (bench_core's and bench_train's comparisons, bench_notebook entirely) run where torch
 is importable, here or in the interpreter $BPTT_TORCH_PYTHON names; otherwise each prints a SKIPPED line

@@ -1,8 +1,9 @@
 """The rendered report in Debian's real Chromium, headless and with networking off.
 
 Checks what a reader would notice: console errors, any request beyond the file itself, figures
-that fail to decode, equations missing, an incomplete reference list. A full-page screenshot is
-kept in test-artifacts/ for a human to look at.
+that fail to decode, equations missing, an incomplete reference list, a page taller than 12 screens
+or larger than 3 MB, text in a figure below 9 px. A full-page screenshot is kept in test-artifacts/
+for a human to look at.
 """
 
 import datetime
@@ -12,6 +13,7 @@ import re
 import shutil
 import string
 
+import page_metrics
 import pytest
 import synthetic
 
@@ -24,16 +26,11 @@ _spec = importlib.util.spec_from_file_location("tests_root_conftest", ROOT / "te
 _root_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root_conftest)
 require = _root_conftest.require
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = page_metrics.CHROMIUM
+ARGS = page_metrics.ARGS
+MAX_SCREENS = 12  # of 1280 x 800, with every <details> closed, as the page loads
+MAX_BYTES = 3_000_000
+MIN_TEXT_PX = 9.0
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +79,13 @@ def test_report_in_headless_chromium(report_file, tmp_path):
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+            # A citation whose reference list is folded away: following it opens the list.
+            cited_closed = page.evaluate("!document.querySelector('#references details').open")
+            page.evaluate(
+                """[...document.querySelectorAll("a[href^='#ref-']")].find(a => a.offsetParent !== null).click()"""
+            )
+            page.wait_for_function("document.querySelector('#references details').open")
+            metrics = page_metrics.measure(page, url)  # from here on every <details> is open
             page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: the summary table fits whole
             table_hidden = page.eval_on_selector("#summary .table-scroll", "e => e.scrollWidth - e.clientWidth")
             figures_drawn = page.eval_on_selector_all(
@@ -120,3 +124,10 @@ def test_report_in_headless_chromium(report_file, tmp_path):
         assert shown == pytest.approx(min(natural, figures.PAGE_WIDTH_IN * 96), abs=1), name
     phase = next(f for f in figures_drawn if f[0] == f"figure-{render.LETTERS['phase_diagram']}")
     assert figures.SMALL_TEXT_PT * 96 / 72 * phase[3] / phase[4] >= 9
+    # The page a reader meets: the story, with the rest one click away.
+    assert cited_closed
+    assert metrics["screens"] <= MAX_SCREENS, f"{metrics['height_px']} px tall at 1280 x 800"
+    assert report_file.stat().st_size <= MAX_BYTES
+    small = {name: px for name, px in metrics["figures"].items() if px < MIN_TEXT_PX}
+    assert small == {}, f"text below {MIN_TEXT_PX:g} px at 1280 px: {small}"
+    assert sorted(metrics["figures"]) == sorted(f"figure-{letter}" for letter in render.LETTERS.values())

@@ -48,3 +48,15 @@ def test_the_figures_draw():
     runs, summary = synthetic.tables()
     assert isinstance(trainability.bridge_figure(summary, synthetic.SPECS), Figure)
     assert isinstance(trainability.ladder_figure(runs, synthetic.SPECS), Figure)
+
+
+def test_the_ladder_tells_every_model_apart():
+    """A panel per task and cell kind; in a panel each model has its own marker and line style and sits
+    sideways of the others, so lines that agree do not hide under each other."""
+    runs, _ = synthetic.tables()
+    figure = trainability.ladder_figure(runs, synthetic.SPECS)
+    for ax in figure.axes:
+        lines = [line for line in ax.get_lines() if len(line.get_xdata()) and line.get_linestyle() != "None"]
+        assert len({(line.get_marker(), str(line.get_linestyle())) for line in lines}) == len(lines)
+        xs = [tuple(line.get_xdata()) for line in lines]
+        assert len(set(xs)) == len(xs)

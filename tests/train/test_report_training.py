@@ -82,17 +82,24 @@ def _lines(ax, style="-"):
 def test_gradient_traces_mark_spikes_divergences_and_the_threshold(tables):
     training, summary = tables
     figure = report.gradient_traces(training, summary, "adding", 40)
-    axes = {ax.get_title(): ax for ax in figure.axes}
-    spiky = axes["Elman tanh RNN\nno clipping"]
+    axes = {ax.get_label(): ax for ax in figure.axes}
+    spiky = axes["Elman tanh RNN, no clipping"]
     circles = [line for line in spiky.get_lines() if line.get_marker() == "o"]
     assert [tuple(line.get_ydata()) for line in circles] == [(1000.0, 1000.0)]
-    lstm = axes["LSTM (forget bias 1)\nno clipping"]
+    lstm = axes["LSTM (forget bias 1), no clipping"]
     crosses = [line for line in lstm.get_lines() if line.get_marker() == "x"]
     assert [tuple(line.get_xdata()) for line in crosses] == [(30,)]  # the last evaluation before it diverged
-    clipped = axes["GRU (update bias 0)\nclipping at c = 1"]
+    clipped = axes["GRU (update bias 0), clipping at c = 1"]
     assert any(np.allclose(line.get_ydata(), 1.0) for line in _lines(clipped, "--"))
     ticks = [line for line in clipped.get_lines() if line.get_marker() == "|"]
     assert sum(len(line.get_xdata()) for line in ticks) == 2 * 5  # 2 seeds, every evaluation after step 0
+    # The clipping ticks sit inside the panel, a row per seed, so none is cut in half by the axis.
+    rows = sorted({float(y) for line in ticks for y in line.get_ydata()})
+    assert len(rows) == 2 and 0 < rows[0] < rows[1] < 1
+    # Each model has its own y-range (shared by its clipping settings): the spike of 1000 in the Elman
+    # column does not set the LSTM's.
+    assert spiky.get_ylim() == axes["Elman tanh RNN, clipping at c = 1"].get_ylim()
+    assert spiky.get_ylim()[1] > lstm.get_ylim()[1] * 10
 
 
 def test_cliff_figure_has_a_panel_per_clipping_setting_with_its_paths(cliff):

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bptt.report.figures import page_width
+
 QUANTITIES = {
     "state": "‖vᵀ ∂h_last/∂h_k‖ (no loss)",
     "state_c": "‖vᵀ ∂h_last/∂c_k‖ (no loss)",
@@ -35,7 +37,7 @@ def models(audit: pd.DataFrame) -> list[str]:
 def figure(rows: pd.DataFrame) -> Figure:
     """One model: a panel per quantity, log10 norm against lag, a line per layer (median) with its IQR band."""
     quantities = [q for q in QUANTITIES if q in set(rows["quantity"])]
-    fig = Figure(figsize=(3.2 * len(quantities), 3.0), layout="constrained")
+    fig = Figure(figsize=(page_width(3.2 * len(quantities)), 3.0), layout="constrained")
     axes = fig.subplots(1, len(quantities), squeeze=False)[0]
     layers = sorted(rows["layer"].unique())
     for ax, quantity in zip(axes, quantities):

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bptt.report.figures import page_width
 from bptt.report.findings import power_of_ten
 from bptt.report.intervals import wilson
 from bptt.report.training import model_label
@@ -283,7 +284,7 @@ def divergence_figure(runs: pd.DataFrame) -> Figure:
     setting with its Wilson 95 % interval; the shaded band is each setting's stable range."""
     rates, names, order = divergence_rates(runs), labels(runs), clip_order(runs)
     ranges = largest_stable(rates).set_index(["model", "clip"])
-    figure = Figure(figsize=(3.6 * len(names) + 1.8, 3.0), layout="constrained")
+    figure = Figure(figsize=(page_width(3.6 * len(names) + 1.8), 3.0), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False, sharey=True)[0]
     for ax, model in zip(axes, names):
         for i, clip in enumerate(order):
@@ -359,7 +360,7 @@ def trace_figure(runs: pd.DataFrame, traces: pd.DataFrame) -> Figure:
     clipped steps; the threshold c dashed). The circle marks the unclipped run's first spike (`first_spike`);
     the square the largest gradient that clipping bounded, with its norm."""
     chosen, names = traced_runs(runs, traces), labels(runs)
-    figure = Figure(figsize=(3.8 * max(len(chosen), 1) + 2.4, 3.0), layout="constrained")
+    figure = Figure(figsize=(page_width(3.8 * max(len(chosen), 1) + 2.4), 3.0), layout="constrained")
     axes = figure.subplots(1, max(len(chosen), 1), squeeze=False)[0]
     for ax, row in zip(axes, chosen.itertuples()):
         for clip in (OFF, row.clip):

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from bptt.pipeline.collect import decay_slope
 from bptt.report.data import CELL_NAMES
+from bptt.report.figures import page_width
 
 # ||G_tau|| below this fraction of the largest part counts as a negligible dependency length.
 NEGLIGIBLE = 1e-3
@@ -23,7 +24,7 @@ def _cells(table: pd.DataFrame) -> list[str]:
 def heatmaps(pairs: pd.DataFrame) -> Figure:
     """log10 ||dL_t/dh_k|| over (k, t), one panel per cell, on one colour scale; blank for t < k."""
     cells = _cells(pairs)
-    figure = Figure(figsize=(3.0 * max(len(cells), 1) + 0.8, 3.2), layout="constrained")
+    figure = Figure(figsize=(page_width(3.0 * max(len(cells), 1) + 0.8), 3.2), layout="constrained")
     axes = figure.subplots(1, max(len(cells), 1), squeeze=False)[0]
     finite = pairs["log10_source_grad_h"][np.isfinite(pairs["log10_source_grad_h"])]
     low, high = (float(finite.min()), float(finite.max())) if len(finite) else (-1.0, 0.0)
@@ -34,7 +35,13 @@ def heatmaps(pairs: pd.DataFrame) -> Figure:
         grid = np.full((n, n), np.nan)  # [t, k]
         grid[rows["t"], rows["k"]] = rows["log10_source_grad_h"]
         image = ax.imshow(
-            grid, origin="lower", cmap="viridis", vmin=low, vmax=high, extent=(-0.5, n - 0.5, -0.5, n - 0.5)
+            grid,
+            origin="lower",
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            extent=(-0.5, n - 0.5, -0.5, n - 0.5),
+            interpolation="none",  # one pixel per pair, embedded as is: not resampled to the SVG's dpi
         )
         first = rows.iloc[0]
         ax.set_title(f"{CELL_NAMES[cell]} ({first['activation']}, ρ = {first['radius']:g})", fontsize=9)

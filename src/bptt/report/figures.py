@@ -7,15 +7,19 @@ spectral radius on a diverging scale: blue below 1, red above. Data selection li
 `bptt.report.data`; `theory` is the mean-field table of `bptt.pipeline.theory` (Elman, LSTM and GRU rows).
 """
 
+import base64
 import io
+import re
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps, colors, rc_context, ticker
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from PIL import Image
 
 from bptt.pipeline import grid
+from bptt.pipeline.spectrum import few_radii
 from bptt.report.data import (
     ACTIVATION_ORDER,
     CELL_NAMES,
@@ -28,6 +32,15 @@ from bptt.report.data import (
 )
 
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "bptt-report", "font.size": 9}
+# Dense line work (artists drawn with rasterized=True) is embedded in the SVG as a PNG at this resolution:
+# a figure is at most PAGE_WIDTH_IN wide on the page at 96 px/in, so twice that stays sharp on a 2x (HiDPI) screen.
+RASTER_DPI = 192
+DENSE = 50  # a line of more points than this is rasterised (a few hundred lags); sparse ones stay vector
+PNG_COLOURS = 256  # embedded rasters are re-encoded with a palette this size: a third of the bytes, no visible change
+EMBEDDED_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)")
+# A marker per radius, in radius order, a few per line: neighbouring radii's shades of blue are told apart by shape.
+RADIUS_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+MARKS_PER_LINE = 8
 STEPS = 100  # the phase diagram colours the decades gained or lost over this many steps
 # The page's text width at 1280 px: style.css's body max-width 60rem less 2 x 2rem padding, at 16 px/rem.
 PAGE_WIDTH_IN = (60 - 4) * 16 / 96
@@ -37,11 +50,26 @@ LOG10_LIMIT = 60.0  # y-axes stop here: beyond 10^±60 every curve has clearly v
 
 
 def to_svg(figure: Figure) -> str:
-    """The figure as SVG text; identical input gives identical bytes (no date, fixed ids)."""
+    """The figure as SVG text; identical input gives identical bytes (no date, fixed ids). Artists drawn with
+    rasterized=True are embedded as PNGs at RASTER_DPI, re-encoded with a palette of PNG_COLOURS."""
     buffer = io.StringIO()
     with rc_context(SVG_SETTINGS):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
+    return EMBEDDED_PNG.sub(lambda found: "data:image/png;base64," + _palette_png(found.group(1)), buffer.getvalue())
+
+
+def _palette_png(encoded: str) -> str:
+    """A base64 PNG (RGBA, as matplotlib embeds rasterised artists) re-encoded with a palette of PNG_COLOURS."""
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    out = io.BytesIO()
+    image.quantize(PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, format="png", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def page_width(width_in: float) -> float:
+    """A figure's width in inches, at most the page's: wider, the page would scale it and its 7-pt text down
+    below 9 px; at most PAGE_WIDTH_IN, every text of 7 pt or more is at least page_px(7, width) = 9.3 px."""
+    return min(width_in, PAGE_WIDTH_IN)
 
 
 def page_px(fontsize_pt: float, width_in: float) -> float:
@@ -67,7 +95,8 @@ def radius_colours(radii) -> dict[float, tuple]:
 
 def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     """log10 ||dL/dh_k|| against lag at the longest T; for the Elman cell with Pascanu's bound and
-    the mean-field prediction.
+    the mean-field prediction, at the smallest radius, the one nearest 1 and the largest (`few_radii`: all
+    seven would stack 21 lines in a panel).
 
     Both reference lines start from the measured value at lag 0: Pascanu's bound (dotted) is
     lag * log10(gamma_f * sigma_max(U)), a worst case over directions; mean-field theory
@@ -86,7 +115,10 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
     rate = theory.assign(gate_bias=theory["gate_bias"].fillna(grid.gate_bias_label(None))).set_index(keys)["rate"]
     palette = radius_colours(runs["radius"])
     lag = np.arange(runs["lag"].max() + 1)
+    referenced = few_radii(runs["radius"].unique())
     for (cell, activation, bias, radius), offset in start.items():
+        if radius not in referenced:
+            continue
         ax, colour = axes[(cell, activation)], palette[radius]
         if cell == "rnn":
             line = bound.loc[(activation, radius)]
@@ -94,8 +126,9 @@ def lag_profiles(gradients: pd.DataFrame, theory: pd.DataFrame) -> Figure:
         if (cell, activation, bias, radius) in rate.index:
             slope = np.log10(rate.loc[(cell, activation, bias, radius)])
             ax.plot(lag, offset + lag * slope, ls="-.", lw=0.8, color=colour)
-    references = [("Pascanu bound (Elman)", ":")] if len(elman) else []
-    references += [("mean-field rate", "-.")] if len(theory) else []
+    radii = ", ".join(f"{r:g}" for r in referenced)
+    references = [(f"Pascanu bound (Elman),\nρ = {radii}", ":")] if len(elman) else []
+    references += [(f"mean-field rate,\nρ = {radii}", "-.")] if len(theory) else []
     _finish_grid(figure, axes, r"lag $= T - 1 - k$", r"$\log_{10} \|\partial L/\partial h_k\|$", palette, references)
     return figure
 
@@ -112,7 +145,7 @@ def weight_contributions(gradients: pd.DataFrame) -> Figure:
 
 def end_to_end(summary: pd.DataFrame) -> Figure:
     """log10 ||dL/dh_0|| / ||dL/dh_{T-1}|| against the sequence length T."""
-    figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end", marker="o")
+    figure, axes = _cell_activation_grid(summary, "seq_len", "log10_end_to_end")
     lengths = sorted(summary["seq_len"].unique())
     for ax in axes.values():  # linear in T: a constant rate per step draws a straight line
         ax.set_xticks(lengths, [str(n) for n in lengths])
@@ -207,11 +240,12 @@ def _mark_elman_row(ax, i, radii, bounds, critical, activation) -> None:
         )
 
 
-def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
+def eigenvalue_plane(eigenvalues: pd.DataFrame, run_inits=None) -> Figure:
     """Eigenvalues of U in the complex plane, a panel per initialisation and radius.
 
     The unit circle is solid, the circle of radius rho dashed; the title gives ||U||_2, which
-    equals rho only for the orthogonal (normal) matrix.
+    equals rho only for the orthogonal (normal) matrix. An initialisation not in `run_inits` (the grid's
+    recurrent_init; None: all are) is titled "not run": it is drawn for contrast only.
     """
     inits = ordered(eigenvalues["init"], ("orthogonal", "gaussian"))
     radii = sorted(eigenvalues["radius"].unique())
@@ -227,7 +261,8 @@ def eigenvalue_plane(eigenvalues: pd.DataFrame) -> Figure:
             ax.plot(radius * np.cos(circle), radius * np.sin(circle), color="0.3", lw=0.8, ls="--")
             ax.scatter(points["real"], points["imag"], s=7, color="#1f3b73", lw=0)
             norm = points["spectral_norm"].median()
-            ax.set_title(f"{init}, ρ = {radius:g}\n‖U‖₂ = {norm:.2f}", fontsize=8)
+            name = init if run_inits is None or init in run_inits else f"{init} (not run)"
+            ax.set_title(f"{name}, ρ = {radius:g}\n‖U‖₂ = {norm:.2f}", fontsize=8)
             ax.set_aspect("equal")
             ax.set_xlim(-limit, limit)
             ax.set_ylim(-limit, limit)
@@ -262,7 +297,7 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     activations = ordered(runs["activation"], ACTIVATION_ORDER)
     columns = max(len(activations), len(gated), 1)
     rows = 1 + (len(gated) > 0)
-    figure = Figure(figsize=(2.7 * columns + 0.4, 3.1 * rows), layout="constrained")
+    figure = Figure(figsize=(page_width(2.7 * columns + 0.4), 2.4 * rows), layout="constrained")
     grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
     axes = grid[0]
     for ax, (title, panel) in zip(grid[-1], gated.items()):
@@ -330,7 +365,7 @@ def _gated_panel(ax, title: str, panel: tuple) -> None:
     ax.set_yscale("log")
     _radius_axis(ax, r)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=7, loc="lower right")
 
 
 def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figure:
@@ -349,7 +384,7 @@ def remedies(survival: pd.DataFrame, theory: pd.DataFrame | None = None) -> Figu
         ("gru", "tanh", "gate_bias", "GRU, tanh"),
     ]
     panels = [p for p in panels if ((survival["cell"] == p[0]) & (survival["activation"] == p[1])).any()]
-    figure = Figure(figsize=(3.2 * max(len(panels), 1) + 0.3, 3.1), layout="constrained")
+    figure = Figure(figsize=(page_width(3.2 * max(len(panels), 1) + 0.3), 2.8), layout="constrained")
     axes = figure.subplots(1, max(len(panels), 1), sharey=True, squeeze=False)[0]
     lag = int(survival["lag"].iloc[0])
     for ax, (cell, activation, axis, title) in zip(axes, panels):
@@ -408,19 +443,24 @@ def _index_position(radii: list[float], log_bound: np.ndarray) -> float:
     return i + np.log(radius / below) / np.log(above / below)
 
 
-def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
-    """A rows-by-cell, columns-by-activation grid with a median line and IQR band per radius.
+def _cell_activation_grid(table: pd.DataFrame, x: str, y: str):
+    """A rows-by-cell, columns-by-activation grid with a median line (marked by radius) and IQR band per radius.
 
-    Returns (figure, {(cell, activation): axes}); the y-range is shared by each row.
+    Returns (figure, {(cell, activation): axes}); the y-range is shared by each row. Where some seed's
+    value is not finite (not measurable, or an exact zero) the line and band have a gap: a median over a
+    set of seeds that changed from one x to the next would jump.
     """
     cells = ordered(table["cell"], CELL_NAMES)
     activations = ordered(table["activation"], ACTIVATION_ORDER)
-    figure = Figure(figsize=(2.6 * len(activations) + 1.3, 2.1 * len(cells) + 0.6), layout="constrained")
+    # The page's width, so that 7-pt text lands at 9.3 px (page_px); the legend takes the right-hand 1.3 in.
+    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.6 * len(cells) + 0.6), layout="constrained")
     grid = figure.subplots(len(cells), len(activations), sharex=True, sharey="row", squeeze=False)
     values = table[y].replace([np.inf, -np.inf], np.nan)
-    stats = values.groupby([table["cell"], table["activation"], table["radius"], table[x]]).quantile([0.25, 0.5, 0.75])
-    stats = stats.unstack()
+    keys = [table["cell"], table["activation"], table["radius"], table[x]]
+    stats = values.groupby(keys).quantile([0.25, 0.5, 0.75]).unstack()
+    stats.loc[values.isna().groupby(keys).any().reindex(stats.index).to_numpy()] = np.nan
     palette = radius_colours(table["radius"])
+    markers = dict(zip(palette, RADIUS_MARKERS * len(palette)))
     axes = {}
     for i, cell in enumerate(cells):
         for j, activation in enumerate(activations):
@@ -431,8 +471,19 @@ def _cell_activation_grid(table: pd.DataFrame, x: str, y: str, marker=None):
             for radius, band in stats.loc[(cell, activation)].groupby(level=0):
                 band = band.droplevel(0)
                 colour = palette[radius]
-                ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0)
-                ax.plot(band.index, band[0.5], color=colour, lw=1.3, marker=marker, ms=3)
+                dense = len(band) > DENSE
+                ax.fill_between(band.index, band[0.25], band[0.75], color=colour, alpha=0.25, lw=0, rasterized=dense)
+                every = max(len(band) // MARKS_PER_LINE, 1)
+                ax.plot(
+                    band.index,
+                    band[0.5],
+                    color=colour,
+                    lw=1.3,
+                    marker=markers[radius],
+                    ms=3.5,
+                    markevery=every,
+                    rasterized=dense,
+                )
             ax.set_title(f"{CELL_NAMES.get(cell, cell)}, {activation}", fontsize=9)
         finite = stats.loc[cell, 0.5].to_numpy() if cell in stats.index else np.array([])
         finite = finite[np.isfinite(finite)]
@@ -450,6 +501,7 @@ def _finish_grid(figure, axes, xlabel, ylabel, palette, references: list[tuple[s
         ax.set_xlabel(xlabel)
     for ax in grid[:, 0]:
         ax.set_ylabel(ylabel)
-    handles = [Line2D([], [], color=c, lw=1.5, label=f"ρ = {r:g}") for r, c in palette.items()]
+    markers = dict(zip(palette, RADIUS_MARKERS * len(palette)))
+    handles = [Line2D([], [], color=c, lw=1.5, marker=markers[r], ms=4, label=f"ρ = {r:g}") for r, c in palette.items()]
     handles += [Line2D([], [], color="0.3", ls=style, lw=1.0, label=label) for label, style in references]
     figure.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)

@@ -135,7 +135,10 @@ FIGURES = (
         "Each step's contribution to the recurrent-weight gradient",
     ),
     Figure(
-        "eigenvalues", figures.eigenvalue_plane, lambda t, m, c: (t.eigenvalues,), "Eigenvalues of the recurrent matrix"
+        "eigenvalues",
+        figures.eigenvalue_plane,
+        lambda t, m, c: (t.eigenvalues, c["grid"]["recurrent_init"]),
+        "Eigenvalues of the recurrent matrix",
     ),
     Figure(
         "rate_hierarchy",

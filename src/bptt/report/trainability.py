@@ -17,9 +17,14 @@ from matplotlib.figure import Figure
 
 from bptt.pipeline import study
 from bptt.pipeline.grid import gate_bias_text
+from bptt.report.data import CELL_NAMES
+from bptt.report.figures import PAGE_WIDTH_IN
 from bptt.report.training import TASK_NAMES, model_label
 
 MARKERS = {"adding": "o", "recall": "s"}
+# The ladder figure's markers and line styles, by a model's place within its cell kind's panel.
+LADDER_MARKERS = ("o", "s", "^", "D", "v")
+LADDER_STYLES = ("-", "--", ":", "-.", (0, (5, 1)))
 BOOTSTRAP = 2000
 # A model is named as off the trend when its rank in longest solved length and its rank in timescale
 # differ by at least this share of the number of points.
@@ -74,7 +79,7 @@ def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
     task (marker: task; colour: model), bars: the bootstrap interval over seeds. A model that solved no
     length sits on the floor (half the first rung, open marker); an infinite timescale at the right edge."""
     names = labels(specs)
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = fig.add_subplot()
     finite = summary["timescale_init"].replace(np.inf, np.nan).dropna()
     right = finite.max() * 3 if len(finite) else 10.0
@@ -106,30 +111,56 @@ def bridge_figure(summary: pd.DataFrame, specs: dict) -> Figure:
 
 
 def ladder_figure(runs: pd.DataFrame, specs: dict) -> Figure:
-    """Share of seeds solved against T at each model's chosen learning rate, a panel per task, with
-    Wilson 95 % intervals."""
+    """Share of seeds solved against T at each model's chosen learning rate, with Wilson 95 % intervals: a
+    row per task, a column per cell kind, so that no panel holds more than that kind's models. Within a panel
+    each model has its own colour (as in the bridge figure), marker and line style and is shifted sideways,
+    so lines that agree (all at 0 or 1) stay visible side by side instead of hiding under each other."""
     names = labels(specs)
     chosen = study.at_chosen(runs[runs["run"] == "study"])
     task_list = list(dict.fromkeys(chosen["task"]))
-    fig = Figure(figsize=(6.8, 3.0 * len(task_list)), layout="constrained")
     colours = dict(zip(names, colormaps["tab10"].colors))
+    kinds = {cell: [m for m in names if specs[m]["cell"] == cell] for cell in CELL_NAMES}
+    kinds = {cell: models for cell, models in kinds.items() if models}
+    fig = Figure(figsize=(PAGE_WIDTH_IN, 2.1 * len(task_list) + 0.9), layout="constrained")
+    grid = fig.subplots(len(task_list), len(kinds), squeeze=False, sharex=True, sharey=True)
     for i, task in enumerate(task_list):
-        ax = fig.add_subplot(len(task_list), 1, i + 1)
         rates = chosen[chosen["task"] == task].groupby(["model", "seq_len"])["solved"].agg(["sum", "size"])
-        for j, model in enumerate(m for m in names if m in rates.index.get_level_values(0)):
-            line = rates.loc[model]
-            low, high = study.wilson(line["sum"], line["size"])
-            shift = 1 + 0.02 * (j - len(names) / 2)  # side by side, so the intervals do not hide each other
-            x = line.index.to_numpy() * shift
-            p = line["sum"] / line["size"]
-            ax.errorbar(x, p, yerr=[p - low, high - p], color=colours[model], lw=0.9, capsize=2, marker="o", ms=3)
-        ax.set_xscale("log", base=2)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_title(TASK_NAMES[task], fontsize=9)
-        ax.set_ylabel("share of seeds solved")
-        ax.set_xlabel("sequence length T")
-    handles = [fig.axes[0].plot([], [], color=colours[m], label=names[m])[0] for m in names]
-    fig.legend(handles=handles, fontsize=7, loc="outside right upper", frameon=False)
+        for ax, (cell, models) in zip(grid[i], kinds.items()):
+            for j, model in enumerate(models):
+                if model not in rates.index.get_level_values(0):
+                    continue
+                line = rates.loc[model]
+                low, high = study.wilson(line["sum"], line["size"])
+                shift = 2 ** (0.12 * (j - (len(models) - 1) / 2))  # sideways on the log2 axis, by model
+                p = line["sum"] / line["size"]
+                ax.errorbar(
+                    line.index.to_numpy() * shift,
+                    p,
+                    yerr=[p - low, high - p],
+                    color=colours[model],
+                    lw=1.0,
+                    capsize=2,
+                    marker=LADDER_MARKERS[j % len(LADDER_MARKERS)],
+                    ms=4,
+                    ls=LADDER_STYLES[j % len(LADDER_STYLES)],
+                    label=names[model] if i == 0 else None,
+                )
+            ax.set_xscale("log", base=2)
+            lengths = sorted(chosen["seq_len"].unique())
+            ax.set_xticks(lengths, [str(n) for n in lengths])
+            ax.minorticks_off()
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_title(f"{TASK_NAMES[task]}, {CELL_NAMES[cell]}", fontsize=8)
+        grid[i, 0].set_ylabel("share of seeds solved", fontsize=8)
+    for ax in grid[-1]:
+        ax.set_xlabel("sequence length T", fontsize=8)
+    fig.legend(
+        handles=[h for ax in grid[0] for h in ax.get_legend_handles_labels()[0]],
+        fontsize=7,
+        loc="outside lower center",
+        ncols=min(len(names), 5),
+        frameon=False,
+    )
     return fig
 
 

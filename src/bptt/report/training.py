@@ -15,10 +15,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps, colors
+from matplotlib import colormaps, colors, ticker
 from matplotlib.figure import Figure
 
 from bptt.report.data import CELL_NAMES
+from bptt.report.figures import PAGE_WIDTH_IN
 from bptt.report.findings import power_of_ten
 
 TASK_NAMES = {"adding": "the adding problem", "recall": "the recall task"}
@@ -83,29 +84,33 @@ def spikes(training: pd.DataFrame) -> pd.DataFrame:
 def gradient_traces(training: pd.DataFrame, summary: pd.DataFrame, task: str, seq_len: int) -> Figure:
     """‖g‖ before clipping (largest since the previous evaluation) against step, at one task and T:
     a column per model, a row per clipping setting, a line per seed. Circles mark spikes, ticks at the
-    bottom the evaluations after which some steps were clipped (the threshold is dashed), crosses where
-    a run diverged (at its last evaluation before)."""
+    bottom the evaluations after which some steps were clipped (a row of ticks per seed, in its colour; the
+    threshold is dashed), crosses where a run diverged (at its last evaluation before). Each model's column
+    has its own y-range, shared by its clipping settings: one model's explosion does not flatten the others.
+    The figure is the page's width, so its 7-pt text is 9.3 px at 1280 px (figures.page_px)."""
     labels, clippings = model_labels(summary), clip_order(summary)
     table = _labelled(training[(training["task"] == task) & (training["seq_len"] == seq_len)])
     marked = _labelled(spikes(training[(training["task"] == task) & (training["seq_len"] == seq_len)]))
     ended = _labelled(summary[(summary["task"] == task) & (summary["seq_len"] == seq_len) & summary["diverged"]])
     seeds = sorted(summary["seed"].unique())
     shades = dict(zip(seeds, colormaps["viridis"](np.linspace(0.1, 0.8, len(seeds)))))
-    figure = Figure(figsize=(2.7 * len(labels) + 1.6, 2.3 * len(clippings) + 0.5), layout="constrained")
-    grid = figure.subplots(len(clippings), len(labels), squeeze=False, sharex=True, sharey=True)
+    figure = Figure(figsize=(PAGE_WIDTH_IN, 1.9 * len(clippings) + 0.7), layout="constrained")
+    grid = figure.subplots(len(clippings), len(labels), squeeze=False, sharex=True, sharey="col")
     for i, clipping in enumerate(clippings):
         for j, model in enumerate(labels):
             ax = grid[i, j]
+            ax.set_label(f"{labels[model]}, {clipping}")  # the panel's name; the page shows it as title and row label
             mine = table[(table["clipping"] == clipping) & (table["model"] == model)]
             for seed, run in mine.groupby("seed"):
                 ax.plot(run["step"], run["grad_norm"], color=shades[seed], lw=0.9)
                 clipped = run[run["clipped"] > 0]
                 ax.plot(
                     clipped["step"],
-                    np.zeros(len(clipped)),
+                    np.full(len(clipped), 0.05 + 0.07 * seeds.index(seed)),  # inside the panel, a row per seed
                     "|",
                     color=shades[seed],
                     ms=6,
+                    mew=1.5,
                     transform=ax.get_xaxis_transform(),
                 )
             spiky = marked[(marked["clipping"] == clipping) & (marked["model"] == model)]
@@ -117,12 +122,29 @@ def gradient_traces(training: pd.DataFrame, summary: pd.DataFrame, task: str, se
             if len(threshold):
                 ax.axhline(threshold.iloc[0], color="0.3", ls="--", lw=0.8)
             ax.set_yscale("log")
-            ax.set_title(f"{labels[model]}\n{clipping}", fontsize=8)
-        grid[i, 0].set_ylabel("‖g‖ before clipping")
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(labels[model], fontsize=8)
+        grid[i, 0].set_ylabel(f"{clipping}\n‖g‖ before clipping", fontsize=8)
+    for ax in grid[0]:  # a column's range, shared by its rows
+        _room_for_ticks(ax, len(seeds))
     for ax in grid[-1]:
-        ax.set_xlabel("training step")
+        ax.set_xlabel("training step", fontsize=8)
     figure.suptitle(f"{TASK_NAMES.get(task, task).capitalize()}, T = {seq_len}", fontsize=10)
     return figure
+
+
+def _room_for_ticks(ax, seeds: int) -> None:
+    """Lower a log-scaled panel's floor so that its rows of clipping ticks (the bottom 0.05 + 0.07 * seeds of
+    the panel) lie below the lines; label 1, 2 and 5 of each decade where the range is under two decades."""
+    low, high = ax.get_ylim()
+    span = np.log10(high / low)
+    share = 0.05 + 0.07 * seeds
+    ax.set_ylim(low / 10 ** (span * share / (1 - share)), high)
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    if span < 2:
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def cliff_figure(surface: pd.DataFrame, paths: pd.DataFrame) -> Figure:
