@@ -78,7 +78,8 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.0) -> tuple[float, f
 
 
 def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds, how many
+    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds (and its
+    smallest and largest, log10_decay_low and log10_decay_high, over the `seeds` seeds), how many
     seeds fell in each regime (n_vanishing, n_stable, n_exploding), their common regime ("mixed" where
     they disagree, "" where none has one), and the median Pascanu factor gamma_f sigma_max(U) (NaN for
     the gated cells, which it does not bound)."""
@@ -89,6 +90,9 @@ def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
     grouped = runs.groupby(POINT, sort=False)
     out = grouped.agg(
         log10_decay=("log10_decay", "median"),
+        log10_decay_low=("log10_decay", "min"),
+        log10_decay_high=("log10_decay", "max"),
+        seeds=("seed", "nunique"),
         pascanu_bound=("pascanu_bound", "median"),
         **{f"n_{r}": (f"n_{r}", "sum") for r in REGIMES},
     )
@@ -107,12 +111,17 @@ def transitions(summary: pd.DataFrame) -> pd.DataFrame:
     Columns cell, activation, below, above, radius (interpolated), first_rate, last_rate (median
     rates at the smallest and largest radius), and for the Elman cell pascanu_radius (where the
     Pascanu factor reaches 1, NaN outside the grid) and pascanu_top (that factor at the largest
-    radius); NaN for gated cells.
+    radius); NaN for gated cells. The seeds, one by one: seed_brackets, a tuple of (below, above, seeds) per
+    bracket their own rates cross 1 in ((nan, nan, n): n seeds do not cross in the grid), and seeds_agree,
+    true when every seed crosses where the median does (or none does); last_rate_low/high and
+    first_rate_low/high are the seeds' smallest and largest rate at the largest and smallest radius.
     """
     rows = []
+    per_seed = seed_crossings(summary)
     for (cell, activation), group in point_medians(summary).groupby(["cell", "activation"], sort=False):
         radii, log_rate = group["radius"].to_numpy(), group["log10_decay"].to_numpy()
         below, above, radius = crossing(radii, log_rate)
+        seeds = per_seed[(per_seed["cell"] == cell) & (per_seed["activation"] == activation)]
         bound = group["pascanu_bound"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             pascanu = crossing(radii, np.log10(bound))[2] if cell == "rnn" else math.nan
@@ -125,6 +134,15 @@ def transitions(summary: pd.DataFrame) -> pd.DataFrame:
                 "radius": radius,
                 "first_rate": 10 ** log_rate[0],
                 "last_rate": 10 ** log_rate[-1],
+                "last_rate_low": 10 ** group["log10_decay_low"].iloc[-1],
+                "last_rate_high": 10 ** group["log10_decay_high"].iloc[-1],
+                "first_rate_low": 10 ** group["log10_decay_low"].iloc[0],
+                "first_rate_high": 10 ** group["log10_decay_high"].iloc[0],
+                "largest_radius": radii[-1],
+                "smallest_radius": radii[0],
+                "seed_brackets": _brackets(seeds),
+                "seeds_agree": seeds["below"].nunique(dropna=False) <= 1
+                and (seeds["below"].isna().all() or seeds["below"].eq(below).all()),
                 "pascanu_radius": pascanu,
                 "pascanu_top": bound[-1] if cell == "rnn" else math.nan,
             }
@@ -132,11 +150,31 @@ def transitions(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_crossings(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, activation and seed at the longest T: where that seed's own decay rate first rises through 1
+    as the radius grows (columns cell, activation, seed, below, above; NaN where it does not in the grid)."""
+    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t)).sort_values("radius", kind="stable")
+    rows = []
+    for (cell, activation, seed), group in runs.groupby(["cell", "activation", "seed"], sort=False):
+        below, above, _ = crossing(group["radius"].to_numpy(), group["log10_decay"].to_numpy())
+        rows.append({"cell": cell, "activation": activation, "seed": seed, "below": below, "above": above})
+    return pd.DataFrame(rows, columns=["cell", "activation", "seed", "below", "above"])
+
+
+def _brackets(seeds: pd.DataFrame) -> tuple:
+    """((below, above, number of seeds), ...) over the distinct brackets of `seed_crossings` rows, in radius
+    order, the seeds that never cross last as (nan, nan, n)."""
+    counts = seeds.groupby(["below", "above"], dropna=False).size().reset_index(name="n")
+    counts = counts.sort_values("below", na_position="last")
+    return tuple((float(r.below), float(r.above), int(r.n)) for r in counts.itertuples())
+
+
 def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
     """log10 of the share of ||dL/dh|| left after `lag` steps back, median over seeds.
 
     Uses the longest sequence; if it is shorter than lag + 1 steps, its longest lag instead.
-    Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival
+    Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival, its
+    smallest and largest over the seeds (log10_survival_low, log10_survival_high) and seeds (their number)
     (NaN where either end was not measurable; -inf where the gradient that far back is exactly 0,
     as when every unit of a ReLU network was inactive at some step between).
     """
@@ -147,8 +185,11 @@ def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
         values = back["log10_grad_h"].to_numpy() - last["log10_grad_h"].to_numpy()
     share = last[RUN].assign(log10_survival=values)
     keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
-    medians = share.groupby(keys, sort=False, dropna=False)["log10_survival"].median()
-    return in_order(medians.reset_index().sort_values("radius", kind="stable")).assign(lag=lag)
+    grouped = share.groupby(keys, sort=False, dropna=False)["log10_survival"]
+    spread = grouped.agg(
+        log10_survival="median", log10_survival_low="min", log10_survival_high="max", seeds="size"
+    ).reset_index()
+    return in_order(spread.sort_values("radius", kind="stable")).assign(lag=lag)
 
 
 def nearest(values, target: float) -> float:
@@ -262,4 +303,5 @@ def remedy_survival(survival: pd.DataFrame, radius: float) -> pd.DataFrame:
     at = survival[survival["radius"] == radius]
     elman = at[(at["cell"] == "rnn") & (at["activation"] == "relu")].assign(variant=lambda t: t["recurrent_init"])
     gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
-    return pd.concat([elman, gated])[["cell", "activation", "variant", "log10_survival", "lag"]]
+    columns = ["cell", "activation", "variant", "log10_survival", "log10_survival_low", "log10_survival_high", "lag"]
+    return pd.concat([elman, gated])[[*columns, "seeds"]]

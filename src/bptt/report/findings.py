@@ -11,25 +11,10 @@ import numpy as np
 import pandas as pd
 
 from bptt.report import data
+from bptt.report.intervals import power_of_ten
 
-SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 # A large network's rate within this of the mean-field rate counts as the theory holding (issue 19's target).
 THEORY_HOLDS = 0.005
-
-
-def power_of_ten(log10_value: float) -> str:
-    """'3.2 × 10⁻⁴' for log10_value = log10(3.2e-4); words for the infinite cases."""
-    if math.isnan(log10_value):
-        return "not measurable"
-    if math.isinf(log10_value):
-        return "beyond float64 (overflow)" if log10_value > 0 else "exactly zero"
-    exponent = math.floor(log10_value)
-    mantissa = 10 ** (log10_value - exponent)
-    if round(mantissa, 1) >= 10:
-        mantissa, exponent = 1.0, exponent + 1
-    if -2 <= exponent <= 2:
-        return f"{10**log10_value:.3g}"
-    return f"{mantissa:.1f} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
 def name(cell: str) -> str:
