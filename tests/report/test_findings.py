@@ -7,18 +7,36 @@ import pandas as pd
 import pytest
 import synthetic
 
-from bptt.report import data, findings
+from bptt.report import data, findings, intervals
 
 
 def test_transition_sentences_state_the_measured_numbers(main):
-    sentences = findings.transition_sentences(data.transitions(main.summary))
+    transitions = data.transitions(main.summary)
+    sentences = findings.transition_sentences(transitions)
     rnn_tanh = next(s for s in sentences if s.startswith("Elman RNN with tanh"))
-    assert f"ρ ≈ {1 / 0.7:.2f}" in rnn_tanh and "between ρ = 1.1 and ρ = 2" in rnn_tanh
-    rnn_sigmoid = next(s for s in sentences if s.startswith("Elman RNN with sigmoid"))
-    assert "vanishes at every radius" in rnn_sigmoid and "proves the vanishing" in rnn_sigmoid
+    assert f"ρ ≈ {1 / 0.7:.2f}" in rnn_tanh and "between ρ = 1.1 and ρ = 2 for every seed" in rnn_tanh
+    # Every point that vanishes at every radius shares one sentence, each with its rate at the largest radius.
+    (everywhere,) = [s for s in sentences if s.startswith("Vanishing at every radius")]
+    assert not any("vanishes at every radius" in s for s in sentences)
+    sigmoid = transitions.set_index(["cell", "activation"]).loc[("rnn", "sigmoid")]
+    rate = intervals.bracket(sigmoid.last_rate, sigmoid.last_rate_low, sigmoid.last_rate_high)
+    assert f"Elman RNN with sigmoid {rate} (γ_f σ_max(U) = 0.5 < 1 there, so Pascanu's condition proves it)" in everywhere
     # Pascanu's bound is a statement about the Elman recurrence: no gated sentence invokes it.
-    gated = [s for s in sentences if s.startswith(("LSTM", "GRU"))]
+    gated = [s for s in sentences if s.startswith(("LSTM", "GRU"))] + everywhere.split("; LSTM")[1:]
     assert gated and not any("γ_f" in s or "Pascanu" in s or "proves" in s for s in gated)
+
+
+def test_where_the_seeds_cross_one_apart_no_single_radius_is_given():
+    t = synthetic.tables(radii=(0.5, 1.0, 1.5, 2.0), seeds=(0, 1, 2), cells=("rnn",), activations=("tanh",))
+    summary = t.summary[t.summary.recurrent_init == "orthogonal"].copy()
+    # Seed 2 reaches 1 one radius later than the others (the model's rate at rho = 1.5 is 1.05).
+    summary.loc[(summary.seed == 2) & (summary.radius == 1.5), "decay_rate"] = 0.95
+    moves = data.transitions(summary)
+    assert not moves["seeds_agree"].iloc[0]
+    assert moves["seed_brackets"].iloc[0] == ((1.0, 1.5, 2), (1.5, 2.0, 1))
+    (sentence,) = findings.transition_sentences(moves)
+    assert "interpolated" not in sentence
+    assert "the seeds disagree: 2 cross between ρ = 1 and 1.5, 1 crosses between ρ = 1.5 and 2" in sentence
 
 
 def test_survival_sentences_name_each_cell_at_the_radius_nearest_one(main):

@@ -305,3 +305,27 @@ def remedy_survival(survival: pd.DataFrame, radius: float) -> pd.DataFrame:
     gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
     columns = ["cell", "activation", "variant", "log10_survival", "log10_survival_low", "log10_survival_high", "lag"]
     return pd.concat([elman, gated])[[*columns, "seeds"]]
+
+
+SHAPE = ["log10_first_step", "decay_rate_after_first", "log10_kept"]  # bptt.pipeline.collect.shape's columns
+
+
+def curve_shapes(summary: pd.DataFrame) -> pd.DataFrame:
+    """What each point's curve does at the longest T, beyond its fitted rate: per cell, activation, radius,
+    recurrent_init and gate_bias, the median over seeds of each SHAPE column and its smallest and largest
+    (`<column>_low`, `<column>_high`), kept_lag, the number of seeds and the seeds' regimes ("vanishing" where all
+    agree, "mixed" otherwise). A rate after the first step of a run that overflowed counts as +inf."""
+    runs = longest(summary)
+    runs = runs.assign(
+        decay_rate_after_first=runs["decay_rate_after_first"].mask(runs["overflow"].astype(bool), np.inf)
+    )
+    keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
+    grouped = runs.groupby(keys, sort=False, dropna=False)
+    out = grouped[SHAPE].median()
+    for column in SHAPE:
+        out[f"{column}_low"] = grouped[column].min()
+        out[f"{column}_high"] = grouped[column].max()
+    out["kept_lag"] = grouped["kept_lag"].first()
+    out["seeds"] = grouped["seed"].nunique()
+    out["regime"] = grouped["regime"].agg(lambda r: r.iloc[0] if r.nunique(dropna=False) == 1 else "mixed")
+    return in_order(out.reset_index().sort_values("radius", kind="stable"))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bptt.report import data
-from bptt.report.intervals import power_of_ten
+from bptt.report.intervals import bracket, decades, power_of_ten
 
 # A large network's rate within this of the mean-field rate counts as the theory holding (issue 19's target).
 THEORY_HOLDS = 0.005
@@ -44,30 +44,55 @@ def regime_sentences(counts: dict) -> list[str]:
 
 
 def transition_sentences(transitions: pd.DataFrame) -> list[str]:
-    """One sentence per cell and activation on where vanishing turns into exploding."""
-    sentences = []
+    """Where vanishing turns into exploding: a sentence per cell and activation whose rate reaches 1 in the grid
+    (seed by seed, with no interpolated radius where the seeds disagree), and one sentence each for all those
+    that vanish at every radius and all those that never vanish (their rates at the end of the grid, median
+    [range] over seeds)."""
+    sentences, everywhere, nowhere, unfitted = [], [], [], []
     for row in transitions.itertuples():
         who = f"{name(row.cell)} with {row.activation}"
         if not math.isnan(row.below):
             where = f"between ρ = {row.below:g} and ρ = {row.above:g}"
-            if not math.isnan(row.radius):
-                where += f" (interpolated ρ ≈ {row.radius:.2f})"
-            text = f"{who}: the decay rate per step crosses 1 {where}"
+            if row.seeds_agree:
+                text = f"{who}: the decay rate per step crosses 1 {where} for every seed"
+                if not math.isnan(row.radius):
+                    text += f" (interpolated from the median, ρ ≈ {row.radius:.2f})"
+            else:
+                text = f"{who}: the median decay rate crosses 1 {where}, but the seeds disagree: " + ", ".join(
+                    f"{n} cross{'es' if n == 1 else ''} between ρ = {b:g} and {a:g}"
+                    if not math.isnan(b)
+                    else f"{n} never within the grid"
+                    for b, a, n in row.seed_brackets
+                )
+            if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
+                text += f"; Pascanu's factor γ_f σ_max(U) reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
+            sentences.append(text + ".")
         elif math.isnan(row.first_rate) and math.isnan(row.last_rate):
-            text = f"{who}: no decay rate could be fitted (T = 1, or fewer than two measurable lags)"
+            unfitted.append(who)
         elif row.first_rate >= 1:
-            text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g}"
-            text += " at the smallest radius"
+            nowhere.append(f"{who} {bracket(row.first_rate, row.first_rate_low, row.first_rate_high)}")
         else:
-            text = f"{who}: vanishes at every radius; the decay rate is still {row.last_rate:.3g} at the largest radius"
-        if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
-            text += f"; Pascanu's factor γ_f σ_max(U) reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
-        elif row.cell == "rnn" and row.pascanu_top < 1:
-            text += (
-                f"; γ_f σ_max(U) stays below 1 ({row.pascanu_top:.2g} at the largest radius), "
-                "so Pascanu's sufficient condition proves the vanishing"
-            )
-        sentences.append(text + ".")
+            text = f"{who} {bracket(row.last_rate, row.last_rate_low, row.last_rate_high)}"
+            if row.cell == "rnn" and row.pascanu_top < 1:
+                text += f" (γ_f σ_max(U) = {row.pascanu_top:.2g} < 1 there, so Pascanu's condition proves it)"
+            everywhere.append(text)
+    if everywhere:
+        radius = transitions["largest_radius"].max()
+        sentences.append(
+            f"Vanishing at every radius of the grid, with the decay rate per step at the largest, ρ = {radius:g} "
+            "(median [range] over seeds): " + "; ".join(everywhere) + "."
+        )
+    if nowhere:
+        radius = transitions["smallest_radius"].min()
+        sentences.append(
+            f"Not vanishing even at the smallest radius, ρ = {radius:g}, with the decay rate per step there: "
+            + "; ".join(nowhere)
+            + "."
+        )
+    if unfitted:
+        sentences.append(
+            "No decay rate could be fitted (T = 1, or fewer than two measurable lags) for " + ", ".join(unfitted) + "."
+        )
     return sentences
 
 

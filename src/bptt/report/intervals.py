@@ -53,9 +53,9 @@ def _fixed(value: float, places: int) -> str:
     return f"{value:.{places}f}".replace("-", "−")
 
 
-def power_of_ten(log10_value: float, significant: int = 2) -> str:
-    """'3.2 × 10⁻⁴' for log10_value = log10(3.2e-4) (the mantissa with `significant` digits); plain
-    numbers between 0.01 and 999; words for the infinite cases."""
+def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3) -> str:
+    """'3.2 × 10⁻⁴' for log10_value = log10(3.2e-4) (the mantissa with `significant` digits); numbers
+    between 0.01 and 999 plainly, with `plain` significant digits; words for the infinite cases."""
     if math.isnan(log10_value):
         return "not measurable"
     if math.isinf(log10_value):
@@ -65,7 +65,7 @@ def power_of_ten(log10_value: float, significant: int = 2) -> str:
     if mantissa >= 10:
         mantissa, exponent = 1.0, exponent + 1
     if -2 <= exponent <= 2:
-        return f"{10**log10_value:.{significant + 1}g}"
+        return f"{10**log10_value:.{plain}g}"
     text = f"{mantissa:.{significant - 1}f}" if significant > 1 else f"{mantissa:.0f}"
     return f"{text} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
@@ -77,5 +77,5 @@ def decades(log10_value: float, log10_low: float, log10_high: float) -> str:
     significant = 3 if not math.isfinite(width) or width <= 0.01 else 2 if width <= 0.1 else 1
     if not math.isfinite(width) and (math.isfinite(log10_low) or math.isfinite(log10_high)):
         significant = 1  # one end exactly zero (or overflowed): the spread is unbounded
-    values = (power_of_ten(v, significant) for v in (log10_value, log10_low, log10_high))
+    values = (power_of_ten(v, significant, significant) for v in (log10_value, log10_low, log10_high))
     return "{} [{}, {}]".format(*values)

@@ -33,6 +33,7 @@ from bptt.report import (
     findings,
     mathml,
     provenance,
+    summary,
     trainability,
     training,
 )
@@ -243,6 +244,7 @@ def make_findings(t: Tables, config: dict) -> dict:
     every = data.survival(t.gradients)
     radius_one = data.nearest(every["radius"].unique(), 1.0)
     return {
+        "in_short": [item._asdict() for item in summary.findings(t, main, config)],
         "theory": findings.theory_sentences(
             data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]
         ),
