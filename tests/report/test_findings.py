@@ -20,7 +20,9 @@ def test_transition_sentences_state_the_measured_numbers(main):
     assert not any("vanishes at every radius" in s for s in sentences)
     sigmoid = transitions.set_index(["cell", "activation"]).loc[("rnn", "sigmoid")]
     rate = intervals.bracket(sigmoid.last_rate, sigmoid.last_rate_low, sigmoid.last_rate_high)
-    assert f"Elman RNN with sigmoid {rate} (γ_f σ_max(U) = 0.5 < 1 there, so Pascanu's condition proves it)" in everywhere
+    assert (
+        f"Elman RNN with sigmoid {rate} (γ_f σ_max(U) = 0.5 < 1 there, so Pascanu's condition proves it)" in everywhere
+    )
     # Pascanu's bound is a statement about the Elman recurrence: no gated sentence invokes it.
     gated = [s for s in sentences if s.startswith(("LSTM", "GRU"))] + everywhere.split("; LSTM")[1:]
     assert gated and not any("γ_f" in s or "Pascanu" in s or "proves" in s for s in gated)
@@ -39,11 +41,35 @@ def test_where_the_seeds_cross_one_apart_no_single_radius_is_given():
     assert "the seeds disagree: 2 cross between ρ = 1 and 1.5, 1 crosses between ρ = 1.5 and 2" in sentence
 
 
-def test_survival_sentences_name_each_cell_at_the_radius_nearest_one(main):
-    sentences = findings.survival_sentences(data.survival(main.gradients))
+def test_survival_sentences_name_each_cell_at_the_radius_nearest_one_with_the_seeds_range(main):
+    sentences = findings.survival_sentences(data.curve_shapes(main.summary), 1.1)
     assert [s.split(" at ")[0] for s in sentences] == ["Elman RNN", "LSTM", "GRU"]
     value = 100 * np.log10(synthetic.decay("rnn", "tanh", 1.1, 0.0))
-    assert findings.power_of_ten(value) + " (tanh)" in sentences[0]
+    # No jitter: every seed keeps the same share, so the range is a point and three digits are printed.
+    assert intervals.decades(value, value, value) + " (tanh)" in sentences[0]
+    assert "(median [range] over 2 seeds)" in sentences[0]
+
+
+def test_survival_and_remedy_sentences_quote_the_tables_numbers_and_name_a_first_step_apart():
+    t = synthetic.tables(radii=(0.5, 1.0), seq_lens=(150,), seeds=(0, 1, 2), jitter=0.05, activations=("tanh",))
+    summary = t.summary.copy()
+    # The LSTM with chrono: a first step that loses 1.3 decades beyond a rate of 0.98 thereafter.
+    chrono = (summary.gate_bias == "chrono") & (summary.radius == 1.0)
+    summary.loc[chrono, "log10_first_step"] = [-1.2, -1.3, -1.4]
+    summary.loc[chrono, "decay_rate_after_first"] = [0.97, 0.98, 0.99]
+    summary.loc[chrono, "log10_kept"] = [-2.5, -2.2, -3.0]
+    shapes = data.curve_shapes(summary)
+    variants = {"rnn": ("orthogonal", "none"), "lstm": ("orthogonal", "0"), "gru": ("orthogonal", "0")}
+    sentences = findings.remedy_sentences(shapes, 1.0, variants)
+    lstm = next(s for s in sentences if s.startswith("LSTM"))
+    assert "3 × 10⁻³ [1 × 10⁻³, 6 × 10⁻³] with gate bias chrono" in lstm
+    assert "(losing 1.30 [1.20, 1.40] decades in the first step back, then 0.980 [0.970, 0.990] per step)" in lstm
+    assert "with gate bias 0 (" not in lstm and lstm.endswith("(with gate bias 0: section 3).")
+    # Each number equals the table's: the median and extremes over the seeds of the same column.
+    one = summary[(summary.cell == "lstm") & (summary.gate_bias == "1") & (summary.radius == 1.0)]["log10_kept"]
+    assert f"{intervals.decades(one.median(), one.min(), one.max())} with gate bias 1;" in lstm
+    relu = findings.remedy_sentences(data.curve_shapes(synthetic.tables(radii=(1.0,)).summary), 1.0, variants)
+    assert any(s.startswith("Elman RNN with relu") and "recurrent initialisation identity" in s for s in relu)
 
 
 @pytest.mark.parametrize(
@@ -99,8 +125,7 @@ def test_summary_table_shows_each_seeds_regime_and_mixed_points():
     summary = t.summary[t.summary.recurrent_init == "orthogonal"].copy()
     at_one = (summary.radius == 1.0) & (summary.seq_len == summary.seq_len.max())
     summary.loc[at_one, "regime"] = ["vanishing", "exploding", "stable"]
-    gradients = t.gradients[t.gradients.recurrent_init == "orthogonal"]
-    table = findings.summary_table(summary, data.survival(gradients), data.transitions(summary))
+    table = findings.summary_table(summary, data.transitions(summary))
     entry = table["rows"][0]["rates"][1]
     assert entry["regime"] == "mixed" and entry["detail"] == "1e 1s 1v"
     assert table["rows"][0]["rates"][0]["regime"] == "vanishing" and table["rows"][0]["rates"][0]["detail"] == ""
@@ -124,16 +149,6 @@ def test_critical_sentences_say_whether_the_edge_of_chaos_lies_in_the_grid(main,
     assert f"ρc = {1 / 0.22:.3g}, beyond the largest radius of the grid" in sigmoid
     tanh = next(s for s in sentences if "tanh" in s)
     assert "inside the grid" in tanh and "the measured rate crosses 1 between" in tanh
-
-
-def test_remedy_sentences_compare_every_variant_at_one_radius(tables):
-    survival = data.survival(tables.gradients)
-    sentences = findings.remedy_sentences(data.remedy_survival(survival, 1.1), 1.1)
-    lstm = next(s for s in sentences if s.startswith("LSTM"))
-    for bias in ("0", "1", "chrono"):
-        value = 100 * np.log10(synthetic.decay("lstm", "tanh", 1.1, 0.0, ("orthogonal", bias)))
-        assert f"{findings.power_of_ten(value)} with gate bias {bias}" in lstm
-    assert any(s.startswith("Elman RNN with relu") and "identity" in s for s in sentences)
 
 
 def test_the_large_network_clause_names_only_unsteady_radii_that_are_further_off():

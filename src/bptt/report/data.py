@@ -48,6 +48,13 @@ def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list
     return table[keep]
 
 
+def main_variants(recurrent_init: list[str], gate_bias: list[str]) -> dict[str, tuple[str, str]]:
+    """Cell -> (recurrent_init, gate_bias label) of its main variant (`bptt.pipeline.grid.main_variant`), for
+    each cell that has one; gate_bias as `bptt.pipeline.grid.gate_bias_text` spells the grid's values."""
+    variants = {cell: grid.main_variant(cell, recurrent_init, gate_bias) for cell in CELL_NAMES}
+    return {cell: (v[0], grid.gate_bias_label(v[1])) for cell, v in variants.items() if v is not None}
+
+
 def longest(table: pd.DataFrame) -> pd.DataFrame:
     """Rows of `table` at its longest sequence length, in reading order."""
     return in_order(table[table["seq_len"] == table["seq_len"].max()])
@@ -173,8 +180,7 @@ def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
     """log10 of the share of ||dL/dh|| left after `lag` steps back, median over seeds.
 
     Uses the longest sequence; if it is shorter than lag + 1 steps, its longest lag instead.
-    Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival, its
-    smallest and largest over the seeds (log10_survival_low, log10_survival_high) and seeds (their number)
+    Returns columns cell, activation, radius, recurrent_init, gate_bias, lag, log10_survival
     (NaN where either end was not measurable; -inf where the gradient that far back is exactly 0,
     as when every unit of a ReLU network was inactive at some step between).
     """
@@ -185,11 +191,8 @@ def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
         values = back["log10_grad_h"].to_numpy() - last["log10_grad_h"].to_numpy()
     share = last[RUN].assign(log10_survival=values)
     keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
-    grouped = share.groupby(keys, sort=False, dropna=False)["log10_survival"]
-    spread = grouped.agg(
-        log10_survival="median", log10_survival_low="min", log10_survival_high="max", seeds="size"
-    ).reset_index()
-    return in_order(spread.sort_values("radius", kind="stable")).assign(lag=lag)
+    medians = share.groupby(keys, sort=False, dropna=False)["log10_survival"].median()
+    return in_order(medians.reset_index().sort_values("radius", kind="stable")).assign(lag=lag)
 
 
 def nearest(values, target: float) -> float:
@@ -295,16 +298,6 @@ def critical_radii(theory: pd.DataFrame, transitions: pd.DataFrame) -> pd.DataFr
     radii = theory[theory["on_grid"]]["radius"]
     out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius"]])
     return out.assign(smallest=radii.min(), largest=radii.max()).reset_index()
-
-
-def remedy_survival(survival: pd.DataFrame, radius: float) -> pd.DataFrame:
-    """The gradient share left after the measured lag at one radius, for each remedy's variants:
-    Elman ReLU by recurrent_init, and LSTM and GRU with tanh by gate bias (median over seeds)."""
-    at = survival[survival["radius"] == radius]
-    elman = at[(at["cell"] == "rnn") & (at["activation"] == "relu")].assign(variant=lambda t: t["recurrent_init"])
-    gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
-    columns = ["cell", "activation", "variant", "log10_survival", "log10_survival_low", "log10_survival_high", "lag"]
-    return pd.concat([elman, gated])[[*columns, "seeds"]]
 
 
 SHAPE = ["log10_first_step", "decay_rate_after_first", "log10_kept"]  # bptt.pipeline.collect.shape's columns

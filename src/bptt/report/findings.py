@@ -13,6 +13,9 @@ import pandas as pd
 from bptt.report import data
 from bptt.report.intervals import bracket, decades, power_of_ten
 
+# A first step back that changes the gradient by more than this many decades beyond the rate after it
+# (a factor of 2) is named: one fitted rate would misdescribe that curve.
+FIRST_STEP_APART = 0.3
 # A large network's rate within this of the mean-field rate counts as the theory holding (issue 19's target).
 THEORY_HOLDS = 0.005
 
@@ -96,18 +99,38 @@ def transition_sentences(transitions: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def survival_sentences(survival: pd.DataFrame) -> list[str]:
-    """One sentence per cell: gradient share left after the measured lag at the radius nearest 1."""
-    radius = data.nearest(survival["radius"].unique(), 1.0)
-    at_one = survival[survival["radius"] == radius]
-    lag = int(survival["lag"].iloc[0])
+def kept_text(shape: pd.Series) -> str:
+    """The share kept at the kept lag of a `data.curve_shapes` row, with its range over the seeds."""
+    return decades(shape["log10_kept"], shape["log10_kept_low"], shape["log10_kept_high"])
+
+
+def first_step_text(shape: pd.Series) -> str:
+    """', after losing 1.3 [1.2, 1.4] decades in the first step, 0.984 [0.98, 0.99] per step thereafter' where
+    the first step is FIRST_STEP_APART away from the rate after it; '' otherwise."""
+    first, after = shape["log10_first_step"], shape["decay_rate_after_first"]
+    if not (math.isfinite(first) and 0 < after < math.inf) or abs(first - math.log10(after)) <= FIRST_STEP_APART:
+        return ""
+    verb = "losing" if first < 0 else "gaining"
+    size = bracket(abs(first), *sorted(abs(shape[f"log10_first_step_{e}"]) for e in ("low", "high")))
+    rate = bracket(after, shape["decay_rate_after_first_low"], shape["decay_rate_after_first_high"])
+    return f" ({verb} {size} decades in the first step back, then {rate} per step)"
+
+
+def survival_sentences(shapes: pd.DataFrame, radius: float) -> list[str]:
+    """One sentence per cell, its main variant at `radius`: the share of ‖∂L/∂h‖ kept at the kept lag per
+    activation, median [range] over seeds, with the first step named where it differs from the rest.
+    `shapes` from data.curve_shapes of the main variant's summary."""
+    at = shapes[shapes["radius"] == radius]
+    if at.empty:
+        return []
+    lag, seeds = int(at["kept_lag"].iloc[0]), int(at["seeds"].max())
     sentences = []
-    for cell, group in at_one.groupby("cell", sort=False):
-        parts = [f"{power_of_ten(v)} ({a})" for a, v in zip(group["activation"], group["log10_survival"])]
+    for cell, group in at.groupby("cell", sort=False):
+        parts = [f"{kept_text(r)} ({r['activation']}){first_step_text(r)}" for _, r in group.iterrows()]
         sentences.append(
             f"{name(cell)} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is "
             + ", ".join(parts)
-            + " times its value at the last step."
+            + f" times its value at the last step (median [range] over {seeds} seeds)."
         )
     return sentences
 
@@ -151,16 +174,14 @@ def normality_sentence(ratios: pd.Series) -> str:
     return "Scaled to the same spectral radius, the matrices differ in norm: " + "; ".join(parts) + "."
 
 
-def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd.DataFrame) -> dict:
+def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
     Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed", with
-    the counts, where they disagree); the row ends with the interpolated transition radius
-    and the gradient share left after the measured lag at the radius nearest 1.
+    the counts, where they disagree); the row ends with where the rate reaches 1 (the share of the
+    gradient kept, with its spread, is in the survival sentences, not repeated here).
     """
     medians = data.point_medians(summary).set_index(data.POINT)
-    radius_one = data.nearest(survival["radius"].unique(), 1.0)
-    left = survival[survival["radius"] == radius_one].set_index(["cell", "activation"])["log10_survival"]
     move = transitions.set_index(["cell", "activation"])
     radii = sorted(medians.index.get_level_values("radius").unique())
     rows = []
@@ -186,10 +207,9 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
                 "gamma_bound": float(group["gamma_bound"].iloc[0]),
                 "rates": entries,
                 "transition": _radius_text(move.loc[(cell, activation)]),
-                "survival": power_of_ten(left.get((cell, activation), math.nan)),
             }
         )
-    return {"radii": radii, "lag": int(survival["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
+    return {"radii": radii, "rows": rows}
 
 
 def _counts(point: pd.Series) -> str:
@@ -199,10 +219,12 @@ def _counts(point: pd.Series) -> str:
 
 
 def _radius_text(move: pd.Series) -> str:
+    """The interpolated radius where every seed crosses 1 in the same bracket; the bracket where they do not."""
     if math.isnan(move["below"]):
         return "none in grid"
-    if math.isnan(move["radius"]):
-        return f"{move['below']:g}–{move['above']:g}"
+    if math.isnan(move["radius"]) or not move["seeds_agree"]:
+        seeds = "" if move["seeds_agree"] else " (seeds differ)"
+        return f"{move['below']:g}–{move['above']:g}{seeds}"
     return f"{move['radius']:.2f}"
 
 
@@ -320,16 +342,27 @@ def critical_sentences(table: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def remedy_sentences(table: pd.DataFrame, radius: float) -> list[str]:
-    """One sentence per remedy: the share of ||dL/dh|| left after the measured lag for each variant."""
+def remedy_sentences(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str]]) -> list[str]:
+    """One sentence per remedy at `radius`: the share of ‖∂L/∂h‖ kept at the kept lag by each variant other than
+    the cell's main one (cell -> (recurrent_init, gate_bias), whose share survival_sentences gives): the Elman
+    ReLU cell by recurrent initialisation, the LSTM and the GRU with tanh by gate bias."""
+    at = shapes[shapes["radius"] == radius]
+    at = at[
+        ((at["cell"] == "rnn") & (at["activation"] == "relu"))
+        | (at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh"))
+    ]
     sentences = []
-    for (cell, activation), group in table.groupby(["cell", "activation"], sort=False):
-        what = "recurrent initialisation" if cell == "rnn" else "gate bias"
-        parts = [
-            f"{power_of_ten(v)} with {what} {variant}" for variant, v in zip(group["variant"], group["log10_survival"])
-        ]
-        lag = int(group["lag"].iloc[0])
+    for (cell, activation), group in at[at["cell"].isin(main)].groupby(["cell", "activation"], sort=False):
+        base = (group["recurrent_init"] == main[cell][0]) & (group["gate_bias"] == main[cell][1])
+        if base.all():
+            continue
+        what, column = ("recurrent initialisation", "recurrent_init") if cell == "rnn" else ("gate bias", "gate_bias")
+        parts = [f"{kept_text(r)} with {what} {r[column]}{first_step_text(r)}" for _, r in group[~base].iterrows()]
+        usual = main[cell][0] if cell == "rnn" else main[cell][1]
         sentences.append(
-            f"{name(cell)} with {activation} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is " + "; ".join(parts) + "."
+            f"{name(cell)} with {activation} at ρ = {radius:g}: the share of ‖∂L/∂h‖ kept "
+            f"{int(group['kept_lag'].iloc[0])} steps back is "
+            + "; ".join(parts)
+            + f" (with {what} {usual}: section 3)."
         )
     return sentences

@@ -14,11 +14,8 @@ import pandas as pd
 
 from bptt.pipeline import grid
 from bptt.report import clipping, data, trainability
-from bptt.report.intervals import bracket, decades
-
-# A first step back that changes the gradient by more than this many decades beyond the rate after it
-# (a factor of 2) is named: one fitted rate would misdescribe that curve.
-FIRST_STEP_APART = 0.3
+from bptt.report.findings import first_step_text, kept_text
+from bptt.report.intervals import bracket
 
 
 class Finding(NamedTuple):
@@ -31,23 +28,6 @@ class Finding(NamedTuple):
 def rate_text(point: pd.Series) -> str:
     """The median decay rate of a `data.point_medians` row and its range over the seeds."""
     return bracket(*(10 ** point[c] for c in ("log10_decay", "log10_decay_low", "log10_decay_high")))
-
-
-def kept_text(shape: pd.Series) -> str:
-    """The share kept at the kept lag of a `data.curve_shapes` row, with its range over the seeds."""
-    return decades(shape["log10_kept"], shape["log10_kept_low"], shape["log10_kept_high"])
-
-
-def first_step_text(shape: pd.Series) -> str:
-    """', after losing 1.3 [1.2, 1.4] decades in the first step, 0.984 [0.98, 0.99] per step thereafter' where
-    the first step is FIRST_STEP_APART away from the rate after it; '' otherwise."""
-    first, after = shape["log10_first_step"], shape["decay_rate_after_first"]
-    if not (math.isfinite(first) and 0 < after < math.inf) or abs(first - math.log10(after)) <= FIRST_STEP_APART:
-        return ""
-    verb = "losing" if first < 0 else "gaining"
-    size = bracket(abs(first), *sorted(abs(shape[f"log10_first_step_{e}"]) for e in ("low", "high")))
-    rate = bracket(after, shape["decay_rate_after_first_low"], shape["decay_rate_after_first_high"])
-    return f" ({verb} {size} decades in the first step back, then {rate} per step)"
 
 
 def crossing_text(move: pd.Series) -> str:
@@ -194,13 +174,8 @@ def findings(t, main, config: dict) -> list[Finding]:
     """The opening findings of tables `t` (`main`: restricted to the main variant), in the page's order."""
     shapes = data.curve_shapes(t.summary)
     radius = data.nearest(shapes["radius"].unique(), 1.0)
-    inits = config["grid"]["recurrent_init"]
     biases = [grid.gate_bias_text(b) for b in config["grid"]["gate_bias"]]
-    variants = {
-        cell: (v[0], grid.gate_bias_label(v[1]))
-        for cell in ("rnn", "lstm", "gru")
-        if (v := grid.main_variant(cell, inits, biases)) is not None
-    }
+    variants = data.main_variants(config["grid"]["recurrent_init"], biases)
     out = [
         elman_rate(main.summary),
         elman_theory(main.summary, t.theory, config["hidden_size"]),
