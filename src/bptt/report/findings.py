@@ -305,10 +305,15 @@ def _within(d: float) -> str:
 
 def _large_h_clause(large: pd.DataFrame) -> str:
     """How the large network's measured rate meets the prediction: at the radii with a stationary
-    state, and (named one by one only where they are further off) at those without one."""
+    state, and (named one by one only where they are further off) at those without one. The large network
+    is one draw, so beside it stands how far the grid's seeds (columns min, max) differ at one radius."""
     dev = (large["large_h_rate"] - large["rate"]).abs()
     steady = np.isfinite(large["q_star"]).to_numpy()
-    text = f"With {int(large['large_h'].iloc[0])} units and inputs it is "
+    spread = (large["max"] - large["min"]).max()
+    text = (
+        f"One network of {int(large['large_h'].iloc[0])} units and inputs (one draw, so no spread over networks; "
+        f"the grid's seeds differ by up to {spread:.2g} at one radius) is "
+    )
     if steady.all() or not steady.any():
         return text + _within(dev.max()) + " at every radius"
     text += _within(dev[steady].max()) + " at every radius with a stationary state"

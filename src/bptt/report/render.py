@@ -259,7 +259,7 @@ def make_findings(t: Tables, config: dict) -> dict:
         "remedies": findings.remedy_sentences(data.curve_shapes(t.summary), radius_one, variants),
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
-        "every_step": every_step.findings(t.every_step_lags),
+        "every_step": every_step.findings(t.every_step_lags, t.summary),
         "trainability": trainability.findings(t.trainability, t.trainability_summary, config["trainability"]["models"]),
         "traced": traced_run(t),
         "clipping": clipping.findings(t.clipping, t.clipping_traces),
