@@ -13,7 +13,7 @@ from bptt.report import intervals
     [
         (0.98412, 0.96213, 1.00731, "0.984 [0.962, 1.007]"),  # width 0.045: three decimals
         (0.98412, 0.9, 1.3, "0.98 [0.90, 1.30]"),  # width 0.4: two
-        (0.5, 0.5, 0.5, "0.5000 [0.5000, 0.5000]"),  # no spread: four significant digits
+        (0.5, 0.5, 0.5, "0.5000 (no spread)"),  # every seed the same: four significant digits
         (12.3456, 10.0, 17.0, "12.3 [10.0, 17.0]"),
         (-0.61, -0.93, -0.05, "−0.61 [−0.93, −0.05]"),
         (math.nan, 0.0, 1.0, "not measurable"),

@@ -241,13 +241,14 @@ def regime_counts(summary: pd.DataFrame) -> dict:
     }
 
 
-def norm_ratios(eigenvalues: pd.DataFrame) -> pd.Series:
-    """Median ||U||_2 / rho per initialisation (from the eigenvalue table)."""
+def norm_ratios(eigenvalues: pd.DataFrame) -> pd.DataFrame:
+    """||U||_2 / rho per initialisation (from the eigenvalue table): columns median, min and max over the
+    table's seeds and radii."""
     return (
         eigenvalues.drop_duplicates(["init", "radius", "seed"])
         .assign(ratio=lambda t: t["spectral_norm"] / t["radius"])
         .groupby("init")["ratio"]
-        .median()
+        .agg(["median", "min", "max"])
     )
 
 

@@ -168,10 +168,17 @@ def pascanu_sentences(counts: dict | None) -> list[str]:
     return sentences
 
 
-def normality_sentence(ratios: pd.Series) -> str:
-    """Spectral norm against spectral radius for each initialisation."""
-    parts = [f"‖U‖₂/ρ = {ratio:.2f} for the {init} initialisation" for init, ratio in ratios.items()]
-    return "Scaled to the same spectral radius, the matrices differ in norm: " + "; ".join(parts) + "."
+def normality_sentence(ratios: pd.DataFrame) -> str:
+    """Spectral norm against spectral radius for each initialisation: median [range] over seeds and radii."""
+    parts = [
+        f"‖U‖₂/ρ = {bracket(r['median'], r['min'], r['max'])} for the {init} initialisation"
+        for init, r in ratios.iterrows()
+    ]
+    return (
+        "Scaled to the same spectral radius, the matrices differ in norm (median [range] over the drawn matrices): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:

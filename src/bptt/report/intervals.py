@@ -38,10 +38,13 @@ def decimals(value: float, low: float, high: float) -> int:
 
 
 def bracket(value: float, low: float, high: float) -> str:
-    """'0.984 [0.962, 1.007]': value and its interval (or range) with the digits the spread supports."""
+    """'0.984 [0.962, 1.007]': value and its interval (or range) with the digits the spread supports;
+    '0.5000 (no spread)' where every value was the same."""
     if math.isnan(value):
         return "not measurable"
     places = decimals(value, low, high)
+    if low == high == value:
+        return f"{_fixed(value, places)} (no spread)"
     return f"{_fixed(value, places)} [{_fixed(low, places)}, {_fixed(high, places)}]"
 
 
@@ -73,6 +76,8 @@ def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3) -> st
 def decades(log10_value: float, log10_low: float, log10_high: float) -> str:
     """'6.9 × 10⁻²¹ [1 × 10⁻²², 3 × 10⁻¹⁹]' for values kept as base-10 logarithms: the mantissa's digits
     set by the spread in decades (one digit beyond a tenth of a decade, two beyond a hundredth, else three)."""
+    if log10_low == log10_high == log10_value:
+        return f"{power_of_ten(log10_value, 3, 3)} (no spread)"
     width = log10_high - log10_low
     significant = 3 if not math.isfinite(width) or width <= 0.01 else 2 if width <= 0.1 else 1
     if not math.isfinite(width) and (math.isfinite(log10_low) or math.isfinite(log10_high)):
