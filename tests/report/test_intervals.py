@@ -13,7 +13,8 @@ from bptt.report import intervals
     [
         (0.98412, 0.96213, 1.00731, "0.984 [0.962, 1.007]"),  # width 0.045: three decimals
         (0.98412, 0.9, 1.3, "0.98 [0.90, 1.30]"),  # width 0.4: two
-        (0.5, 0.5, 0.5, "0.5000 (no spread)"),  # every seed the same: four significant digits
+        (0.5, 0.5, 0.5, "0.5000 (no spread at these digits)"),  # every seed the same: four significant digits
+        (1.0 + 2e-16, 1.0 + 2e-16, 1.0 + 4e-16, "1.000 (no spread at these digits)"),  # rounding is no spread
         (12.3456, 10.0, 17.0, "12.3 [10.0, 17.0]"),
         (-0.61, -0.93, -0.05, "−0.61 [−0.93, −0.05]"),
         (math.nan, 0.0, 1.0, "not measurable"),
@@ -47,3 +48,8 @@ def test_decades_sets_the_mantissa_by_the_spread_in_decades():
 )
 def test_power_of_ten_default_keeps_two_digits(value, text):
     assert intervals.power_of_ten(value) == text
+
+
+def test_decades_keeps_trailing_zeros_and_plain_numbers_between_a_hundredth_and_a_thousand():
+    assert intervals.decades(np.log10(0.76), np.log10(0.69), np.log10(0.80)) == "0.76 [0.69, 0.80]"
+    assert intervals.decades(2.0, 1.9, 2.5) == "100 [80, 300]"

@@ -292,12 +292,12 @@ def gated_theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame
 
 def critical_radii(theory: pd.DataFrame, transitions: pd.DataFrame) -> pd.DataFrame:
     """Per Elman activation: mean-field's critical radius, the grid's range, and where the measured
-    median rate crosses 1 (NaN if it does not within the grid)."""
+    median rate crosses 1 (NaN if it does not within the grid), with whether every seed crosses there."""
     theory = elman_theory(theory)
     critical = theory.groupby("activation", sort=False)["critical_radius"].first().rename("predicted")
     elman = transitions[transitions["cell"] == "rnn"].set_index("activation")
     radii = theory[theory["on_grid"]]["radius"]
-    out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius"]])
+    out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius", "seeds_agree"]])
     return out.assign(smallest=radii.min(), largest=radii.max()).reset_index()
 
 

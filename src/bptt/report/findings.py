@@ -349,9 +349,17 @@ def critical_sentences(table: pd.DataFrame) -> list[str]:
             f"{where}"
         )
         if not math.isnan(row.below):
-            text += f"; the measured rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
+            text += f"; the measured median rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
+            text += "" if row.seeds_agree else ", though not every seed does there (above)"
         sentences.append(text + ".")
     return sentences
+
+
+def _variant(cell: str, row: pd.Series) -> str:
+    """'with gate bias 1', 'with chrono', 'with the identity initialisation': a row's variant in words."""
+    if cell == "rnn":
+        return f"with the {row['recurrent_init']} initialisation"
+    return "with chrono" if row["gate_bias"] == "chrono" else f"with gate bias {row['gate_bias']}"
 
 
 def remedy_sentences(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str]]) -> list[str]:
@@ -368,13 +376,11 @@ def remedy_sentences(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[
         base = (group["recurrent_init"] == main[cell][0]) & (group["gate_bias"] == main[cell][1])
         if base.all():
             continue
-        what, column = ("recurrent initialisation", "recurrent_init") if cell == "rnn" else ("gate bias", "gate_bias")
-        parts = [f"{kept_text(r)} with {what} {r[column]}{first_step_text(r)}" for _, r in group[~base].iterrows()]
-        usual = main[cell][0] if cell == "rnn" else main[cell][1]
+        parts = [f"{kept_text(r)} {_variant(cell, r)}{first_step_text(r)}" for _, r in group[~base].iterrows()]
         sentences.append(
             f"{name(cell)} with {activation} at ρ = {radius:g}: the share of ‖∂L/∂h‖ kept "
             f"{int(group['kept_lag'].iloc[0])} steps back is "
             + "; ".join(parts)
-            + f" (with {what} {usual}: section 3)."
+            + f" (and {_variant(cell, group[base].iloc[0])}, the share in section 3)."
         )
     return sentences

@@ -27,25 +27,31 @@ def wilson(successes, trials, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decimals(value: float, low: float, high: float) -> int:
-    """Decimal places that show the width high - low with two significant digits (at least 0); where the
-    width is zero or not finite, those that show `value` with EXACT_DIGITS significant digits."""
+    """Decimal places that show the width high - low with two significant digits (at least 0), but never
+    more than show `value` with EXACT_DIGITS significant digits (a spread of rounding, 1e-16, is not one
+    worth printing); those where the width is zero or not finite."""
+    most = EXACT_DIGITS - 1
+    if math.isfinite(value) and value != 0:
+        most = max(0, EXACT_DIGITS - 1 - math.floor(math.log10(abs(value))))
     width = high - low
     if math.isfinite(width) and width > 0:
-        return max(0, 1 - math.floor(math.log10(width)))
-    if not math.isfinite(value) or value == 0:
-        return EXACT_DIGITS - 1
-    return max(0, EXACT_DIGITS - 1 - math.floor(math.log10(abs(value))))
+        return min(most, max(0, 1 - math.floor(math.log10(width))))
+    return most
 
 
 def bracket(value: float, low: float, high: float) -> str:
     """'0.984 [0.962, 1.007]': value and its interval (or range) with the digits the spread supports;
-    '0.5000 (no spread)' where every value was the same."""
+    '0.5000 (no spread at these digits)' where the ends print alike."""
     if math.isnan(value):
         return "not measurable"
     places = decimals(value, low, high)
+    return _spread(_fixed(value, places), _fixed(low, places), _fixed(high, places))
+
+
+def _spread(value: str, low: str, high: str) -> str:
     if low == high == value:
-        return f"{_fixed(value, places)} (no spread)"
-    return f"{_fixed(value, places)} [{_fixed(low, places)}, {_fixed(high, places)}]"
+        return f"{value} (no spread at these digits)"
+    return f"{value} [{low}, {high}]"
 
 
 def _fixed(value: float, places: int) -> str:
@@ -56,9 +62,10 @@ def _fixed(value: float, places: int) -> str:
     return f"{value:.{places}f}".replace("-", "−")
 
 
-def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3) -> str:
+def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3, zeros: bool = False) -> str:
     """'3.2 × 10⁻⁴' for log10_value = log10(3.2e-4) (the mantissa with `significant` digits); numbers
-    between 0.01 and 999 plainly, with `plain` significant digits; words for the infinite cases."""
+    between 0.01 and 999 plainly, with `plain` significant digits (trailing zeros kept if `zeros`: 0.80);
+    words for the infinite cases."""
     if math.isnan(log10_value):
         return "not measurable"
     if math.isinf(log10_value):
@@ -68,7 +75,9 @@ def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3) -> st
     if mantissa >= 10:
         mantissa, exponent = 1.0, exponent + 1
     if -2 <= exponent <= 2:
-        return f"{10**log10_value:.{plain}g}"
+        places = max(0, plain - 1 - exponent)
+        text = f"{round(10**log10_value, plain - 1 - exponent):.{places}f}"
+        return text if zeros or "." not in text else text.rstrip("0").rstrip(".")
     text = f"{mantissa:.{significant - 1}f}" if significant > 1 else f"{mantissa:.0f}"
     return f"{text} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
@@ -76,11 +85,10 @@ def power_of_ten(log10_value: float, significant: int = 2, plain: int = 3) -> st
 def decades(log10_value: float, log10_low: float, log10_high: float) -> str:
     """'6.9 × 10⁻²¹ [1 × 10⁻²², 3 × 10⁻¹⁹]' for values kept as base-10 logarithms: the mantissa's digits
     set by the spread in decades (one digit beyond a tenth of a decade, two beyond a hundredth, else three)."""
-    if log10_low == log10_high == log10_value:
-        return f"{power_of_ten(log10_value, 3, 3)} (no spread)"
     width = log10_high - log10_low
     significant = 3 if not math.isfinite(width) or width <= 0.01 else 2 if width <= 0.1 else 1
     if not math.isfinite(width) and (math.isfinite(log10_low) or math.isfinite(log10_high)):
         significant = 1  # one end exactly zero (or overflowed): the spread is unbounded
-    values = (power_of_ten(v, significant, significant) for v in (log10_value, log10_low, log10_high))
-    return "{} [{}, {}]".format(*values)
+    return _spread(
+        *(power_of_ten(v, significant, significant, zeros=True) for v in (log10_value, log10_low, log10_high))
+    )
