@@ -193,3 +193,12 @@ def test_gated_theory_sentences_say_where_the_prediction_holds_and_where_it_miss
     rate = 0.95 * synthetic.decay("lstm", "tanh", 1.1, 0.0, ("orthogonal", "0"))  # the first of two equal gaps
     assert f"off by more than 0.005 at 2 radii, most at ρ = 1.1, where it is {rate + 0.02:.3f}, above the" in lstm
     assert "at H = 16 the grid's median rate is within" in lstm
+
+
+def test_summary_table_prints_each_rate_with_the_seeds_range_below_it():
+    t = synthetic.tables(radii=(0.5, 1.0), seeds=(0, 1, 2), cells=("rnn",), activations=("tanh",), jitter=0.05)
+    summary = t.summary[t.summary.recurrent_init == "orthogonal"]
+    entry = findings.summary_table(summary, data.transitions(summary))["rows"][0]["rates"][1]
+    rates = summary[(summary.radius == 1.0) & (summary.seq_len == summary.seq_len.max())]["decay_rate"]
+    value, spread = intervals.parts(rates.median(), rates.min(), rates.max())
+    assert (entry["rate"], entry["spread"]) == (value, spread) and spread.startswith("[")

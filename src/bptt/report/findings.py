@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bptt.report import data
+from bptt.report import data, intervals
 from bptt.report.intervals import bracket, decades, power_of_ten
 
 # A first step back that changes the gradient by more than this many decades beyond the rate after it
@@ -184,7 +184,7 @@ def normality_sentence(ratios: pd.DataFrame) -> str:
 def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
-    Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed", with
+    Each radius holds the median decay rate over seeds, its range over them, and the seeds' regime (or "mixed", with
     the counts, where they disagree); the row ends with where the rate reaches 1 (the share of the
     gradient kept, with its spread, is in the survival sentences, not repeated here).
     """
@@ -199,9 +199,11 @@ def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
         for r in radii:
             point = medians.loc[(cell, activation, r)] if (cell, activation, r) in medians.index else None
             regime = "" if point is None else point["regime"]
+            rate, spread = ("—", "") if point is None else _rate_parts(point)
             entries.append(
                 {
-                    "rate": "—" if point is None else power_of_ten(point["log10_decay"]),
+                    "rate": rate,
+                    "spread": spread,
                     "regime": regime,
                     "detail": _counts(point) if regime == "mixed" else "",
                 }
@@ -217,6 +219,15 @@ def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
             }
         )
     return {"radii": radii, "rows": rows}
+
+
+def _rate_parts(point: pd.Series) -> tuple[str, str]:
+    """A point's median rate and its range over the seeds, apart, with the digits the range supports; a rate
+    beyond float64 (an overflow) in words."""
+    values = [10 ** point[c] for c in ("log10_decay", "log10_decay_low", "log10_decay_high")]
+    if not all(math.isfinite(v) for v in values):
+        return power_of_ten(point["log10_decay"]), ""
+    return intervals.parts(*values)
 
 
 def _counts(point: pd.Series) -> str:

@@ -42,16 +42,21 @@ def decimals(value: float, low: float, high: float) -> int:
 def bracket(value: float, low: float, high: float) -> str:
     """'0.984 [0.962, 1.007]': value and its interval (or range) with the digits the spread supports;
     '0.5000 (no spread at these digits)' where the ends print alike."""
+    return " ".join(part for part in parts(value, low, high) if part)
+
+
+def parts(value: float, low: float, high: float) -> tuple[str, str]:
+    """`bracket`'s two halves, for a table that sets them apart: ('0.984', '[0.962, 1.007]')."""
     if math.isnan(value):
-        return "not measurable"
+        return "not measurable", ""
     places = decimals(value, low, high)
     return _spread(_fixed(value, places), _fixed(low, places), _fixed(high, places))
 
 
-def _spread(value: str, low: str, high: str) -> str:
+def _spread(value: str, low: str, high: str) -> tuple[str, str]:
     if low == high == value:
-        return f"{value} (no spread at these digits)"
-    return f"{value} [{low}, {high}]"
+        return value, "(no spread at these digits)"
+    return value, f"[{low}, {high}]"
 
 
 def _fixed(value: float, places: int) -> str:
@@ -89,6 +94,5 @@ def decades(log10_value: float, log10_low: float, log10_high: float) -> str:
     significant = 3 if not math.isfinite(width) or width <= 0.01 else 2 if width <= 0.1 else 1
     if not math.isfinite(width) and (math.isfinite(log10_low) or math.isfinite(log10_high)):
         significant = 1  # one end exactly zero (or overflowed): the spread is unbounded
-    return _spread(
-        *(power_of_ten(v, significant, significant, zeros=True) for v in (log10_value, log10_low, log10_high))
-    )
+    texts = (power_of_ten(v, significant, significant, zeros=True) for v in (log10_value, log10_low, log10_high))
+    return " ".join(_spread(*texts))
