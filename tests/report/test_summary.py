@@ -1,6 +1,8 @@
 """The page's opening findings: each number equals what the tables give, each links its figure, and a
 finding whose tables are missing is left out rather than faked."""
 
+import re
+
 import pytest
 import synthetic
 
@@ -95,3 +97,12 @@ def test_the_page_opens_with_the_findings_each_linking_its_figure(jittered, conf
         letter = render.LETTERS[figure]
         assert f'<a href="#figure-{letter}">Figure ({letter})</a>' in opening
     assert opening.count("<li>") == 5
+
+
+def test_no_plain_text_notation_is_left_outside_mathml(jittered, config):
+    from test_render import page
+
+    html = page(jittered, config)
+    text = re.sub(r"<math.*?</math>|<pre.*?</pre>|<style>.*?</style>", "", html, flags=re.S)
+    for raw in ("h_k", "L_t", "σ_max", "γ_f", "G_τ", "∂h_last"):
+        assert raw not in text, raw
