@@ -222,12 +222,13 @@ def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
 
 
 def _rate_parts(point: pd.Series) -> tuple[str, str]:
-    """A point's median rate and its range over the seeds, apart, with the digits the range supports; a rate
-    beyond float64 (an overflow) in words."""
+    """A point's median rate and its range over the seeds, apart, with the digits the range supports ('' for
+    the range where every seed prints alike); a rate beyond float64 (an overflow) in words."""
     values = [10 ** point[c] for c in ("log10_decay", "log10_decay_low", "log10_decay_high")]
     if not all(math.isfinite(v) for v in values):
         return power_of_ten(point["log10_decay"]), ""
-    return intervals.parts(*values)
+    rate, spread = intervals.parts(*values)
+    return rate, spread if spread.startswith("[") else ""
 
 
 def _counts(point: pd.Series) -> str:
