@@ -45,8 +45,8 @@ def test_the_remedies_finding_quotes_the_share_kept_by_every_variant(jittered, c
         ("lstm", "tanh", "gate_bias", "0", "with gate bias 0"),
         ("lstm", "tanh", "gate_bias", "chrono", "with chrono"),
         ("gru", "tanh", "gate_bias", "1", "with gate bias 1"),
-        ("rnn", "relu", "recurrent_init", "identity", "with the IRNN"),
-        ("rnn", "relu", "recurrent_init", "orthogonal", "with an orthogonal U"),
+        ("rnn", "relu", "recurrent_init", "identity", "with the identity initialisation"),
+        ("rnn", "relu", "recurrent_init", "orthogonal", "with the orthogonal initialisation"),
     ]:
         kept = runs[(runs.cell == cell) & (runs.activation == activation) & (runs[column] == variant)]["log10_kept"]
         assert f"{intervals.decades(kept.median(), kept.min(), kept.max())} {words}" in finding.text

@@ -367,10 +367,12 @@ def critical_sentences(table: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def _variant(cell: str, row: pd.Series) -> str:
+def variant_words(cell: str, row: pd.Series) -> str:
     """'with gate bias 1', 'with chrono', 'with the identity initialisation': a row's variant in words."""
     if cell == "rnn":
-        return f"with the {row['recurrent_init']} initialisation"
+        return f"with the {row['recurrent_init']} initialisation" + (
+            " (the IRNN)" if row["recurrent_init"] == "identity" else ""
+        )
     return "with chrono" if row["gate_bias"] == "chrono" else f"with gate bias {row['gate_bias']}"
 
 
@@ -388,11 +390,11 @@ def remedy_sentences(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[
         base = (group["recurrent_init"] == main[cell][0]) & (group["gate_bias"] == main[cell][1])
         if base.all():
             continue
-        parts = [f"{kept_text(r)} {_variant(cell, r)}{first_step_text(r)}" for _, r in group[~base].iterrows()]
+        parts = [f"{kept_text(r)} {variant_words(cell, r)}{first_step_text(r)}" for _, r in group[~base].iterrows()]
         sentences.append(
             f"{name(cell)} with {activation} at ρ = {radius:g}: the share of ‖∂L/∂h‖ kept "
             f"{int(group['kept_lag'].iloc[0])} steps back is "
             + "; ".join(parts)
-            + f" (and {_variant(cell, group[base].iloc[0])}, the share in section 3)."
+            + f" (and {variant_words(cell, group[base].iloc[0])}, the share in section 3)."
         )
     return sentences

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bptt.pipeline import grid
 from bptt.report import clipping, data, trainability
-from bptt.report.findings import first_step_text, kept_text
+from bptt.report.findings import kept_text, variant_words
 from bptt.report.intervals import bracket
 
 
@@ -88,7 +88,8 @@ def elman_theory(summary: pd.DataFrame, theory: pd.DataFrame, hidden_size: int) 
 
 
 def remedies(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str]]) -> Finding | None:
-    """The share each cell keeps at the kept lag at `radius`, its main variant first (cell -> (recurrent_init,
+    """The share each cell keeps at the kept lag at `radius` (how each curve gets there is in the remedies'
+    sentences), its main variant first (cell -> (recurrent_init,
     gate_bias)), then its remedies: the gate biases of the LSTM and the GRU (tanh), the identity
     initialisation of the Elman ReLU cell (the IRNN)."""
     rows = shapes[shapes["radius"] == radius]
@@ -100,19 +101,8 @@ def remedies(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str
     for cell, group in rows[rows["cell"].isin(main)].groupby("cell", sort=False):
         first = (group["recurrent_init"] == main[cell][0]) & (group["gate_bias"] == main[cell][1])
         group = pd.concat([group[first], group[~first]])
-        if cell == "rnn":
-            name, how = (
-                "the Elman ReLU cell",
-                lambda r: (
-                    f"with {'the IRNN' if r['recurrent_init'] == 'identity' else 'an ' + r['recurrent_init'] + ' U'}"
-                ),
-            )
-        else:
-            name, how = (
-                f"the {data.CELL_NAMES[cell]} (tanh)",
-                lambda r: "with chrono" if r["gate_bias"] == "chrono" else f"with gate bias {r['gate_bias']}",
-            )
-        kept = [f"{kept_text(r)} {how(r)}{first_step_text(r)}" for _, r in group.iterrows()]
+        name = "the Elman ReLU cell" if cell == "rnn" else f"the {data.CELL_NAMES[cell]} (tanh)"
+        kept = [f"{kept_text(r)} {variant_words(cell, r)}" for _, r in group.iterrows()]
         parts.append(f"{name} {', '.join(kept[:-1])}{' and ' if len(kept) > 1 else ''}{kept[-1]}")
     if not parts:
         return None
