@@ -172,3 +172,40 @@ def test_an_intact_record_written_for_another_config_is_named_and_moved_aside(tm
     with pytest.raises(SystemExit, match=f"{output.relative_to(tmp_path)} does not match the config: it holds"):
         collect.collect(config_grid, 0.01)
     assert not output.exists() and output.with_name(output.name + ".corrupt").exists()
+
+
+def test_a_curve_that_drops_then_holds_is_described_by_its_first_step_and_called_vanishing():
+    # 1.26 decades lost in the first step back, then 10**-0.007 per step: over 200 steps the fitted
+    # slope is within the tolerance, but only 10**-1.95 is kept a hundred steps back.
+    lag = np.arange(199, -1, -1)
+    grad = np.where(lag == 0, 0.0, -1.26 - 0.007 * (lag - 1))
+    _, summary = collect.point_tables(_key("lstm", "tanh", 1.0, 200), _record(grad), 0.01)
+    row = summary.to_pylist()[0]
+    slope = math.log10(row["decay_rate"])
+    assert -0.01 < slope < 0, "the fitted rate alone would call it stable"
+    assert row["log10_first_step"] == pytest.approx(-1.26, abs=1e-12)
+    assert row["decay_rate_after_first"] == pytest.approx(10**-0.007, rel=1e-12)
+    assert row["kept_lag"] == 100 and row["log10_kept"] == pytest.approx(-1.26 - 0.007 * 99, abs=1e-12)
+    assert row["regime"] == "vanishing"
+
+
+def test_geometric_decay_has_the_same_rate_before_and_after_the_first_step_and_short_runs_keep_at_their_end():
+    lag = np.arange(9, -1, -1)
+    _, summary = collect.point_tables(_key("rnn", "tanh", 0.9, 10), _record(lag * math.log10(0.7)), 0.01)
+    row = summary.to_pylist()[0]
+    assert row["log10_first_step"] == pytest.approx(math.log10(0.7), rel=1e-12)
+    assert row["decay_rate_after_first"] == pytest.approx(0.7, rel=1e-12)
+    assert row["kept_lag"] == 9 and row["log10_kept"] == pytest.approx(9 * math.log10(0.7), rel=1e-12)
+    _, single = collect.point_tables(_key("gru", "tanh", 1.0, 1), _record([[0.3]]), 0.01)
+    one = single.to_pylist()[0]
+    assert math.isnan(one["log10_first_step"]) and math.isnan(one["log10_kept"]) and one["kept_lag"] == 0
+
+
+def test_an_exactly_zero_gradient_at_the_kept_lag_is_vanishing_whatever_the_fit():
+    lag = np.arange(149, -1, -1)
+    grad = np.zeros(150)
+    grad[lag == 100] = -np.inf  # a ReLU network whose units were all inactive at some step between
+    _, summary = collect.point_tables(_key("rnn", "relu", 1.0, 150), _record(grad), 0.01)
+    row = summary.to_pylist()[0]
+    assert row["decay_rate"] == pytest.approx(1.0) and row["log10_kept"] == -math.inf
+    assert row["regime"] == "vanishing"

@@ -251,6 +251,10 @@ def _summary_row(cell, activation, radius, recurrent_init, gate_bias, seq_len, s
         "unmeasurable_steps": 0,
         "loss": 2.3,
         "loss_at": "last",
+        "log10_first_step": np.log10(rate),
+        "decay_rate_after_first": rate,
+        "kept_lag": min(100, seq_len - 1),
+        "log10_kept": min(100, seq_len - 1) * np.log10(rate),
     }
 
 

@@ -4,11 +4,11 @@ import re
 
 import numpy as np
 import pytest
-from synthetic import EVERY_STEP_RATE, every_step
+from synthetic import EVERY_STEP_RATE, every_step, tables
 from test_render import page
 
 from bptt.report import every_step as section
-from bptt.report import render
+from bptt.report import intervals, render
 
 
 def test_the_numbers_recover_the_rates_and_lags_built_into_the_tables():
@@ -24,21 +24,33 @@ def test_the_numbers_recover_the_rates_and_lags_built_into_the_tables():
 
 def test_a_part_that_never_falls_below_the_threshold_is_said_so():
     _, lags = every_step(cells=("rnn",), seq_len=8)  # 0.6**6 = 0.047: never below 1e-3 before tau = 7
-    (sentence,) = section.findings(lags)
-    assert "Elman RNN (tanh, ρ = 1, T = 8): a single term L_t keeps a factor 0.6 " in sentence
+    (sentence,) = section.findings(lags, tables(seq_lens=(8,)).summary.iloc[:0])
+    assert "Elman RNN (tanh, ρ = 1, T = 8; one network, so no spread over networks): a single term L_t keeps a" in (
+        sentence
+    )
     assert "stays above 0.001 of the largest part up to the longest lag measured" in sentence
+
+
+def test_one_network_per_cell_names_the_spread_of_the_grids_seeds_at_its_point():
+    _, lags = every_step(cells=("rnn", "lstm"), seq_len=20)
+    summary = tables(radii=(1.0,), seq_lens=(20,), seeds=(0, 1, 2), jitter=0.1, activations=("tanh",)).summary
+    rnn, lstm = section.findings(lags, summary)
+    same = summary[(summary.cell == "rnn") & (summary.recurrent_init == "orthogonal")]["decay_rate"]
+    rate = intervals.bracket(same.median(), same.min(), same.max())
+    assert f"one network, so no spread over networks: the same point's fitted rate is {rate} over the grid's 3 " in rnn
+    assert "over the grid's 3 seeds)" in lstm  # gate bias 0 only, not 1 or chrono
 
 
 def test_a_single_step_gives_no_sentence_and_figures_still_draw():
     pairs, lags = every_step(cells=("gru",), seq_len=1)
-    assert section.findings(lags) == []
+    assert section.findings(lags, tables().summary) == []
     section.heatmaps(pairs)
     section.lag_figure(lags)
 
 
 def test_no_network_drawn_gives_figures_that_say_so_and_no_sentence():
     pairs, lags = (t.iloc[:0] for t in every_step(cells=("rnn",)))
-    assert section.findings(lags) == []
+    assert section.findings(lags, tables().summary) == []
     for figure in (section.heatmaps(pairs), section.lag_figure(lags)):
         texts = [t.get_text() for ax in figure.axes for t in ax.texts]
         assert any("no network stayed within float64" in t for t in texts)

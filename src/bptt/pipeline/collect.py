@@ -12,10 +12,16 @@ fitted to the median source log10 ||dL_t/dh_{t-lag}|| at each lag. Rows follow t
 then their points), then seed, then step. A record that cannot be read is moved aside
 (`bptt.pipeline.inputs`), so the next run recomputes it. numpy and pyarrow only.
 
-Regime of one seed, with tol = --regime-tolerance (decades per step):
-exploding if the forward pass overflowed or log10(decay_rate) > tol,
-vanishing if log10(decay_rate) < -tol, stable otherwise; null if no slope can be fitted
-(T = 1, or fewer than two measurable lags).
+A single fitted rate misdescribes a curve that does not decay at one rate (an LSTM can lose a decade
+in its first step and then hardly decay), so each seed's curve is also described by what it does:
+the decades lost or gained in the first step back, the rate fitted after that step, and the share of
+the last step's gradient kept KEPT_LAG steps back (or at lag T-1 if T <= KEPT_LAG).
+
+Regime of one seed, with tol = --regime-tolerance (decades per step): exploding if the forward pass
+overflowed; otherwise by the net change to the kept lag, log10_kept / kept_lag, where it is beyond tol
+(vanishing below -tol, exploding above tol; an exactly zero gradient there is vanishing); otherwise by
+the fitted slope log10(decay_rate) (vanishing below -tol, exploding above tol); stable when both are
+within tol. Null if no slope can be fitted (T = 1, or fewer than two measurable lags).
 """
 
 import argparse
@@ -51,11 +57,35 @@ def timescale(decay_rate: np.ndarray) -> np.ndarray:
         return np.where(decay_rate < 1, -1.0 / np.log(decay_rate), np.where(np.isnan(decay_rate), np.nan, np.inf))
 
 
-def regime(slope: np.ndarray, overflow: np.ndarray, tolerance: float) -> list[str | None]:
-    """vanishing / stable / exploding per seed (see the module docstring); None if undefined."""
-    names = np.where(slope < -tolerance, "vanishing", np.where(slope > tolerance, "exploding", "stable"))
+KEPT_LAG = 100  # the lag of log10_kept: a hundred steps back, or the longest lag of a shorter sequence
+
+
+def regime(slope: np.ndarray, net: np.ndarray, overflow: np.ndarray, tolerance: float) -> list[str | None]:
+    """vanishing / stable / exploding per seed from the fitted slope (S,), the net change per step to the
+    kept lag (S,; NaN where not measurable) and the overflow flags (see the module docstring); None if
+    no slope can be fitted."""
+    fitted = np.where(slope < -tolerance, "vanishing", np.where(slope > tolerance, "exploding", "stable"))
+    names = np.where(net < -tolerance, "vanishing", np.where(net > tolerance, "exploding", fitted))
     names = np.where(overflow, "exploding", names)
     return [str(n) if o or np.isfinite(s) else None for n, s, o in zip(names, slope, overflow)]
+
+
+def shape(lag: np.ndarray, grad: np.ndarray) -> dict[str, np.ndarray]:
+    """What a curve does, beyond its fitted rate. lag (T,) in step order (T-1 .. 0), grad (S, T) its
+    log10 norms by step: log10_first_step (S,), lag 1 minus lag 0; decay_rate_after_first (S,), 10**slope
+    fitted over lags >= 1; kept_lag (S,), min(KEPT_LAG, T-1); log10_kept (S,), lag kept_lag minus lag 0.
+    NaN where T = 1 (or fewer than two measurable lags >= 1, for the rate)."""
+    seeds, steps = grad.shape
+    kept_lag = min(KEPT_LAG, steps - 1)
+    with np.errstate(invalid="ignore"):  # inf - inf: not measurable
+        first = grad[:, -2] - grad[:, -1] if steps > 1 else np.full(seeds, np.nan)
+        kept = grad[:, steps - 1 - kept_lag] - grad[:, -1]
+    return {
+        "log10_first_step": first,
+        "decay_rate_after_first": 10.0 ** decay_slope(lag[:-1], grad[:, :-1]),
+        "kept_lag": np.full(seeds, kept_lag),
+        "log10_kept": kept if steps > 1 else np.full(seeds, np.nan),
+    }
 
 
 def relative(log10_grad_h: np.ndarray) -> np.ndarray:
@@ -96,6 +126,9 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
     }
     slope = decay_slope(lag, grad)
     decay_rate = 10.0**slope
+    curve = shape(lag, grad)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        net = curve["log10_kept"] / curve["kept_lag"]
     summary = {
         **{name: pa.array([value] * seeds, type=tables.SUMMARY.field(name).type) for name, value in key.items()},
         **{name: record[name] for name in tables.SUMMARY.names if name in record},
@@ -103,7 +136,8 @@ def point_tables(key: dict, record: dict[str, np.ndarray], tolerance: float) -> 
         "timescale": timescale(decay_rate),
         "log10_end_to_end": grad[:, 0] - grad[:, -1],
         "pascanu_bound": pascanu if elman else pa.nulls(seeds, pa.float64()),
-        "regime": regime(slope, record["overflow"], tolerance),
+        "regime": regime(slope, net, record["overflow"], tolerance),
+        **curve,
         "loss_at": pa.array([str(record["loss_at"])] * seeds, type=pa.string()),
     }
     return (

@@ -2,7 +2,7 @@
 
 `bptt.pipeline.collect` writes results/gradients.parquet (KEYS + STEP: one row per
 grid point, seed and step) and results/summary.parquet (KEYS + FIT + SEED +
-REGIME: one row per grid point and seed); `bptt.pipeline.spectrum` writes
+REGIME + SHAPE: one row per grid point and seed); `bptt.pipeline.spectrum` writes
 results/eigenvalues.parquet (EIGENVALUES). Each field carries its meaning as
 Parquet field metadata ("description"); the README's tables list the same
 columns (tests/pipeline/test_tables.py checks that).
@@ -135,6 +135,29 @@ REGIME = _fields(
     ("regime", pa.string(), "vanishing, stable or exploding (thresholds: Regime, in docs/outputs.md); null if T = 1"),
 )
 
+# What each seed's curve does beyond its one fitted rate (bptt.pipeline.collect.shape).
+SHAPE = _fields(
+    (
+        "log10_first_step",
+        pa.float64(),
+        "log10_grad_h at lag 1 minus at lag 0 (with loss_at every, of log10_source_grad): decades gained, "
+        "or lost if negative, in the first step back; NaN if T = 1 or not measurable",
+    ),
+    (
+        "decay_rate_after_first",
+        pa.float64(),
+        "10**slope of the least-squares line of the same against lag over every measurable lag >= 1: "
+        "the per-step factor after the first step",
+    ),
+    ("kept_lag", pa.int64(), "the lag log10_kept is taken at: 100, or T-1 if T <= 100"),
+    (
+        "log10_kept",
+        pa.float64(),
+        "the same at lag kept_lag minus at lag 0: log10 of the share of the last step's gradient kept "
+        "kept_lag steps back (-inf: exactly zero there); NaN if T = 1 or not measurable",
+    ),
+)
+
 EIGENVALUES = pa.schema(
     _fields(
         ("init", pa.string(), "recurrent_init of the Elman cell's U: orthogonal or gaussian"),
@@ -190,7 +213,7 @@ EVERY_STEP_LAGS = pa.schema(
 )
 
 GRADIENTS = pa.schema(KEYS + STEP)
-SUMMARY = pa.schema(KEYS + FIT + SEED + REGIME)
+SUMMARY = pa.schema(KEYS + FIT + SEED + REGIME + SHAPE)
 
 
 def write(table: pa.Table, path: str) -> None:

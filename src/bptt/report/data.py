@@ -48,6 +48,13 @@ def main_variant(table: pd.DataFrame, recurrent_init: list[str], gate_bias: list
     return table[keep]
 
 
+def main_variants(recurrent_init: list[str], gate_bias: list[str]) -> dict[str, tuple[str, str]]:
+    """Cell -> (recurrent_init, gate_bias label) of its main variant (`bptt.pipeline.grid.main_variant`), for
+    each cell that has one; gate_bias as `bptt.pipeline.grid.gate_bias_text` spells the grid's values."""
+    variants = {cell: grid.main_variant(cell, recurrent_init, gate_bias) for cell in CELL_NAMES}
+    return {cell: (v[0], grid.gate_bias_label(v[1])) for cell, v in variants.items() if v is not None}
+
+
 def longest(table: pd.DataFrame) -> pd.DataFrame:
     """Rows of `table` at its longest sequence length, in reading order."""
     return in_order(table[table["seq_len"] == table["seq_len"].max()])
@@ -78,7 +85,8 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.0) -> tuple[float, f
 
 
 def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds, how many
+    """Per cell, activation and radius at the longest T: median log10 decay rate over seeds (and its
+    smallest and largest, log10_decay_low and log10_decay_high, over the `seeds` seeds), how many
     seeds fell in each regime (n_vanishing, n_stable, n_exploding), their common regime ("mixed" where
     they disagree, "" where none has one), and the median Pascanu factor gamma_f sigma_max(U) (NaN for
     the gated cells, which it does not bound)."""
@@ -89,6 +97,9 @@ def point_medians(summary: pd.DataFrame) -> pd.DataFrame:
     grouped = runs.groupby(POINT, sort=False)
     out = grouped.agg(
         log10_decay=("log10_decay", "median"),
+        log10_decay_low=("log10_decay", "min"),
+        log10_decay_high=("log10_decay", "max"),
+        seeds=("seed", "nunique"),
         pascanu_bound=("pascanu_bound", "median"),
         **{f"n_{r}": (f"n_{r}", "sum") for r in REGIMES},
     )
@@ -107,12 +118,17 @@ def transitions(summary: pd.DataFrame) -> pd.DataFrame:
     Columns cell, activation, below, above, radius (interpolated), first_rate, last_rate (median
     rates at the smallest and largest radius), and for the Elman cell pascanu_radius (where the
     Pascanu factor reaches 1, NaN outside the grid) and pascanu_top (that factor at the largest
-    radius); NaN for gated cells.
+    radius); NaN for gated cells. The seeds, one by one: seed_brackets, a tuple of (below, above, seeds) per
+    bracket their own rates cross 1 in ((nan, nan, n): n seeds do not cross in the grid), and seeds_agree,
+    true when every seed crosses where the median does (or none does); last_rate_low/high and
+    first_rate_low/high are the seeds' smallest and largest rate at the largest and smallest radius.
     """
     rows = []
+    per_seed = seed_crossings(summary)
     for (cell, activation), group in point_medians(summary).groupby(["cell", "activation"], sort=False):
         radii, log_rate = group["radius"].to_numpy(), group["log10_decay"].to_numpy()
         below, above, radius = crossing(radii, log_rate)
+        seeds = per_seed[(per_seed["cell"] == cell) & (per_seed["activation"] == activation)]
         bound = group["pascanu_bound"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             pascanu = crossing(radii, np.log10(bound))[2] if cell == "rnn" else math.nan
@@ -125,11 +141,39 @@ def transitions(summary: pd.DataFrame) -> pd.DataFrame:
                 "radius": radius,
                 "first_rate": 10 ** log_rate[0],
                 "last_rate": 10 ** log_rate[-1],
+                "last_rate_low": 10 ** group["log10_decay_low"].iloc[-1],
+                "last_rate_high": 10 ** group["log10_decay_high"].iloc[-1],
+                "first_rate_low": 10 ** group["log10_decay_low"].iloc[0],
+                "first_rate_high": 10 ** group["log10_decay_high"].iloc[0],
+                "largest_radius": radii[-1],
+                "smallest_radius": radii[0],
+                "seed_brackets": _brackets(seeds),
+                "seeds_agree": seeds["below"].nunique(dropna=False) <= 1
+                and (seeds["below"].isna().all() or seeds["below"].eq(below).all()),
                 "pascanu_radius": pascanu,
                 "pascanu_top": bound[-1] if cell == "rnn" else math.nan,
             }
         )
     return pd.DataFrame(rows)
+
+
+def seed_crossings(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, activation and seed at the longest T: where that seed's own decay rate first rises through 1
+    as the radius grows (columns cell, activation, seed, below, above; NaN where it does not in the grid)."""
+    runs = longest(summary).assign(log10_decay=lambda t: log10_decay(t)).sort_values("radius", kind="stable")
+    rows = []
+    for (cell, activation, seed), group in runs.groupby(["cell", "activation", "seed"], sort=False):
+        below, above, _ = crossing(group["radius"].to_numpy(), group["log10_decay"].to_numpy())
+        rows.append({"cell": cell, "activation": activation, "seed": seed, "below": below, "above": above})
+    return pd.DataFrame(rows, columns=["cell", "activation", "seed", "below", "above"])
+
+
+def _brackets(seeds: pd.DataFrame) -> tuple:
+    """((below, above, number of seeds), ...) over the distinct brackets of `seed_crossings` rows, in radius
+    order, the seeds that never cross last as (nan, nan, n)."""
+    counts = seeds.groupby(["below", "above"], dropna=False).size().reset_index(name="n")
+    counts = counts.sort_values("below", na_position="last")
+    return tuple((float(r.below), float(r.above), int(r.n)) for r in counts.itertuples())
 
 
 def survival(gradients: pd.DataFrame, lag: int = 100) -> pd.DataFrame:
@@ -197,13 +241,14 @@ def regime_counts(summary: pd.DataFrame) -> dict:
     }
 
 
-def norm_ratios(eigenvalues: pd.DataFrame) -> pd.Series:
-    """Median ||U||_2 / rho per initialisation (from the eigenvalue table)."""
+def norm_ratios(eigenvalues: pd.DataFrame) -> pd.DataFrame:
+    """||U||_2 / rho per initialisation (from the eigenvalue table): columns median, min and max over the
+    table's seeds and radii."""
     return (
         eigenvalues.drop_duplicates(["init", "radius", "seed"])
         .assign(ratio=lambda t: t["spectral_norm"] / t["radius"])
         .groupby("init")["ratio"]
-        .median()
+        .agg(["median", "min", "max"])
     )
 
 
@@ -247,19 +292,34 @@ def gated_theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame
 
 def critical_radii(theory: pd.DataFrame, transitions: pd.DataFrame) -> pd.DataFrame:
     """Per Elman activation: mean-field's critical radius, the grid's range, and where the measured
-    median rate crosses 1 (NaN if it does not within the grid)."""
+    median rate crosses 1 (NaN if it does not within the grid), with whether every seed crosses there."""
     theory = elman_theory(theory)
     critical = theory.groupby("activation", sort=False)["critical_radius"].first().rename("predicted")
     elman = transitions[transitions["cell"] == "rnn"].set_index("activation")
     radii = theory[theory["on_grid"]]["radius"]
-    out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius"]])
+    out = pd.DataFrame({"predicted": critical}).join(elman[["below", "above", "radius", "seeds_agree"]])
     return out.assign(smallest=radii.min(), largest=radii.max()).reset_index()
 
 
-def remedy_survival(survival: pd.DataFrame, radius: float) -> pd.DataFrame:
-    """The gradient share left after the measured lag at one radius, for each remedy's variants:
-    Elman ReLU by recurrent_init, and LSTM and GRU with tanh by gate bias (median over seeds)."""
-    at = survival[survival["radius"] == radius]
-    elman = at[(at["cell"] == "rnn") & (at["activation"] == "relu")].assign(variant=lambda t: t["recurrent_init"])
-    gated = at[at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh")].assign(variant=lambda t: t["gate_bias"])
-    return pd.concat([elman, gated])[["cell", "activation", "variant", "log10_survival", "lag"]]
+SHAPE = ["log10_first_step", "decay_rate_after_first", "log10_kept"]  # bptt.pipeline.collect.shape's columns
+
+
+def curve_shapes(summary: pd.DataFrame) -> pd.DataFrame:
+    """What each point's curve does at the longest T, beyond its fitted rate: per cell, activation, radius,
+    recurrent_init and gate_bias, the median over seeds of each SHAPE column and its smallest and largest
+    (`<column>_low`, `<column>_high`), kept_lag, the number of seeds and the seeds' regimes ("vanishing" where all
+    agree, "mixed" otherwise). A rate after the first step of a run that overflowed counts as +inf."""
+    runs = longest(summary)
+    runs = runs.assign(
+        decay_rate_after_first=runs["decay_rate_after_first"].mask(runs["overflow"].astype(bool), np.inf)
+    )
+    keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias"]
+    grouped = runs.groupby(keys, sort=False, dropna=False)
+    out = grouped[SHAPE].median()
+    for column in SHAPE:
+        out[f"{column}_low"] = grouped[column].min()
+        out[f"{column}_high"] = grouped[column].max()
+    out["kept_lag"] = grouped["kept_lag"].first()
+    out["seeds"] = grouped["seed"].nunique()
+    out["regime"] = grouped["regime"].agg(lambda r: r.iloc[0] if r.nunique(dropna=False) == 1 else "mixed")
+    return in_order(out.reset_index().sort_values("radius", kind="stable"))

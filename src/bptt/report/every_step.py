@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from bptt.pipeline.collect import decay_slope
 from bptt.report.data import CELL_NAMES
 from bptt.report.figures import page_width
+from bptt.report.intervals import bracket
 
 # ||G_tau|| below this fraction of the largest part counts as a negligible dependency length.
 NEGLIGIBLE = 1e-3
@@ -129,11 +130,32 @@ def cell_numbers(lags: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def findings(lags: pd.DataFrame) -> list[str]:
-    """One sentence per cell from `cell_numbers`."""
+def grid_spread(lags: pd.DataFrame, summary: pd.DataFrame) -> dict[str, str]:
+    """Cell -> how much the grid's seeds differ at the point the one network was drawn from: the fitted decay
+    rate, median [range] over seeds, of `summary` (the grid's collected summary) at the same point; cells whose
+    point the grid lacks are left out. The networks here are one draw each, so this is the spread they lack."""
+    keys = ["cell", "activation", "radius", "recurrent_init", "gate_bias", "seq_len"]
+    points = lags[keys].drop_duplicates()
+    runs = summary.merge(points, on=keys)
+    out = {}
+    for cell, group in runs.groupby("cell", sort=False):
+        rate = group["decay_rate"]
+        out[cell] = f"{bracket(rate.median(), rate.min(), rate.max())} over the grid's {len(group)} seeds"
+    return out
+
+
+def findings(lags: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """One sentence per cell from `cell_numbers`: one network each (seed 0), so each names the spread of the
+    grid's seeds at the same point (`grid_spread`), which this single draw cannot show."""
     sentences = []
+    spread = grid_spread(lags, summary) if len(lags) else {}
     for row in cell_numbers(lags).itertuples():
-        name = f"{CELL_NAMES[row.cell]} ({row.activation}, ρ = {row.radius:g}, T = {row.seq_len})"
+        name = f"{CELL_NAMES[row.cell]} ({row.activation}, ρ = {row.radius:g}, T = {row.seq_len}; one network"
+        name += (
+            f", so no spread over networks: the same point's fitted rate is {spread[row.cell]})"
+            if row.cell in spread
+            else ", so no spread over networks)"
+        )
         parts = []
         if np.isfinite(row.rate):
             parts.append(

@@ -10,26 +10,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from bptt.report import data
+from bptt.report import data, intervals
+from bptt.report.intervals import bracket, decades, power_of_ten
 
-SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+# A first step back that changes the gradient by more than this many decades beyond the rate after it
+# (a factor of 2) is named: one fitted rate would misdescribe that curve.
+FIRST_STEP_APART = 0.3
 # A large network's rate within this of the mean-field rate counts as the theory holding (issue 19's target).
 THEORY_HOLDS = 0.005
-
-
-def power_of_ten(log10_value: float) -> str:
-    """'3.2 × 10⁻⁴' for log10_value = log10(3.2e-4); words for the infinite cases."""
-    if math.isnan(log10_value):
-        return "not measurable"
-    if math.isinf(log10_value):
-        return "beyond float64 (overflow)" if log10_value > 0 else "exactly zero"
-    exponent = math.floor(log10_value)
-    mantissa = 10 ** (log10_value - exponent)
-    if round(mantissa, 1) >= 10:
-        mantissa, exponent = 1.0, exponent + 1
-    if -2 <= exponent <= 2:
-        return f"{10**log10_value:.3g}"
-    return f"{mantissa:.1f} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
 def name(cell: str) -> str:
@@ -59,45 +47,90 @@ def regime_sentences(counts: dict) -> list[str]:
 
 
 def transition_sentences(transitions: pd.DataFrame) -> list[str]:
-    """One sentence per cell and activation on where vanishing turns into exploding."""
-    sentences = []
+    """Where vanishing turns into exploding: a sentence per cell and activation whose rate reaches 1 in the grid
+    (seed by seed, with no interpolated radius where the seeds disagree), and one sentence each for all those
+    that vanish at every radius and all those that never vanish (their rates at the end of the grid, median
+    [range] over seeds)."""
+    sentences, everywhere, nowhere, unfitted = [], [], [], []
     for row in transitions.itertuples():
         who = f"{name(row.cell)} with {row.activation}"
         if not math.isnan(row.below):
             where = f"between ρ = {row.below:g} and ρ = {row.above:g}"
-            if not math.isnan(row.radius):
-                where += f" (interpolated ρ ≈ {row.radius:.2f})"
-            text = f"{who}: the decay rate per step crosses 1 {where}"
+            if row.seeds_agree:
+                text = f"{who}: the decay rate per step crosses 1 {where} for every seed"
+                if not math.isnan(row.radius):
+                    text += f" (interpolated from the median, ρ ≈ {row.radius:.2f})"
+            else:
+                text = f"{who}: the median decay rate crosses 1 {where}, but the seeds disagree: " + ", ".join(
+                    f"{n} cross{'es' if n == 1 else ''} between ρ = {b:g} and {a:g}"
+                    if not math.isnan(b)
+                    else f"{n} never within the grid"
+                    for b, a, n in row.seed_brackets
+                )
+            if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
+                text += f"; Pascanu's factor γ_f σ_max(U) reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
+            sentences.append(text + ".")
         elif math.isnan(row.first_rate) and math.isnan(row.last_rate):
-            text = f"{who}: no decay rate could be fitted (T = 1, or fewer than two measurable lags)"
+            unfitted.append(who)
         elif row.first_rate >= 1:
-            text = f"{who}: no vanishing in the grid; the decay rate is already {row.first_rate:.3g}"
-            text += " at the smallest radius"
+            nowhere.append(f"{who} {bracket(row.first_rate, row.first_rate_low, row.first_rate_high)}")
         else:
-            text = f"{who}: vanishes at every radius; the decay rate is still {row.last_rate:.3g} at the largest radius"
-        if row.cell == "rnn" and not math.isnan(row.pascanu_radius):
-            text += f"; Pascanu's factor γ_f σ_max(U) reaches 1 at ρ ≈ {row.pascanu_radius:.2f}"
-        elif row.cell == "rnn" and row.pascanu_top < 1:
-            text += (
-                f"; γ_f σ_max(U) stays below 1 ({row.pascanu_top:.2g} at the largest radius), "
-                "so Pascanu's sufficient condition proves the vanishing"
-            )
-        sentences.append(text + ".")
+            text = f"{who} {bracket(row.last_rate, row.last_rate_low, row.last_rate_high)}"
+            if row.cell == "rnn" and row.pascanu_top < 1:
+                text += f" (γ_f σ_max(U) = {row.pascanu_top:.2g} < 1 there, so Pascanu's condition proves it)"
+            everywhere.append(text)
+    if everywhere:
+        radius = transitions["largest_radius"].max()
+        sentences.append(
+            f"Vanishing at every radius of the grid, with the decay rate per step at the largest, ρ = {radius:g} "
+            "(median [range] over seeds): " + "; ".join(everywhere) + "."
+        )
+    if nowhere:
+        radius = transitions["smallest_radius"].min()
+        sentences.append(
+            f"Not vanishing even at the smallest radius, ρ = {radius:g}, with the decay rate per step there: "
+            + "; ".join(nowhere)
+            + "."
+        )
+    if unfitted:
+        sentences.append(
+            "No decay rate could be fitted (T = 1, or fewer than two measurable lags) for " + ", ".join(unfitted) + "."
+        )
     return sentences
 
 
-def survival_sentences(survival: pd.DataFrame) -> list[str]:
-    """One sentence per cell: gradient share left after the measured lag at the radius nearest 1."""
-    radius = data.nearest(survival["radius"].unique(), 1.0)
-    at_one = survival[survival["radius"] == radius]
-    lag = int(survival["lag"].iloc[0])
+def kept_text(shape: pd.Series) -> str:
+    """The share kept at the kept lag of a `data.curve_shapes` row, with its range over the seeds."""
+    return decades(shape["log10_kept"], shape["log10_kept_low"], shape["log10_kept_high"])
+
+
+def first_step_text(shape: pd.Series) -> str:
+    """', after losing 1.3 [1.2, 1.4] decades in the first step, 0.984 [0.98, 0.99] per step thereafter' where
+    the first step is FIRST_STEP_APART away from the rate after it; '' otherwise."""
+    first, after = shape["log10_first_step"], shape["decay_rate_after_first"]
+    if not (math.isfinite(first) and 0 < after < math.inf) or abs(first - math.log10(after)) <= FIRST_STEP_APART:
+        return ""
+    verb = "losing" if first < 0 else "gaining"
+    size = bracket(abs(first), *sorted(abs(shape[f"log10_first_step_{e}"]) for e in ("low", "high")))
+    rate = bracket(after, shape["decay_rate_after_first_low"], shape["decay_rate_after_first_high"])
+    return f" ({verb} {size} decades in the first step back, then {rate} per step)"
+
+
+def survival_sentences(shapes: pd.DataFrame, radius: float) -> list[str]:
+    """One sentence per cell, its main variant at `radius`: the share of ‖∂L/∂h‖ kept at the kept lag per
+    activation, median [range] over seeds, with the first step named where it differs from the rest.
+    `shapes` from data.curve_shapes of the main variant's summary."""
+    at = shapes[shapes["radius"] == radius]
+    if at.empty:
+        return []
+    lag, seeds = int(at["kept_lag"].iloc[0]), int(at["seeds"].max())
     sentences = []
-    for cell, group in at_one.groupby("cell", sort=False):
-        parts = [f"{power_of_ten(v)} ({a})" for a, v in zip(group["activation"], group["log10_survival"])]
+    for cell, group in at.groupby("cell", sort=False):
+        parts = [f"{kept_text(r)} ({r['activation']}){first_step_text(r)}" for _, r in group.iterrows()]
         sentences.append(
             f"{name(cell)} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is "
             + ", ".join(parts)
-            + " times its value at the last step."
+            + f" times its value at the last step (median [range] over {seeds} seeds)."
         )
     return sentences
 
@@ -135,22 +168,27 @@ def pascanu_sentences(counts: dict | None) -> list[str]:
     return sentences
 
 
-def normality_sentence(ratios: pd.Series) -> str:
-    """Spectral norm against spectral radius for each initialisation."""
-    parts = [f"‖U‖₂/ρ = {ratio:.2f} for the {init} initialisation" for init, ratio in ratios.items()]
-    return "Scaled to the same spectral radius, the matrices differ in norm: " + "; ".join(parts) + "."
+def normality_sentence(ratios: pd.DataFrame) -> str:
+    """Spectral norm against spectral radius for each initialisation: median [range] over seeds and radii."""
+    parts = [
+        f"‖U‖₂/ρ = {bracket(r['median'], r['min'], r['max'])} for the {init} initialisation"
+        for init, r in ratios.iterrows()
+    ]
+    return (
+        "Scaled to the same spectral radius, the matrices differ in norm (median [range] over the drawn matrices): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
-def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd.DataFrame) -> dict:
+def summary_table(summary: pd.DataFrame, transitions: pd.DataFrame) -> dict:
     """The report's summary table: a row per cell and activation, a column per radius.
 
-    Each radius holds the median decay rate over seeds and the seeds' regime (or "mixed", with
-    the counts, where they disagree); the row ends with the interpolated transition radius
-    and the gradient share left after the measured lag at the radius nearest 1.
+    Each radius holds the median decay rate over seeds, its range over them, and the seeds' regime (or "mixed", with
+    the counts, where they disagree); the row ends with where the rate reaches 1 (the share of the
+    gradient kept, with its spread, is in the survival sentences, not repeated here).
     """
     medians = data.point_medians(summary).set_index(data.POINT)
-    radius_one = data.nearest(survival["radius"].unique(), 1.0)
-    left = survival[survival["radius"] == radius_one].set_index(["cell", "activation"])["log10_survival"]
     move = transitions.set_index(["cell", "activation"])
     radii = sorted(medians.index.get_level_values("radius").unique())
     rows = []
@@ -161,9 +199,11 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
         for r in radii:
             point = medians.loc[(cell, activation, r)] if (cell, activation, r) in medians.index else None
             regime = "" if point is None else point["regime"]
+            rate, spread = ("—", "") if point is None else _rate_parts(point)
             entries.append(
                 {
-                    "rate": "—" if point is None else power_of_ten(point["log10_decay"]),
+                    "rate": rate,
+                    "spread": spread,
                     "regime": regime,
                     "detail": _counts(point) if regime == "mixed" else "",
                 }
@@ -176,10 +216,19 @@ def summary_table(summary: pd.DataFrame, survival: pd.DataFrame, transitions: pd
                 "gamma_bound": float(group["gamma_bound"].iloc[0]),
                 "rates": entries,
                 "transition": _radius_text(move.loc[(cell, activation)]),
-                "survival": power_of_ten(left.get((cell, activation), math.nan)),
             }
         )
-    return {"radii": radii, "lag": int(survival["lag"].iloc[0]), "radius_one": radius_one, "rows": rows}
+    return {"radii": radii, "rows": rows}
+
+
+def _rate_parts(point: pd.Series) -> tuple[str, str]:
+    """A point's median rate and its range over the seeds, apart, with the digits the range supports ('' for
+    the range where every seed prints alike); a rate beyond float64 (an overflow) in words."""
+    values = [10 ** point[c] for c in ("log10_decay", "log10_decay_low", "log10_decay_high")]
+    if not all(math.isfinite(v) for v in values):
+        return power_of_ten(point["log10_decay"]), ""
+    rate, spread = intervals.parts(*values)
+    return rate, spread if spread.startswith("[") else ""
 
 
 def _counts(point: pd.Series) -> str:
@@ -189,10 +238,12 @@ def _counts(point: pd.Series) -> str:
 
 
 def _radius_text(move: pd.Series) -> str:
+    """The interpolated radius where every seed crosses 1 in the same bracket; the bracket where they do not."""
     if math.isnan(move["below"]):
         return "none in grid"
-    if math.isnan(move["radius"]):
-        return f"{move['below']:g}–{move['above']:g}"
+    if math.isnan(move["radius"]) or not move["seeds_agree"]:
+        seeds = "" if move["seeds_agree"] else " (seeds differ)"
+        return f"{move['below']:g}–{move['above']:g}{seeds}"
     return f"{move['radius']:.2f}"
 
 
@@ -273,10 +324,15 @@ def _within(d: float) -> str:
 
 def _large_h_clause(large: pd.DataFrame) -> str:
     """How the large network's measured rate meets the prediction: at the radii with a stationary
-    state, and (named one by one only where they are further off) at those without one."""
+    state, and (named one by one only where they are further off) at those without one. The large network
+    is one draw, so beside it stands how far the grid's seeds (columns min, max) differ at one radius."""
     dev = (large["large_h_rate"] - large["rate"]).abs()
     steady = np.isfinite(large["q_star"]).to_numpy()
-    text = f"With {int(large['large_h'].iloc[0])} units and inputs it is "
+    spread = (large["max"] - large["min"]).max()
+    text = (
+        f"One network of {int(large['large_h'].iloc[0])} units and inputs (one draw, so no spread over networks; "
+        f"the grid's seeds differ by up to {spread:.2g} at one radius) is "
+    )
     if steady.all() or not steady.any():
         return text + _within(dev.max()) + " at every radius"
     text += _within(dev[steady].max()) + " at every radius with a stationary state"
@@ -305,21 +361,40 @@ def critical_sentences(table: pd.DataFrame) -> list[str]:
             f"{where}"
         )
         if not math.isnan(row.below):
-            text += f"; the measured rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
+            text += f"; the measured median rate crosses 1 between ρ = {row.below:g} and ρ = {row.above:g}"
+            text += "" if row.seeds_agree else ", though not every seed does there (above)"
         sentences.append(text + ".")
     return sentences
 
 
-def remedy_sentences(table: pd.DataFrame, radius: float) -> list[str]:
-    """One sentence per remedy: the share of ||dL/dh|| left after the measured lag for each variant."""
+def variant_words(cell: str, row: pd.Series) -> str:
+    """'with gate bias 1', 'with chrono', 'with the identity initialisation': a row's variant in words."""
+    if cell == "rnn":
+        return f"with the {row['recurrent_init']} initialisation" + (
+            " (the IRNN)" if row["recurrent_init"] == "identity" else ""
+        )
+    return "with chrono" if row["gate_bias"] == "chrono" else f"with gate bias {row['gate_bias']}"
+
+
+def remedy_sentences(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str]]) -> list[str]:
+    """One sentence per remedy at `radius`: the share of ‖∂L/∂h‖ kept at the kept lag by each variant other than
+    the cell's main one (cell -> (recurrent_init, gate_bias), whose share survival_sentences gives): the Elman
+    ReLU cell by recurrent initialisation, the LSTM and the GRU with tanh by gate bias."""
+    at = shapes[shapes["radius"] == radius]
+    at = at[
+        ((at["cell"] == "rnn") & (at["activation"] == "relu"))
+        | (at["cell"].isin(["lstm", "gru"]) & (at["activation"] == "tanh"))
+    ]
     sentences = []
-    for (cell, activation), group in table.groupby(["cell", "activation"], sort=False):
-        what = "recurrent initialisation" if cell == "rnn" else "gate bias"
-        parts = [
-            f"{power_of_ten(v)} with {what} {variant}" for variant, v in zip(group["variant"], group["log10_survival"])
-        ]
-        lag = int(group["lag"].iloc[0])
+    for (cell, activation), group in at[at["cell"].isin(main)].groupby(["cell", "activation"], sort=False):
+        base = (group["recurrent_init"] == main[cell][0]) & (group["gate_bias"] == main[cell][1])
+        if base.all():
+            continue
+        parts = [f"{kept_text(r)} {variant_words(cell, r)}{first_step_text(r)}" for _, r in group[~base].iterrows()]
         sentences.append(
-            f"{name(cell)} with {activation} at ρ = {radius:g}: {lag} steps back, ‖∂L/∂h‖ is " + "; ".join(parts) + "."
+            f"{name(cell)} with {activation} at ρ = {radius:g}: the share of ‖∂L/∂h‖ kept "
+            f"{int(group['kept_lag'].iloc[0])} steps back is "
+            + "; ".join(parts)
+            + f" (and {variant_words(cell, group[base].iloc[0])}, the share in section 3)."
         )
     return sentences

@@ -33,6 +33,7 @@ from bptt.report import (
     findings,
     mathml,
     provenance,
+    summary,
     trainability,
     training,
 )
@@ -242,10 +243,13 @@ def make_findings(t: Tables, config: dict) -> dict:
     t = one_term(t)
     main = main_variant(t, config)
     transitions = data.transitions(main.summary)
-    survival = data.survival(main.gradients)
     every = data.survival(t.gradients)
     radius_one = data.nearest(every["radius"].unique(), 1.0)
+    variants = data.main_variants(
+        config["grid"]["recurrent_init"], [grid.gate_bias_text(b) for b in config["grid"]["gate_bias"]]
+    )
     return {
+        "in_short": [item._asdict() for item in summary.findings(t, main, config)],
         "theory": findings.theory_sentences(
             data.theory_against_measurement(main.summary, t.theory), config["hidden_size"]
         ),
@@ -255,20 +259,20 @@ def make_findings(t: Tables, config: dict) -> dict:
         "critical": findings.critical_sentences(data.critical_radii(t.theory, transitions))
         if (transitions["cell"] == "rnn").any()
         else [],
-        "remedies": findings.remedy_sentences(data.remedy_survival(every, radius_one), radius_one),
+        "remedies": findings.remedy_sentences(data.curve_shapes(t.summary), radius_one, variants),
         "remedy_lag": int(every["lag"].iloc[0]),
         "training": training.findings(t.training, t.training_summary, t.cliff_paths),
-        "every_step": every_step.findings(t.every_step_lags),
+        "every_step": every_step.findings(t.every_step_lags, t.summary),
         "trainability": trainability.findings(t.trainability, t.trainability_summary, config["trainability"]["models"]),
         "traced": traced_run(t),
         "clipping": clipping.findings(t.clipping, t.clipping_traces),
         "clipping_table": clipping.rate_table(t.clipping),
         "regimes": findings.regime_sentences(data.regime_counts(t.summary)),
         "transitions": findings.transition_sentences(transitions),
-        "survival": findings.survival_sentences(survival),
+        "survival": findings.survival_sentences(data.curve_shapes(main.summary), radius_one),
         "pascanu": findings.pascanu_sentences(data.pascanu_counts(main.summary)),
         "normality": findings.normality_sentence(data.norm_ratios(t.eigenvalues)),
-        "table": findings.summary_table(main.summary, survival, transitions),
+        "table": findings.summary_table(main.summary, transitions),
     }
 
 
