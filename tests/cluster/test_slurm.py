@@ -94,7 +94,13 @@ def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
         job_id, state, partition, limit, memory, nice = line.split()
         hours_minutes = [int(x) for x in limit.split("-")[-1].split(":")][:-1]  # [h:]mm:ss -> minutes
         minutes = hours_minutes[-1] + (60 * hours_minutes[0] if len(hours_minutes) == 2 else 0)
-        jobs[job_id] = {"state": state, "partition": partition, "minutes": minutes, "mem_mb": float(memory.rstrip("M")), "nice": int(nice)}
+        jobs[job_id] = {
+            "state": state,
+            "partition": partition,
+            "minutes": minutes,
+            "mem_mb": float(memory.rstrip("M")),
+            "nice": int(nice),
+        }
     return jobs
 
 
