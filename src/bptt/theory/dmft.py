@@ -4,7 +4,7 @@ processes in time, sampled by Monte Carlo over the single-unit effective process
 
 The static theory (`bptt.theory.gated`) averages a unit's own gate factors step by step (its (A5)). In the
 large-H limit a unit i sees, instead, the field u_b(t) = (U_b h_{t-1})_i of each block b as a centred Gaussian
-process in t (Sompolinsky, Crisanti & Sommers 1988; Schuecker, Goedeke & Helias 2018), independent across
+process in t (the dynamical mean field of Sompolinsky, Crisanti & Sommers 1988), independent across
 blocks (independent Q_b) and across units, whose two-time covariance is the population's:
 
     (D1)  E[u_b(t) u_b(s)] = rho^2 C_h(t-1, s-1),   C_h(t, s) = (1/H) sum_j h_j(t) h_j(s)
@@ -29,8 +29,9 @@ fields, is not Markov in a few variables, and the covariances (D1), (D2) are the
 process): `units` samples of the unit, fixed seed. Both covariances are causal (step t needs only steps
 < t), so each step's row of (D1), (D2) is estimated from the samples so far, and the new field value is
 drawn from its Gaussian conditional on the sample's own past values (`_Process`). The predicted
-log10 ||dL/dh_k|| is 0.5 log10 of the sample mean of (dL/dh_k)^2. Its Monte Carlo error (the spread
-over seeds, `bptt.theory.dmft.UNITS` samples) is measured in tests/theory/test_dmft.py.
+log10 ||dL/dh_k|| is 0.5 log10 of the sample mean of (dL/dh_k)^2. Its Monte Carlo error: docs/theory.md
+(small where the fields decorrelate; where h's mean freezes part of them, the mean of a long product
+rests on rare samples, and the rate still rises with `units`).
 """
 
 import math
@@ -40,7 +41,7 @@ import numpy as np
 from bptt.core import activations, initialisation
 from bptt.theory import gated
 
-UNITS = 8192  # samples of the single-unit process: the rate's spread over seeds is tested against SPREAD
+UNITS = 8192  # samples of the single-unit process (its Monte Carlo error: docs/theory.md)
 SEED = 0
 # A new value whose variance given the past is below this fraction of its own is taken as spanned by the
 # past: a frozen field (h's mean, or a gate held near 1) makes the past nearly collinear.
