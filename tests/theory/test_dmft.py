@@ -96,3 +96,17 @@ def test_the_monte_carlo_spread_over_seeds_is_small_where_the_field_decorrelates
 def test_bad_arguments_name_the_argument_and_what_is_allowed(args, kw, match):
     with pytest.raises(ValueError, match=match):
         dmft.dmft_profile(*args, **kw)
+
+
+@pytest.mark.parametrize(
+    "kw,match", [({"burn_in": 4, "window": 1}, "window must be"), ({"burn_in": -1, "window": 4}, "burn_in must be")]
+)
+def test_the_window_rate_names_a_bad_window(kw, match):
+    with pytest.raises(ValueError, match=match):
+        dmft.dmft_rate("gru", "tanh", 1.0, 0.0, units=8, **kw)
+
+
+def test_the_window_rate_is_the_profiles_slope_over_the_last_lags():
+    log_h, _ = dmft.dmft_profile("gru", "tanh", 1.0, 1.0, 30, units=256)
+    want = 10 ** np.polyfit(np.arange(9, -1, -1), log_h[20:], 1)[0]
+    assert dmft.dmft_rate("gru", "tanh", 1.0, 1.0, burn_in=20, window=10, units=256) == pytest.approx(want, rel=1e-12)

@@ -66,18 +66,10 @@ def measured_rates(
     return 10 ** np.polyfit(lag, log_norm[BURN_IN:].mean(axis=-1), 1)[0]
 
 
-def dmft_rate(cell: str, activation: str, radius: float, gate_bias: float, input_scale: float) -> float:
-    """The dynamical mean field's rate over the window `measured_rates` fits: 10**slope of its log10
-    ||dL/dh_k|| over WINDOW lags after BURN_IN steps from the zero state (`bptt.theory.dmft`, its default
-    seed, DMFT_UNITS samples)."""
-    steps, variance = BURN_IN + WINDOW, input_scale**2
-    log_h, _ = dmft.dmft_profile(cell, activation, radius, gate_bias, steps, input_variance=variance, units=DMFT_UNITS)
-    return 10 ** np.polyfit(np.arange(WINDOW - 1, -1, -1), log_h[BURN_IN:], 1)[0]
-
-
 def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, input_scale: float, on_grid: bool) -> dict:
     """The predictions of one gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2,
-    there is no critical radius, and dmft_rate is computed on the grid only."""
+    there is no critical radius, and dmft_rate (the dynamical mean field over the window `measured_rates`
+    fits, DMFT_UNITS samples) is computed on the grid only."""
     variance = input_scale**2
     if not math.isfinite(radius * radius * max(1.0, variance)):
         # The gates' pre-activation variance leaves float64: they saturate beyond its range and the
@@ -85,13 +77,14 @@ def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, inpu
         return dict.fromkeys(("q_star", "chi1", "rate", "critical_radius", "transient_rate", "dmft_rate"), np.nan)
     moments = gated.gated_stationary(cell, activation, radius, gate_bias, input_variance=variance)
     rate, transient = gated.gated_modes(cell, activation, radius, gate_bias, input_variance=variance)
+    window = dict(burn_in=BURN_IN, window=WINDOW, input_variance=variance, units=DMFT_UNITS)
     return {
         "q_star": moments["q_gate"],
         "chi1": rate * rate,
         "rate": rate,
         "critical_radius": np.nan,
         "transient_rate": transient,
-        "dmft_rate": dmft_rate(cell, activation, radius, gate_bias, input_scale) if on_grid else np.nan,
+        "dmft_rate": dmft.dmft_rate(cell, activation, radius, gate_bias, **window) if on_grid else np.nan,
     }
 
 

@@ -166,3 +166,30 @@ def dmft_profile(
             return 0.5 * (np.log10(d2h) - math.log10(d2h[-1])), 0.5 * (np.log10(d2c) - math.log10(d2h[-1]))
         d2h = _gru(act, radius, v, bias, steps, units, rng)
         return 0.5 * (np.log10(d2h) - math.log10(d2h[-1])), None
+
+
+def dmft_rate(
+    cell: str,
+    activation: str,
+    radius: float,
+    gate_bias: float,
+    *,
+    burn_in: int,
+    window: int,
+    input_variance: float = 1.0,
+    units: int = UNITS,
+    seed: int = SEED,
+) -> float:
+    """The predicted factor per step of ||dL/dh_k|| over a window: 10**slope of `dmft_profile`'s log10
+    ||dL/dh_k|| against the lag over the last `window` steps (lags 0..window-1) of a sequence of
+    burn_in + window steps from the zero state. Not an asymptotic rate: the process is sampled over a
+    finite window (docs/theory.md), and a gate held near 1 approaches its limit only as the lag grows."""
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
+        raise ValueError(f"window must be an integer >= 2, got {window!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ValueError(f"burn_in must be an integer >= 0, got {burn_in!r}")
+    steps = burn_in + window
+    log_h, _ = dmft_profile(
+        cell, activation, radius, gate_bias, steps, input_variance=input_variance, units=units, seed=seed
+    )
+    return float(10 ** np.polyfit(np.arange(window - 1, -1, -1), log_h[burn_in:], 1)[0])
