@@ -26,7 +26,7 @@ BIASES = (0.0, 1.0, 3.0)
 
 
 def test_gated_theory_imports_numpy_and_bptt_core_only():
-    code = "import sys, bptt.theory.gated; print(' '.join(sorted(sys.modules)))"
+    code = "import sys, bptt.theory.gated, bptt.theory.dmft; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     bptt_modules = {m for m in loaded if m.split(".")[0] == "bptt"}
     assert all(m == "bptt" or m.startswith(("bptt.core", "bptt.theory")) for m in bptt_modules)
