@@ -27,11 +27,17 @@ def test_theory_table_holds_elman_and_gated_rows_with_their_predictions(monkeypa
         want = gated.gated_modes(row.cell, "tanh", row.radius, float(row.gate_bias))
         assert (row.rate, row.transient_rate) == want
         assert math.isnan(row.critical_radius) and row.chi1 == row.rate**2
-        assert np.isfinite(row.large_h_rate) == row.on_grid == np.isfinite(row.dmft_rate)
+        assert (
+            np.isfinite(row.large_h_rate) == row.on_grid == np.isfinite(row.dmft_rate) == np.isfinite(row.dmft_spread)
+        )
     row = gated_rows[gated_rows["on_grid"]].iloc[-1]
-    log_h, _ = dmft.dmft_profile(row.cell, "tanh", row.radius, float(row.gate_bias), 120, units=64)
-    want = 10 ** np.polyfit(np.arange(59, -1, -1), log_h[60:], 1)[0]  # BURN_IN, WINDOW = 60, 60
-    assert (theory.BURN_IN, theory.WINDOW) == (60, 60) and row.dmft_rate == pytest.approx(want, rel=1e-12)
+    want = []  # the dynamical mean field over the large-H window, seeds 0 to DMFT_SEEDS - 1
+    for seed in range(theory.DMFT_SEEDS):
+        log_h, _ = dmft.dmft_profile(row.cell, "tanh", row.radius, float(row.gate_bias), 120, units=64, seed=seed)
+        want.append(10 ** np.polyfit(np.arange(59, -1, -1), log_h[60:], 1)[0])  # BURN_IN, WINDOW = 60, 60
+    assert (theory.BURN_IN, theory.WINDOW) == (60, 60)
+    assert row.dmft_rate == pytest.approx(np.median(want), rel=1e-12) and len(set(want)) == theory.DMFT_SEEDS
+    assert row.dmft_spread == pytest.approx(max(want) - min(want), rel=1e-12)
     elman = rows[(rows["cell"] == "rnn") & (rows["activation"] == "tanh") & (rows["radius"] == 1.0)].iloc[0]
     assert elman.rate == meanfield.gradient_rate("tanh", 1.0)
 

@@ -160,6 +160,7 @@ def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
                     "gate_bias": None,
                     "transient_rate": np.nan,
                     "dmft_rate": np.nan,
+                    "dmft_spread": np.nan,
                 }
             )
         for cell in ("lstm", "gru") if activation in ("tanh", "sigmoid") else ():
@@ -187,6 +188,7 @@ def theory(activations=tuple(GAIN), radii=(0.5, 0.9, 1.1, 2.0)) -> pd.DataFrame:
                             "dmft_rate": (rate + (0.019 if cell == "lstm" and radius > 1 else 0.0))
                             if on_grid
                             else np.nan,
+                            "dmft_spread": 0.002 if on_grid else np.nan,
                         }
                     )
     return pd.DataFrame(rows)

@@ -149,6 +149,7 @@ def test_gated_theory_sentences_say_where_the_prediction_holds_and_where_it_miss
     assert len(sentences) == 2 * 2 * 2  # cells x (tanh, sigmoid) x numeric gate biases
     lstm = next(s for s in sentences if s.startswith("LSTM with tanh, gate bias 0:"))
     assert "with 512 units the measured rate is within 0.0010 of the dynamical mean-field prediction at every" in lstm
+    assert "at every radius (its range over Monte Carlo seeds: up to 0.002); the static" in lstm
     assert (
         "the static mean field (steps independent) is off by up to 0.020 (below the measured rate at ρ = 1.1)" in lstm
     )

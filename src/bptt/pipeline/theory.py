@@ -31,8 +31,9 @@ LARGE_H = 512
 # The large-H measurement: sequences, steps of burn-in before the fitted window, fitted lags.
 BATCH, BURN_IN, WINDOW = 4, 60, 60
 CURVE_POINTS = 48
-# Samples of the dynamical mean field's single-unit process per grid point (its Monte Carlo error: docs/theory.md).
-DMFT_UNITS = dmft.UNITS
+# The dynamical mean field per grid point: DMFT_SEEDS runs of DMFT_UNITS samples of the single-unit process,
+# their median the prediction and their range its Monte Carlo spread (docs/theory.md).
+DMFT_UNITS, DMFT_SEEDS = dmft.UNITS // 2, 3
 
 
 def measured_rate(activation: str, radius: float, input_scale: float, size: int, seed: int = 0) -> float:
@@ -69,22 +70,25 @@ def measured_rates(
 def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, input_scale: float, on_grid: bool) -> dict:
     """The predictions of one gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2,
     there is no critical radius, and dmft_rate (the dynamical mean field over the window `measured_rates`
-    fits, DMFT_UNITS samples) is computed on the grid only."""
+    fits: the median over DMFT_SEEDS seeds) with dmft_spread (their range) are computed on the grid only."""
     variance = input_scale**2
     if not math.isfinite(radius * radius * max(1.0, variance)):
         # The gates' pre-activation variance leaves float64: they saturate beyond its range and the
         # quadrature has no scale to work at. No prediction, as the Elman theory gives for tanh and sigmoid.
-        return dict.fromkeys(("q_star", "chi1", "rate", "critical_radius", "transient_rate", "dmft_rate"), np.nan)
+        keys = ("q_star", "chi1", "rate", "critical_radius", "transient_rate", "dmft_rate", "dmft_spread")
+        return dict.fromkeys(keys, np.nan)
     moments = gated.gated_stationary(cell, activation, radius, gate_bias, input_variance=variance)
     rate, transient = gated.gated_modes(cell, activation, radius, gate_bias, input_variance=variance)
     window = dict(burn_in=BURN_IN, window=WINDOW, input_variance=variance, units=DMFT_UNITS)
+    runs = [dmft.dmft_rate(cell, activation, radius, gate_bias, **window, seed=s) for s in range(DMFT_SEEDS * on_grid)]
     return {
         "q_star": moments["q_gate"],
         "chi1": rate * rate,
         "rate": rate,
         "critical_radius": np.nan,
         "transient_rate": transient,
-        "dmft_rate": dmft.dmft_rate(cell, activation, radius, gate_bias, **window) if on_grid else np.nan,
+        "dmft_rate": float(np.median(runs)) if runs else np.nan,
+        "dmft_spread": float(np.ptp(runs)) if runs else np.nan,
     }
 
 

@@ -260,6 +260,7 @@ def gated_theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
                 text += f"off the dynamical mean-field prediction by more than {THEORY_HOLDS:g} at every radius"
             text += f", most at ρ = {worst.radius:g}, where it is {worst.large_h_rate:.3f}, "
             text += f"{side} the predicted {worst.dmft_rate:.3f}"
+        text += f" (its range over Monte Carlo seeds: up to {large['dmft_spread'].max():.3f})"
         text += "; " + _static_clause(large)
         fitted = g.dropna(subset=["median"])
         if len(fitted):
