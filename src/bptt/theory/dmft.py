@@ -21,8 +21,8 @@ the backward steps, independent across blocks and of the unit's forward variable
 
     (D2)  E[eta_b(t) eta_b(s)] = rho^2 (1/H) sum_j dL/da_{b,j}(t) dL/da_{b,j}(s)
 
-while the unit-local paths (the LSTM's c_{t-1} = ... f_t, the GRU's h_{t-1} = ... z_t) multiply its own
-correlated factors.
+while the unit-local paths (the LSTM's dL/dc_{t-1} = ... f_t, the GRU's dL/dh_{t-1} = z_t dL/dh_t + ...)
+multiply its own correlated factors.
 
 Computation (Monte Carlo, not exact integration: the state of one unit, (c, h) with the history of its
 fields, is not Markov in a few variables, and the covariances (D1), (D2) are themselves averages over the
@@ -31,7 +31,7 @@ process): `units` samples of the unit, fixed seed. Both covariances are causal (
 drawn from its Gaussian conditional on the sample's own past values (`_Process`). The predicted
 log10 ||dL/dh_k|| is 0.5 log10 of the sample mean of (dL/dh_k)^2. Its Monte Carlo error: docs/theory.md
 (small where the fields decorrelate; where h's mean freezes part of them, the mean of a long product
-rests on rare samples, and the rate still rises with `units`).
+rests on rare samples, and the rate still moves with `units`).
 """
 
 import math
