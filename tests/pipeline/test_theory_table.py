@@ -1,4 +1,5 @@
-"""Rule theory's table: Elman rows from bptt.theory.meanfield, gated rows from bptt.theory.gated."""
+"""Rule theory's table: Elman rows from bptt.theory.meanfield, gated rows from bptt.theory.gated and
+bptt.theory.dmft."""
 
 import math
 
@@ -7,12 +8,13 @@ import pytest
 
 from bptt.core import cells, gradients
 from bptt.pipeline import tables, theory
-from bptt.theory import gated, meanfield
+from bptt.theory import dmft, gated, meanfield
 
 
 def test_theory_table_holds_elman_and_gated_rows_with_their_predictions(monkeypatch):
     monkeypatch.setattr(theory, "LARGE_H", 8)  # the large-network measurement, kept tiny here
     monkeypatch.setattr(theory, "CURVE_POINTS", 3)
+    monkeypatch.setattr(theory, "DMFT_UNITS", 64)  # the dynamical mean field's samples, kept few here
     table = theory.theory_table(["tanh", "relu"], [0.5, 1.0], 1.0, ["rnn", "lstm", "gru"], [0.0, 1.0, "chrono"])
     assert table.schema.equals(tables.THEORY, check_metadata=False)
     rows = table.to_pandas()
@@ -25,7 +27,17 @@ def test_theory_table_holds_elman_and_gated_rows_with_their_predictions(monkeypa
         want = gated.gated_modes(row.cell, "tanh", row.radius, float(row.gate_bias))
         assert (row.rate, row.transient_rate) == want
         assert math.isnan(row.critical_radius) and row.chi1 == row.rate**2
-        assert np.isfinite(row.large_h_rate) == row.on_grid
+        assert (
+            np.isfinite(row.large_h_rate) == row.on_grid == np.isfinite(row.dmft_rate) == np.isfinite(row.dmft_spread)
+        )
+    row = gated_rows[gated_rows["on_grid"]].iloc[-1]
+    want = []  # the dynamical mean field over the large-H window, seeds 0 to DMFT_SEEDS - 1
+    for seed in range(theory.DMFT_SEEDS):
+        log_h, _ = dmft.dmft_profile(row.cell, "tanh", row.radius, float(row.gate_bias), 120, units=64, seed=seed)
+        want.append(10 ** np.polyfit(np.arange(59, -1, -1), log_h[60:], 1)[0])  # BURN_IN, WINDOW = 60, 60
+    assert (theory.BURN_IN, theory.WINDOW) == (60, 60)
+    assert row.dmft_rate == pytest.approx(np.median(want), rel=1e-12) and len(set(want)) == theory.DMFT_SEEDS
+    assert row.dmft_spread == pytest.approx(max(want) - min(want), rel=1e-12)
     elman = rows[(rows["cell"] == "rnn") & (rows["activation"] == "tanh") & (rows["radius"] == 1.0)].iloc[0]
     assert elman.rate == meanfield.gradient_rate("tanh", 1.0)
 
@@ -46,6 +58,7 @@ def test_a_radius_whose_square_leaves_float64_gives_no_gated_prediction_rather_t
     # (ZeroDivisionError). Its rows say NaN, as the Elman theory's tanh rows do.
     monkeypatch.setattr(theory, "LARGE_H", 8)
     monkeypatch.setattr(theory, "CURVE_POINTS", 3)
+    monkeypatch.setattr(theory, "DMFT_UNITS", 64)
     rows = theory.theory_table(["tanh"], [1.0e300], 1.0, ["rnn", "lstm"], [0.0]).to_pandas()
     at = rows[rows["radius"] == 1.0e300]
     assert set(at["cell"]) == {"rnn", "lstm"} and at["rate"].isna().all()

@@ -190,8 +190,10 @@ def test_rate_hierarchy_sets_each_gated_cell_beside_its_prediction(main, tables)
     model = np.array([synthetic.decay("lstm", "tanh", r, 0.0, ("orthogonal", "0")) for r in radii])
     assert np.allclose(lines["measured rate"].get_ydata(), model)
     assert np.allclose(lines["measured, H = 512"].get_ydata(), 0.95 * model + np.where(radii < 1, 0.001, 0.02))
-    curve = lines["mean field (gated)"]
+    curve = lines["static mean field"]
     assert len(curve.get_xdata()) > len(radii)  # the smooth curve between the grid's radii
+    want = 0.95 * model + np.where(radii > 1, 0.019, 0.0)  # synthetic: the dynamical prediction closes the gap
+    assert np.allclose(lines["dynamical"].get_xdata(), radii) and np.allclose(lines["dynamical"].get_ydata(), want)
     assert not any(ax.get_title().startswith("LSTM, relu") for ax in figure.axes)  # no theory for relu
 
 

@@ -1,5 +1,6 @@
 """Mean-field theory of the LSTM and the GRU: quadrature, fixed points, exact limits, and the core's exact
-gradients at H = I = 512 beside the predictions (docs/theory.md).
+gradients at H = I = 512 beside the predictions of the dynamical mean field (bptt.theory.dmft), with the
+static theory's printed beside them (docs/theory.md).
 
 The 512-unit comparison runs a subset of the grid by default (tanh, rho = 1: the LSTM at gate bias 3, the GRU
 at 0, and both at a large bias); BPTT_FULL_GRID=1 runs the whole grid of issue 19 (LSTM and GRU x
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from bptt.core import activations, cells, gradients
-from bptt.theory import gated
+from bptt.theory import dmft, gated
 
 ACTS = ("tanh", "sigmoid")
 RADII = (0.5, 1.0, 1.5)
@@ -25,7 +26,7 @@ BIASES = (0.0, 1.0, 3.0)
 
 
 def test_gated_theory_imports_numpy_and_bptt_core_only():
-    code = "import sys, bptt.theory.gated; print(' '.join(sorted(sys.modules)))"
+    code = "import sys, bptt.theory.gated, bptt.theory.dmft; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     bptt_modules = {m for m in loaded if m.split(".")[0] == "bptt"}
     assert all(m == "bptt" or m.startswith(("bptt.core", "bptt.theory")) for m in bptt_modules)
@@ -161,50 +162,30 @@ SEEDS = 3
 STEPS, FIRST_LAG, LAST_LAG = 32, 4, 24  # the fitted window of lags; the forward transient is in the prediction
 LIMIT_BIAS = 12.0
 FULL = os.environ.get("BPTT_FULL_GRID") == "1"
-# Where the theory is exact in the limit (a gate held at 1): the measured median within this of the prediction.
+# The target: the measured median within this of the dynamical mean field's prediction.
 EXACT = 0.005
-# Where it is not ((A4), (A5) of bptt.theory.gated): the measured median minus the prediction, as measured with
-# this file (BPTT_FULL_GRID=1, the command in the module docstring) and tabled in docs/theory.md; a rerun must
-# find it again within the spread over networks (at least EXACT). The LSTM at LIMIT_BIAS is here too: its
-# rate tends to the cell path's 1 only as the lag grows, and this window is still in the transient.
+# Samples of the single-unit process per prediction (its spread over seeds: docs/theory.md, "Monte Carlo error").
+UNITS = 4 * dmft.UNITS
+# Where the target is missed: the measured median minus the prediction, as measured with this file
+# (BPTT_FULL_GRID=1, the command in the module docstring) and tabled in docs/theory.md. A rerun must find it
+# again within the spread over networks (at least EXACT). All lie below the prediction, at gate bias 0 or 1
+# and mostly with the sigmoid candidate: there the mean of a unit's long product of gate factors rests on
+# few units (h's mean freezes part of their field), which 512 units sample no better than 512 samples of
+# the process do (docs/theory.md: with 512 samples its median rate meets these measurements).
 GAP = {
-    ("lstm", "tanh", 0.5, 0.0): +0.0163,
-    ("lstm", "tanh", 0.5, 1.0): +0.0280,
-    ("lstm", "tanh", 0.5, 3.0): +0.0214,
-    ("lstm", "tanh", 1.0, 0.0): +0.0596,
-    ("lstm", "tanh", 1.0, 1.0): +0.0680,
-    ("lstm", "tanh", 1.0, 3.0): +0.0521,
-    ("lstm", "tanh", 1.5, 0.0): +0.0892,
-    ("lstm", "tanh", 1.5, 1.0): +0.1045,
-    ("lstm", "tanh", 1.5, 3.0): +0.0675,
-    ("lstm", "sigmoid", 0.5, 0.0): +0.0029,
-    ("lstm", "sigmoid", 0.5, 1.0): +0.0132,
-    ("lstm", "sigmoid", 0.5, 3.0): -0.0147,
-    ("lstm", "sigmoid", 1.0, 0.0): +0.0647,
-    ("lstm", "sigmoid", 1.0, 1.0): +0.0539,
-    ("lstm", "sigmoid", 1.0, 3.0): -0.0130,
-    ("lstm", "sigmoid", 1.5, 0.0): +0.1461,
-    ("lstm", "sigmoid", 1.5, 1.0): +0.0934,
-    ("lstm", "sigmoid", 1.5, 3.0): -0.0046,
-    ("gru", "tanh", 0.5, 0.0): +0.0196,
-    ("gru", "tanh", 0.5, 1.0): +0.0134,
-    ("gru", "tanh", 0.5, 3.0): +0.0015,
-    ("gru", "tanh", 1.0, 0.0): +0.0600,
-    ("gru", "tanh", 1.0, 1.0): +0.0432,
-    ("gru", "tanh", 1.0, 3.0): +0.0053,
-    ("gru", "tanh", 1.5, 0.0): +0.0731,
-    ("gru", "tanh", 1.5, 1.0): +0.0607,
-    ("gru", "tanh", 1.5, 3.0): +0.0109,
-    ("gru", "sigmoid", 0.5, 0.0): +0.0339,
-    ("gru", "sigmoid", 0.5, 1.0): +0.0348,
-    ("gru", "sigmoid", 0.5, 3.0): +0.0031,
-    ("gru", "sigmoid", 1.0, 0.0): +0.1344,
-    ("gru", "sigmoid", 1.0, 1.0): +0.1043,
-    ("gru", "sigmoid", 1.0, 3.0): +0.0127,
-    ("gru", "sigmoid", 1.5, 0.0): +0.2131,
-    ("gru", "sigmoid", 1.5, 1.0): +0.1533,
-    ("gru", "sigmoid", 1.5, 3.0): +0.0241,
-    ("lstm", "tanh", 1.0, 12.0): +0.0356,
+    ("lstm", "tanh", 0.5, 0.0): -0.0091,
+    ("lstm", "sigmoid", 0.5, 0.0): -0.0378,
+    ("lstm", "sigmoid", 0.5, 1.0): -0.0106,
+    ("lstm", "sigmoid", 1.0, 0.0): -0.0613,
+    ("lstm", "sigmoid", 1.0, 1.0): -0.0119,
+    ("lstm", "sigmoid", 1.5, 0.0): -0.0493,
+    ("gru", "tanh", 0.5, 0.0): -0.0072,
+    ("gru", "sigmoid", 0.5, 0.0): -0.0448,
+    ("gru", "sigmoid", 0.5, 1.0): -0.0122,
+    ("gru", "sigmoid", 1.0, 0.0): -0.0600,
+    ("gru", "sigmoid", 1.0, 1.0): -0.0117,
+    ("gru", "sigmoid", 1.5, 0.0): -0.0512,
+    ("gru", "sigmoid", 1.5, 1.0): -0.0084,
 }
 POINTS = (
     [(c, a, r, b) for c in gated.CELLS for a in ACTS for r in RADII for b in BIASES]
@@ -261,6 +242,10 @@ def measured():
 
 
 def _predicted(cell, activation, radius, bias) -> float:
+    return float(_window_rate(dmft.dmft_profile(cell, activation, radius, bias, STEPS, units=UNITS)[0]))
+
+
+def _static(cell, activation, radius, bias) -> float:
     return float(_window_rate(gated.gated_profile(cell, activation, radius, bias, STEPS)[0]))
 
 
@@ -275,10 +260,11 @@ def test_agreement_with_512_unit_networks(measured):
         if point in GAP:
             tol = max(EXACT, spread)
             ok, allowed = abs(gap - GAP[point]) <= tol, f"documented {GAP[point]:+.4f} +- {tol:.4f}"
-        else:  # the GRU with its update gate held at 1: the identity's rate, exact in the limit
-            ok, allowed = abs(gap) <= EXACT, f"exact: |gap| <= {EXACT}"
+        else:
+            ok, allowed = abs(gap) <= EXACT, f"target: |gap| <= {EXACT}"
         rows.append(
-            f"{cell:4s} {act:7s} rho={radius:3.1f} b={bias:4.1f}  predicted {want:.4f}  measured {med:.4f} "
+            f"{cell:4s} {act:7s} rho={radius:3.1f} b={bias:4.1f}  static {_static(*point):.4f}  "
+            f"predicted {want:.4f}  measured {med:.4f} "
             f"[{got.min():.4f}, {got.max():.4f}]  gap {gap:+.4f}  ({allowed})"
         )
         if not ok:

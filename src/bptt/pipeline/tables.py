@@ -185,6 +185,8 @@ THEORY = pa.schema(
         ("cell", pa.string(), "rnn, lstm or gru (bptt.theory.meanfield for rnn, bptt.theory.gated for the others)"),
         ("gate_bias", pa.string(), "the gated cell's gate bias as the grid spells it; null for rnn"),
         ("transient_rate", pa.float64(), "the LSTM's fast mode per step (its transient); 0 for the GRU; null for rnn"),
+        ("dmft_rate", pa.float64(), "dynamical mean field's rate over large_h_rate's window: median over 3 seeds"),
+        ("dmft_spread", pa.float64(), "range of dmft_rate over its Monte Carlo seeds (gated rows, grid radii)"),
     )
 )
 

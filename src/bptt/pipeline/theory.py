@@ -7,11 +7,12 @@ For each activation: the predicted per-step factor sqrt(chi_1) and chi_1, q* and
 radius of the Elman cell (`bptt.theory.meanfield`), on the grid's radii and on a fine log-spaced
 range around them (for smooth curves in the report). For each gated cell of --cell, each of its
 activations that the gated theory covers (tanh, sigmoid) and each numeric gate bias: the rate of
-`bptt.theory.gated` on the same radii (chrono has no single rate, so no row: see that module). At
-the grid's radii every rate is also measured with bptt's own core at LARGE_H units and as many
-inputs (an orthogonal cell, built as the experiment builds it, but large): where mean-field theory
-holds, that measurement meets the prediction, and what separates it from the grid's small runs is
-their size.
+`bptt.theory.gated` on the same radii (chrono has no single rate, so no row: see that module), and at
+the grid's radii the dynamical mean field's (`bptt.theory.dmft`, over the large-H measurement's window;
+its Monte Carlo is too slow for the curve). At the grid's radii every rate is also measured with bptt's
+own core at LARGE_H units and as many inputs (an orthogonal cell, built as the experiment builds it,
+but large): where mean-field theory holds, that measurement meets the prediction, and what separates
+it from the grid's small runs is their size.
 """
 
 import argparse
@@ -24,12 +25,15 @@ import pyarrow as pa
 
 from bptt.core import cells, gradients
 from bptt.pipeline import grid, tables
-from bptt.theory import gated, meanfield
+from bptt.theory import dmft, gated, meanfield
 
 LARGE_H = 512
 # The large-H measurement: sequences, steps of burn-in before the fitted window, fitted lags.
 BATCH, BURN_IN, WINDOW = 4, 60, 60
 CURVE_POINTS = 48
+# The dynamical mean field per grid point: DMFT_SEEDS runs of DMFT_UNITS samples of the single-unit process,
+# their median the prediction and their range its Monte Carlo spread (docs/theory.md).
+DMFT_UNITS, DMFT_SEEDS = dmft.UNITS // 2, 3
 
 
 def measured_rate(activation: str, radius: float, input_scale: float, size: int, seed: int = 0) -> float:
@@ -63,22 +67,28 @@ def measured_rates(
     return 10 ** np.polyfit(lag, log_norm[BURN_IN:].mean(axis=-1), 1)[0]
 
 
-def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, input_scale: float) -> dict:
+def _gated_row(cell: str, activation: str, gate_bias: float, radius: float, input_scale: float, on_grid: bool) -> dict:
     """The predictions of one gated row: q_star is the gates' pre-activation variance q, chi1 = rate^2,
-    and there is no critical radius."""
+    there is no critical radius, and dmft_rate (the dynamical mean field over the window `measured_rates`
+    fits: the median over DMFT_SEEDS seeds) with dmft_spread (their range) are computed on the grid only."""
     variance = input_scale**2
     if not math.isfinite(radius * radius * max(1.0, variance)):
         # The gates' pre-activation variance leaves float64: they saturate beyond its range and the
         # quadrature has no scale to work at. No prediction, as the Elman theory gives for tanh and sigmoid.
-        return dict.fromkeys(("q_star", "chi1", "rate", "critical_radius", "transient_rate"), np.nan)
+        keys = ("q_star", "chi1", "rate", "critical_radius", "transient_rate", "dmft_rate", "dmft_spread")
+        return dict.fromkeys(keys, np.nan)
     moments = gated.gated_stationary(cell, activation, radius, gate_bias, input_variance=variance)
     rate, transient = gated.gated_modes(cell, activation, radius, gate_bias, input_variance=variance)
+    window = dict(burn_in=BURN_IN, window=WINDOW, input_variance=variance, units=DMFT_UNITS)
+    runs = [dmft.dmft_rate(cell, activation, radius, gate_bias, **window, seed=s) for s in range(DMFT_SEEDS * on_grid)]
     return {
         "q_star": moments["q_gate"],
         "chi1": rate * rate,
         "rate": rate,
         "critical_radius": np.nan,
         "transient_rate": transient,
+        "dmft_rate": float(np.median(runs)) if runs else np.nan,
+        "dmft_spread": float(np.ptp(runs)) if runs else np.nan,
     }
 
 
@@ -133,7 +143,7 @@ def theory_table(
                             "large_h": LARGE_H,
                             "large_h_rate": large.get(radius, np.nan),
                         }
-                        | _gated_row(cell, activation, float(bias), radius, input_scale)
+                        | _gated_row(cell, activation, float(bias), radius, input_scale, radius in large)
                     )
     return pa.Table.from_pydict(columns, schema=tables.THEORY)
 

@@ -276,9 +276,9 @@ def theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> p
 
 def gated_theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame) -> pd.DataFrame:
     """Per gated cell, activation, numeric gate bias and grid radius (orthogonal U, as the theory assumes):
-    the measured decay rate at the longest T (median, min and max over seeds), the mean-field rate, and
-    the rate measured at large H. Columns cell, activation, gate_bias, radius, median, min, max, rate,
-    transient_rate, large_h, large_h_rate."""
+    the measured decay rate at the longest T (median, min and max over seeds), the static and the dynamical
+    mean-field rates, and the rate measured at large H. Columns cell, activation, gate_bias, radius, median,
+    min, max, rate, transient_rate, dmft_rate, dmft_spread, large_h, large_h_rate."""
     runs = longest(summary)
     runs = runs[
         runs["cell"].isin(["lstm", "gru"]) & (runs["recurrent_init"] == "orthogonal") & ~runs["overflow"].astype(bool)
@@ -286,7 +286,9 @@ def gated_theory_against_measurement(summary: pd.DataFrame, theory: pd.DataFrame
     keys = ["cell", "activation", "gate_bias", "radius"]
     measured = runs.groupby(keys)["decay_rate"].agg(["median", "min", "max"]).reset_index()
     gated = gated_theory(theory)
-    predicted = gated[gated["on_grid"]][[*keys, "rate", "transient_rate", "large_h", "large_h_rate"]]
+    predicted = gated[gated["on_grid"]][
+        [*keys, "rate", "transient_rate", "dmft_rate", "dmft_spread", "large_h", "large_h_rate"]
+    ]
     return in_order(measured.merge(predicted, on=keys))
 
 

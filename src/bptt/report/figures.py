@@ -281,8 +281,9 @@ def rate_hierarchy(gradients: pd.DataFrame, summary: pd.DataFrame, theory: pd.Da
     most one step can amplify a gradient in its worst direction; the measured decay rate (solid,
     band over seeds); and the mean-field prediction sqrt(chi_1) (dash-dot), the rate of the mean
     squared norm at large H. Gated panels (each gated cell and activation the gated theory covers, at
-    the main variant's gate bias): the measured rate (solid, band over seeds), the mean-field rate of
-    `bptt.theory.gated` (dash-dot) and the rate measured with 512 units (crosses); Pascanu's factor and
+    the main variant's gate bias): the measured rate (solid, band over seeds), the static mean-field rate
+    of `bptt.theory.gated` (dash-dot), the dynamical mean field's of `bptt.theory.dmft` (circles, grid radii)
+    and the rate measured with 512 units (crosses); Pascanu's factor and
     gamma_k are drawn for the Elman cell only.
     """
     gated = gated_panels(summary, theory)
@@ -351,12 +352,16 @@ def gated_panels(summary: pd.DataFrame, theory: pd.DataFrame) -> dict[str, tuple
 
 
 def _gated_panel(ax, title: str, panel: tuple) -> None:
-    """One gated panel of (f): measured band and median, the mean-field curve, the 512-unit measurement."""
+    """One gated panel of (f): measured band and median, the static mean-field curve, the dynamical mean
+    field's rate (bptt.theory.dmft, grid radii) and the 512-unit measurement."""
     rate, mine = panel
     r = rate.index.to_numpy()
     ax.fill_between(r, rate["min"], rate["max"], color="#1f4e8c", alpha=0.25, lw=0)
     ax.plot(r, rate["median"], color="#1f4e8c", lw=1.4, label="measured rate")
-    ax.plot(mine["radius"], mine["rate"], ls="-.", color="#1b7837", lw=1.0, label="mean field (gated)")
+    ax.plot(mine["radius"], mine["rate"], ls="-.", color="#1b7837", lw=1.0, label="static mean field")
+    dynamical = mine.dropna(subset=["dmft_rate"])
+    if len(dynamical):
+        ax.plot(dynamical["radius"], dynamical["dmft_rate"], "o", mfc="none", color="#1b7837", ms=4, label="dynamical")
     large = mine.dropna(subset=["large_h_rate"])
     if len(large):
         label = f"measured, H = {int(large['large_h'].iloc[0])}"

@@ -283,39 +283,57 @@ def theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
 
 
 def gated_theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
-    """Per gated cell, activation and gate bias: where the mean-field rate of bptt.theory.gated meets the
-    rate measured with many units and where it does not (largest gap, with its sign and radius), then how
-    the grid's small networks compare. `points` from data.gated_theory_against_measurement."""
+    """Per gated cell, activation and gate bias: where the dynamical mean-field rate of bptt.theory.dmft
+    meets the rate measured with many units and where it does not (largest gap, with its sign and radius),
+    how far the static mean field of bptt.theory.gated (steps independent) is off beside it, then how the
+    grid's small networks compare. `points` from data.gated_theory_against_measurement."""
     sentences = []
     for (cell, activation, bias), g in points.groupby(["cell", "activation", "gate_bias"], sort=False):
         name = f"{data.CELL_NAMES.get(cell, cell)} with {activation}, gate bias {bias}"
-        large = g.dropna(subset=["large_h_rate"])
+        large = g.dropna(subset=["large_h_rate", "dmft_rate"])
         if large.empty:
             continue
-        gap = large["large_h_rate"] - large["rate"]
+        gap = large["large_h_rate"] - large["dmft_rate"]
         size = int(large["large_h"].iloc[0])
         held = large[gap.abs() <= THEORY_HOLDS]
         missed = large[gap.abs() > THEORY_HOLDS]
         text = f"{name}: with {size} units the measured rate is "
         if missed.empty:
-            text += f"{_within(gap.abs().max())} of the mean-field prediction at every radius"
+            text += f"{_within(gap.abs().max())} of the dynamical mean-field prediction at every radius"
         else:
             worst = large.loc[gap.abs().idxmax()]
-            side = "above" if worst.large_h_rate > worst.rate else "below"
+            side = "above" if worst.large_h_rate > worst.dmft_rate else "below"
             if len(held):
-                text += f"{_within(gap[held.index].abs().max())} of the mean-field prediction at ρ = "
+                text += f"{_within(gap[held.index].abs().max())} of the dynamical mean-field prediction at ρ = "
                 text += ", ".join(f"{r:g}" for r in held["radius"])
                 text += f"; off by more than {THEORY_HOLDS:g} at {len(missed)} radi{'us' if len(missed) == 1 else 'i'}"
             else:
-                text += f"off the mean-field prediction by more than {THEORY_HOLDS:g} at every radius"
+                text += f"off the dynamical mean-field prediction by more than {THEORY_HOLDS:g} at every radius"
             text += f", most at ρ = {worst.radius:g}, where it is {worst.large_h_rate:.3f}, "
-            text += f"{side} the predicted {worst.rate:.3f}"
+            text += f"{side} the predicted {worst.dmft_rate:.3f}"
+        text += f" (its range over Monte Carlo seeds: up to {large['dmft_spread'].max():.3f})"
+        text += "; " + _static_clause(large)
         fitted = g.dropna(subset=["median"])
         if len(fitted):
-            small = (fitted["median"] - fitted["rate"]).abs()
+            small = (fitted["median"] - fitted["dmft_rate"]).abs()
             text += f"; at H = {hidden_size} the grid's median rate is within {small.max():.2f} of it"
         sentences.append(text + ".")
     return sentences
+
+
+def _static_clause(large: pd.DataFrame) -> str:
+    """The static mean field beside the dynamical one: its largest gap to the large network's rate, the
+    side it lies on, and whether the dynamical prediction is closer at every radius, some, or none."""
+    static = large["large_h_rate"] - large["rate"]
+    closer = int(((large["large_h_rate"] - large["dmft_rate"]).abs() < static.abs()).sum())
+    worst = static.abs().idxmax()
+    text = f"the static mean field (steps independent) is off by up to {abs(static[worst]):.3f} "
+    text += f"({'below' if static[worst] > 0 else 'above'} the measured rate at ρ = {large.radius[worst]:g})"
+    if closer == len(large):
+        return text + ", further than the dynamical one at every radius"
+    if closer == 0:
+        return text + ", no further than the dynamical one at any radius"
+    return text + f", further than the dynamical one at {closer} of {len(large)} radii"
 
 
 def _within(d: float) -> str:

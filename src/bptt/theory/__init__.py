@@ -9,4 +9,6 @@ the report may use it, never the other way round.
               one-line theory of the LSTM forget path (forget_path_rate)
   gated       mean-field forward moments and gradient rate of the LSTM and the GRU
               (gated_gradient_rate, gated_modes, gated_profile, gated_stationary; docs/theory.md)
+  dmft        the gated cells' gradient profile in dynamical mean field: a unit's fields as Gaussian
+              processes in time, by Monte Carlo over the single-unit process (dmft_profile)
 """

@@ -29,7 +29,8 @@ means do (Gaussian fields with non-negative correlations are associated, and the
 functions of them), so the predicted rate lies BELOW the measured one; the gap vanishes where the
 unit-local factor is constant (a gate bias b -> infinity: the exact limits below) and where the field
 is negligible against the input (rho -> 0), and grows with rho. docs/theory.md gives the measured gaps
-at H = I = 512; tests/theory/test_gated.py holds them.
+at H = I = 512; `bptt.theory.dmft` drops (A4) and (A5) (a unit's fields as Gaussian processes in time) and
+closes most of them.
 
 LSTM (gates i, f, o = sigma(a), candidate g = f(a_g); all four pre-activations have variance
 q = v + rho^2 Q_h, means 0 except a_f's, which is b):
