@@ -48,3 +48,20 @@ def test_the_figures_draw():
     runs, summary = synthetic.tables()
     assert isinstance(trainability.bridge_figure(summary, synthetic.SPECS), Figure)
     assert isinstance(trainability.ladder_figure(runs, synthetic.SPECS), Figure)
+
+
+def test_a_chosen_rate_at_the_sweeps_edge_is_named_and_a_point_with_nothing_solved_is_counted_apart():
+    runs, summary = synthetic.tables()
+    text = trainability.edges(runs, summary, trainability.labels(synthetic.SPECS))
+    assert text.startswith("The chosen learning rate lies inside the sweep (0.001 to 0.1) for 3 of the 3 points")
+    assert "1 point solved no run at any rate" in text and "outside" not in text  # elman: nothing solved
+    edge = summary.assign(learning_rate=np.where(summary["model"] == "irnn", 0.1, summary["learning_rate"]))
+    text = trainability.edges(runs, edge, trainability.labels(synthetic.SPECS))
+    assert "for 2 of the 3 points" in text and "at its largest (0.1) for IRNN on the adding problem" in text
+
+
+def test_each_longest_length_says_whether_it_survives_the_budget_check():
+    runs, summary = synthetic.tables()
+    text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
+    assert "T = 8 (interval 8 to 8; learning rate 0.01; timescale 3; one rung longer at the budget check" in text
+    assert "T = 16 (interval 16 to 16; learning rate 0.01; timescale 6; the ladder's top, not budget-checked)" in text
