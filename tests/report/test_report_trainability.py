@@ -65,3 +65,10 @@ def test_each_longest_length_says_whether_it_survives_the_budget_check():
     text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
     assert "T = 8 (interval 8 to 8; learning rate 0.01; timescale 3; one rung longer at the budget check" in text
     assert "T = 16 (interval 16 to 16; learning rate 0.01; timescale 6; the ladder's top, not budget-checked)" in text
+
+
+def test_the_trained_timescale_is_given_per_cell_kind_on_the_solved_runs():
+    runs, summary = synthetic.tables()
+    text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
+    # lstm_b1 solves 3 rungs x 5 seeds; TAU 6, trained 1.5 x 6
+    assert "LSTMs (15 runs) from 6 (IQR 6 to 6) to 9 (IQR 9 to 9)" in text

@@ -20,6 +20,7 @@ from bptt.pipeline.grid import gate_bias_text
 from bptt.report.training import TASK_NAMES, model_label
 
 MARKERS = {"adding": "o", "recall": "s"}
+CELL_NAMES = {"rnn": "Elman and ReLU networks", "lstm": "LSTMs", "gru": "GRUs"}
 BOOTSTRAP = 2000
 # A model is named as off the trend when its rank in longest solved length and its rank in timescale
 # differ by at least this share of the number of points.
@@ -187,7 +188,8 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
         out.append(
             f"Training lengthens the timescale in {longer / len(trained):.0%} of the {len(trained)} solved runs whose "
             f"timescale is finite before and after (95 % interval {low:.0%} to {high:.0%}; trained / initial: median "
-            f"{ratio[0.5]:.2f}, IQR {ratio[0.25]:.2f} to {ratio[0.75]:.2f}), measured on the same held-out inputs."
+            f"{ratio[0.5]:.2f}, IQR {ratio[0.25]:.2f} to {ratio[0.75]:.2f}), measured on the same held-out inputs. "
+            + by_cell(trained, specs)
         )
     diverged = int(main["diverged"].sum())
     low, high = study.wilson(diverged, len(main))
@@ -198,6 +200,23 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
     out.append(edges(runs, summary, names))
     out += checks(summary, runs, names)
     return out
+
+
+def by_cell(trained: pd.DataFrame, specs: dict) -> str:
+    """Per cell kind, the solved runs' median timescale at initialisation and after training, with its IQR."""
+    cell = trained["model"].map({n: s["cell"] for n, s in specs.items()})
+    parts = []
+    for kind, name in CELL_NAMES.items():
+        runs = trained[cell == kind]
+        if len(runs):
+            q0, q1 = (runs[c].quantile([0.25, 0.5, 0.75]) for c in ("timescale_init", "timescale_trained"))
+            parts.append(
+                f"{name} ({len(runs)} runs) from {q0[0.5]:.3g} (IQR {q0[0.25]:.3g} to {q0[0.75]:.3g}) to "
+                f"{q1[0.5]:.3g} (IQR {q1[0.25]:.3g} to {q1[0.75]:.3g})"
+            )
+    return "Median timescale of the solved runs, steps per factor e, at initialisation and after training: " + (
+        "; ".join(parts) + "."
+    )
 
 
 def _survives(row, flips: bool) -> str:
