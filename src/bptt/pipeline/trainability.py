@@ -15,10 +15,10 @@ same held-out batch ("eval_batch" of s). With --perturbation e > 0 every initial
 w (1 + e z), z standard normal from the stream "perturbation" of s: the robustness test.
 
 Up the ladder (--previous, the record of the rung below): a model and learning rate none of whose
-seeds solved the rung below is not trained at this one, and counts as not solving it (the same rule
-for every model, so the search stays the same; a rate that solves nothing at T rarely solves 2T, and
-its runs would cost the full step budget); a job left with nothing to train writes a record that says
-so (SKIPPED), so the longest lengths cost nothing where every model already fails.
+seeds solved the rung below is not trained at this one, and counts as not solving it: the same rule
+for every model, so the search stays the same. It assumes that a rate that solves no seed at T solves
+none at 2T, and spares those runs the full step budget. A job left with nothing to train writes a
+record that says so (SKIPPED), so the longest lengths cost nothing where every model already fails.
 
 A member stops at its first evaluation that solves the task (`loop.Settings.stop_solved`), or where
 it diverges (frozen, recorded, never a crash), or after --steps.
