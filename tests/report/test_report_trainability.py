@@ -60,3 +60,27 @@ def test_the_ladder_tells_every_model_apart():
         assert len({(line.get_marker(), str(line.get_linestyle())) for line in lines}) == len(lines)
         xs = [tuple(line.get_xdata()) for line in lines]
         assert len(set(xs)) == len(xs)
+
+
+def test_a_chosen_rate_at_the_sweeps_edge_is_named_and_a_point_with_nothing_solved_is_counted_apart():
+    runs, summary = synthetic.tables()
+    text = trainability.edges(runs, summary, trainability.labels(synthetic.SPECS))
+    assert text.startswith("The chosen learning rate lies inside the sweep (0.001 to 0.1) for 3 of the 3 points")
+    assert "1 point solved no run at any rate" in text and "outside" not in text  # elman: nothing solved
+    edge = summary.assign(learning_rate=np.where(summary["model"] == "irnn", 0.1, summary["learning_rate"]))
+    text = trainability.edges(runs, edge, trainability.labels(synthetic.SPECS))
+    assert "for 2 of the 3 points" in text and "at its largest (0.1) for IRNN on the adding problem" in text
+
+
+def test_each_longest_length_says_whether_it_survives_the_budget_check():
+    runs, summary = synthetic.tables()
+    text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
+    assert "T = 8 (interval 8 to 8; learning rate 0.01; timescale 3; one rung longer at the budget check" in text
+    assert "T = 16 (interval 16 to 16; learning rate 0.01; timescale 6; the ladder's top, not budget-checked)" in text
+
+
+def test_the_trained_timescale_is_given_per_cell_kind_on_the_solved_runs():
+    runs, summary = synthetic.tables()
+    text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
+    # lstm_b1 solves 3 rungs x 5 seeds; TAU 6, trained 1.5 x 6
+    assert "LSTMs (15 runs) from 6 (IQR 6 to 6) to 9 (IQR 9 to 9)" in text

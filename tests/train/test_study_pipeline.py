@@ -173,3 +173,37 @@ def test_the_planning_estimate_covers_every_study_job():
     one = study_cost.seconds(tiny)
     assert one > 0
     assert study_cost.seconds(tiny | {"steps": 10}) == pytest.approx(10 * one, rel=1e-9)
+
+
+def test_only_the_model_and_rate_pairs_that_solved_the_rung_below_climb():
+    args, _, _ = trainability.parse_args([*TINY, "--output", "x"])
+    previous = {  # a: seed 1 solved at 0.1; b: nothing
+        "model": np.array(["a"] * 4 + ["b"] * 4),
+        "learning_rate": np.array([0.01, 0.01, 0.1, 0.1] * 2),
+        "stopped_step": np.array([-1, -1, -1, 3, -1, -1, -1, -1]),
+    }
+    climbed = trainability.climbing(args, previous)
+    assert trainability.members(climbed) == [("a", 0.1, 0), ("a", 0.1, 1)]
+    assert trainability.climbing(args, {trainability.SKIPPED: np.array(True)}).models == ()
+    assert trainability.climbing(args, None) == args
+    # a climber trains as it would in the full stack: same network, batches and held-out batch
+    full, alone = trainability.run(args), trainability.run(climbed)
+    np.testing.assert_array_equal(alone["train_loss"], full["train_loss"][:, 2:4])
+
+
+def test_a_perturbed_job_reads_the_studys_rung_below_so_it_trains_the_same_members():
+    study_config = CONFIG["trainability"]
+    ladder = study_config["tasks"]["adding"]["seq_len"]
+    assert study_grid.previous(study_config, "adding", ladder[0], "rnn_tanh") == []
+    below = study_grid.previous(study_config, "adding", ladder[2], "rnn_tanh")
+    assert below == [f"results/trainability/adding/T{ladder[1]}/rnn_tanh/study.npz"]
+
+
+def test_the_chosen_rate_breaks_ties_on_the_loss_at_rungs_every_rate_trained():
+    # both rates solve 2 runs; 0.1 stopped climbing after T = 4, where its loss was low: the loss
+    # compared is T = 4's only, where 0.01 is lower
+    rows = [("adding", "a", 0.01, 0, 4, True, 0.01), ("adding", "a", 0.01, 1, 4, True, 0.01)]
+    rows += [("adding", "a", 0.01, s, 8, False, 0.5) for s in (0, 1)]
+    rows += [("adding", "a", 0.1, s, 4, True, 0.02) for s in (0, 1)]
+    runs = pd.DataFrame(rows, columns=["task", "model", "learning_rate", "seed", "seq_len", "solved", "final_loss"])
+    assert study.chosen_rates(runs)[("adding", "a")] == 0.01

@@ -6,13 +6,12 @@
 
 rule trainability:
     input:
-        # Up the ladder: a study job reads the rung below's record (none for the first rung or a rerun).
+        # Up the ladder: a job reads the study's record of the rung below (none for the first rung).
         previous=lambda wildcards: study_grid.previous(
             config["trainability"],
             wildcards.task,
             int(wildcards.seq_len),
             wildcards.group,
-            wildcards.run,
         ),
     output:
         paths.STUDY_RUN,

@@ -59,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     for rung, rates in sorted(plan(records, own.ladder).items()):
         models = [(name, spec) for name, spec in args.models if name in rates]
         sub = dataclasses.replace(
-            args, seq_len=rung, models=tuple(models), rates=tuple(rates.items()), steps=args.steps * own.budget_factor
+            args,
+            seq_len=rung,
+            models=tuple(models),
+            rates=tuple((m, (r,)) for m, r in rates.items()),
+            steps=args.steps * own.budget_factor,
         )
         done.append(trainability.run(sub))
         solved = int((done[-1]["stopped_step"] >= 0).sum())

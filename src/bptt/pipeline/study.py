@@ -5,9 +5,10 @@ reruns each model's boundary) and by `bptt.pipeline.collect_trainability`.
 runs: a DataFrame with a row per run and columns task, model, learning_rate, seed, seq_len, solved,
 final_loss (the study's runs only, run == "study").
 
-- Chosen learning rate, per task and model: the one with the most solved runs over the whole ladder,
-  ties broken by the lower mean final held-out loss (the score every run is judged by), ties of that
-  by the smaller rate. The same sweep for every model; never one model tuned alone.
+- Chosen learning rate, per task and model: the one with the most solved runs over the whole ladder
+  (a rate that stopped climbing counts as not solving the rungs above), ties broken by the lower mean
+  final held-out loss (the score every run is judged by) over the rungs where every rate trained, ties
+  of that by the smaller rate. The same sweep for every model; never one model tuned alone.
 - A model solves a length when at least half of its seeds at the chosen rate solved it; its longest
   solved length is the longest such rung (0: none).
 - Interval: the 2.5 and 97.5 percentiles of the longest solved length over BOOTSTRAP resamples of
@@ -22,7 +23,12 @@ BOOTSTRAP = 2000
 
 def chosen_rates(runs: pd.DataFrame) -> pd.Series:
     """(task, model) -> the chosen learning rate."""
-    score = runs.groupby(["task", "model", "learning_rate"]).agg(solved=("solved", "sum"), loss=("final_loss", "mean"))
+    keys = ["task", "model", "learning_rate"]
+    rates = runs.groupby(["task", "model"])["learning_rate"].transform("nunique")
+    shared = runs[runs.groupby(["task", "model", "seq_len"])["learning_rate"].transform("nunique") == rates]
+    score = pd.concat(
+        {"solved": runs.groupby(keys)["solved"].sum(), "loss": shared.groupby(keys)["final_loss"].mean()}, axis=1
+    )
     score = score.reset_index().sort_values(
         ["task", "model", "solved", "loss", "learning_rate"], ascending=[True, True, False, True, True]
     )

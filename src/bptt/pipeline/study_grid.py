@@ -4,8 +4,9 @@ A stack is every model of one cell kind and activation ("lstm_tanh"); a job trai
 (task, T), all its models, learning rates and seeds (`bptt.pipeline.trainability`). Runs: "study"
 (every rung of the ladder), "perturbed" (the rungs of perturbation.seq_len, initial weights moved by
 perturbation.relative) and, one job per task and stack, "budget" (each model's boundary rerun at
-budget_factor times the steps, `bptt.pipeline.budget_check`). A study job above the first rung reads
-the rung below's record (`previous`): only models with a solved run there climb.
+budget_factor times the steps, `bptt.pipeline.budget_check`). A study or perturbed job above the first
+rung reads the study's record of the rung below (`previous`): only (model, learning rate) pairs with a
+solved run there climb, so a perturbed job trains exactly the study job's members.
 """
 
 from bptt.pipeline import paths
@@ -32,10 +33,11 @@ def jobs(study: dict) -> list[tuple[str, int, str, str]]:
     return main + perturbed
 
 
-def previous(study: dict, task: str, seq_len: int, group: str, run: str) -> list[str]:
-    """The record a study job reads: the rung below's, of the same stack (none for the first rung or a rerun)."""
+def previous(study: dict, task: str, seq_len: int, group: str) -> list[str]:
+    """The record a study or perturbed job reads: the study's at the rung below, of the same stack (none
+    for the first rung)."""
     below = [n for n in study["tasks"][task]["seq_len"] if n < seq_len]
-    return [paths.study_path(task, max(below), group, "study")] if run == "study" and below else []
+    return [paths.study_path(task, max(below), group, "study")] if below else []
 
 
 def budget_jobs(study: dict) -> list[tuple[str, str]]:

@@ -483,7 +483,8 @@ TRAINABILITY_SUMMARY = pa.schema(
         (
             "learning_rate",
             pa.float64(),
-            "the chosen learning rate: most solved runs over the ladder, then lowest mean held-out loss",
+            "the chosen learning rate: most solved runs over the ladder, then lowest mean final held-out loss at the "
+            "rungs every rate trained (a rate climbs a rung only where one of its seeds solved the rung below)",
         ),
         (
             "longest_solved",

@@ -14,9 +14,11 @@ of one seed start from the same network and see the same batches ("train_batches
 same held-out batch ("eval_batch" of s). With --perturbation e > 0 every initial weight w becomes
 w (1 + e z), z standard normal from the stream "perturbation" of s: the robustness test.
 
-Up the ladder (--previous, the record of the rung below): a model none of whose runs solved the
-rung below is not trained at this one, and counts as not solving it; a job left with no model writes
-a record that says so (SKIPPED), so the longest lengths cost nothing where every model already fails.
+Up the ladder (--previous, the record of the rung below): a model and learning rate none of whose
+seeds solved the rung below is not trained at this one, and counts as not solving it: the same rule
+for every model, so the search stays the same. It assumes that a rate that solves no seed at T solves
+none at 2T, and spares those runs the full step budget. A job left with nothing to train writes a
+record that says so (SKIPPED), so the longest lengths cost nothing where every model already fails.
 
 A member stops at its first evaluation that solves the task (`loop.Settings.stop_solved`), or where
 it diverges (frozen, recorded, never a crash), or after --steps.
@@ -72,17 +74,22 @@ class Settings:
     clip: float | None  # the clipping threshold c, None for no clipping
     solved_fraction: float
     perturbation: float  # relative perturbation of the initial weights, 0 for none
-    rates: tuple[tuple[str, float], ...] = ()  # (model, its own learning rate): the budget check's reruns
+    # (model, its own learning rates), instead of learning_rates: the climbers' or the budget check's
+    rates: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
-def climbing(models: list[tuple[str, dict]], previous: dict | None) -> list[tuple[str, dict]]:
-    """The models to train at this rung: those with a solved run in `previous` (all without one)."""
+def climbing(args: Settings, previous: dict | None) -> Settings:
+    """args with only the (model, learning rate) pairs with a solved run in `previous`, the record of
+    the rung below (all of them without one)."""
     if previous is None:
-        return models
-    if SKIPPED in previous:
-        return []
-    solved = set(previous["model"][previous["stopped_step"] >= 0])
-    return [(name, spec) for name, spec in models if name in solved]
+        return args
+    solved = set()
+    if SKIPPED not in previous:
+        done = previous["stopped_step"] >= 0
+        solved = set(zip(previous["model"][done].tolist(), previous["learning_rate"][done].tolist()))
+    rates = {name: tuple(lr for lr in args.learning_rates if (name, lr) in solved) for name, _ in args.models}
+    models = tuple((name, spec) for name, spec in args.models if rates[name])
+    return dataclasses.replace(args, models=models, rates=tuple((name, rates[name]) for name, _ in models))
 
 
 def parse_model(text: str) -> tuple[str, dict]:
@@ -100,12 +107,12 @@ def parse_model(text: str) -> tuple[str, dict]:
 
 def members(args: Settings) -> list[tuple[str, float, int]]:
     """(model, learning rate, seed) of every member, in stack order: every learning rate for each
-    model, or only its own where args.rates (model, learning rate: the budget check) says so."""
+    model, or only its own where args.rates (model, learning rates) says so."""
     rates = dict(args.rates)
     return [
         (name, lr, s)
         for name, _ in args.models
-        for lr in ([rates[name]] if name in rates else args.learning_rates)
+        for lr in rates.get(name, args.learning_rates)
         for s in range(args.seeds)
     ]
 
@@ -232,7 +239,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, str, str | None]:
     parser.add_argument("--clip", type=positive, help="clipping threshold c (none: no clipping)")
     parser.add_argument("--solved-fraction", type=positive, required=True)
     parser.add_argument("--perturbation", type=float, default=0.0, help="relative perturbation of the initial weights")
-    parser.add_argument("--previous", help="the record of the rung below: only its models with a solved run train")
+    parser.add_argument(
+        "--previous", help="the record of the rung below: only its (model, learning rate) pairs with a solved run train"
+    )
     parser.add_argument("--output", required=True, help="the .npz to write")
     args = parser.parse_args(argv)
     if (args.task == "recall") != (args.num_classes is not None):
@@ -260,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     if below is not None:
         with np.load(below) as data:
             previous = {k: data[k] for k in data.files}
-        args = dataclasses.replace(args, models=tuple(climbing(list(args.models), previous)))
+        args = climbing(args, previous)
     if not args.models:
         cli.write({SKIPPED: np.array(True), "task": np.array(args.task), "seq_len": np.array(args.seq_len)}, output)
-        print(f"{args.task} T={args.seq_len} {args.group}: no model solved a run of the rung below; none trained")
+        print(f"{args.task} T={args.seq_len} {args.group}: nothing solved a run of the rung below; none trained")
         return 0
     record = run(args)
     cli.write(record, output)

@@ -25,6 +25,7 @@ MARKERS = {"adding": "o", "recall": "s"}
 # The ladder figure's markers and line styles, by a model's place within its cell kind's panel.
 LADDER_MARKERS = ("o", "s", "^", "D", "v")
 LADDER_STYLES = ("-", "--", ":", "-.", (0, (5, 1)))
+KIND_NAMES = {"rnn": "Elman and ReLU networks", "lstm": "LSTMs", "gru": "GRUs"}
 BOOTSTRAP = 2000
 # A model is named as off the trend when its rank in longest solved length and its rank in timescale
 # differ by at least this share of the number of points.
@@ -192,13 +193,15 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
             f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
             + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
         )
+    flipped = {(t, m) for t, m, _ in rung_changes(runs)}
     for task, rows in summary.groupby("task", sort=False):
         parts = []
         for row in rows.itertuples():
             interval = f"{row.longest_solved_low:g} to {row.longest_solved_high:g}"
             parts.append(
                 f"{names.get(row.model, row.model)} {_length(row.longest_solved)} "
-                f"(interval {interval}; learning rate {row.learning_rate:g}; timescale {row.timescale_init:.3g})"
+                f"(interval {interval}; learning rate {row.learning_rate:g}; timescale {row.timescale_init:.3g}; "
+                f"{_survives(row, (task, row.model) in flipped)})"
             )
         ladder = sorted(main.loc[main["task"] == task, "seq_len"].unique())
         out.append(
@@ -210,12 +213,14 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
     out += off_trend(runs, summary, names)
     trained = main[main["solved"] & np.isfinite(main["timescale_trained"]) & np.isfinite(main["timescale_init"])]
     if len(trained):
-        longer = (trained["timescale_trained"] > trained["timescale_init"]).mean()
+        longer = int((trained["timescale_trained"] > trained["timescale_init"]).sum())
         ratio = (trained["timescale_trained"] / trained["timescale_init"]).quantile([0.25, 0.5, 0.75])
+        low, high = study.wilson(longer, len(trained))
         out.append(
-            f"Training lengthens the timescale in {longer:.0%} of the {len(trained)} solved runs whose timescale is "
-            f"finite before and after (trained / initial: median {ratio[0.5]:.2f}, IQR {ratio[0.25]:.2f} to "
-            f"{ratio[0.75]:.2f}), measured on the same held-out inputs."
+            f"Training lengthens the timescale in {longer / len(trained):.0%} of the {len(trained)} solved runs whose "
+            f"timescale is finite before and after (95 % interval {low:.0%} to {high:.0%}; trained / initial: median "
+            f"{ratio[0.5]:.2f}, IQR {ratio[0.25]:.2f} to {ratio[0.75]:.2f}), measured on the same held-out inputs. "
+            + by_cell(trained, specs)
         )
     diverged = int(main["diverged"].sum())
     low, high = study.wilson(diverged, len(main))
@@ -223,14 +228,64 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
         f"{diverged} of {len(main)} runs diverged (95 % interval {max(low, 0):.1%} to {high:.1%})"
         + ("; each was frozen where it diverged." if diverged else ".")
     )
-    edge = int((summary["learning_rate"] == runs["learning_rate"].max()).sum())
-    if edge:
-        out.append(
-            f"The chosen learning rate is the sweep's largest ({runs['learning_rate'].max():g}) for {edge} of "
-            f"{len(summary)} points: for those the sweep may stop short of their best rate."
-        )
+    out.append(edges(runs, summary, names))
     out += checks(summary, runs, names)
     return out
+
+
+def by_cell(trained: pd.DataFrame, specs: dict) -> str:
+    """Per cell kind, the solved runs' median timescale at initialisation and after training, with its IQR."""
+    cell = trained["model"].map({n: s["cell"] for n, s in specs.items()})
+    parts = []
+    for kind, name in KIND_NAMES.items():
+        runs = trained[cell == kind]
+        if len(runs):
+            q0, q1 = (runs[c].quantile([0.25, 0.5, 0.75]) for c in ("timescale_init", "timescale_trained"))
+            parts.append(
+                f"{name} ({len(runs)} runs) from {q0[0.5]:.3g} (IQR {q0[0.25]:.3g} to {q0[0.75]:.3g}) to "
+                f"{q1[0.5]:.3g} (IQR {q1[0.25]:.3g} to {q1[0.75]:.3g})"
+            )
+    return "Median timescale of the solved runs, steps per factor e, at initialisation and after training: " + (
+        "; ".join(parts) + "."
+    )
+
+
+def _survives(row, flips: bool) -> str:
+    """Whether one point's longest length survives the budget check and the perturbation test, in words."""
+    if pd.isna(row.budget_rungs_moved):
+        budget = "the ladder's top, not budget-checked"
+    else:
+        budget = (
+            "one rung longer at the budget check's steps" if row.budget_rungs_moved else "holds at the budget check"
+        )
+    return budget + ("; its solved rungs change when perturbed" if flips else "")
+
+
+def edges(runs: pd.DataFrame, summary: pd.DataFrame, names: dict) -> str:
+    """Where the chosen learning rates sit in the sweep: the points at its smallest or largest rate are
+    named (their best rate may lie outside it); points with no solved run are counted apart, their
+    rate chosen by loss alone."""
+    main = runs[runs["run"] == "study"]
+    sweep = np.sort(main["learning_rate"].unique())
+    solved = main.groupby(["task", "model"])["solved"].any()
+    scored = summary[[bool(solved.get((r.task, r.model), False)) for r in summary.itertuples()]]
+    text = (
+        f"The chosen learning rate lies inside the sweep ({sweep[0]:g} to {sweep[-1]:g}) for "
+        f"{int(scored['learning_rate'].between(sweep[0], sweep[-1], inclusive='neither').sum())} of the "
+        f"{len(scored)} points with a solved run"
+    )
+    for rate, word in ((sweep[0], "smallest"), (sweep[-1], "largest")):
+        at = scored[scored["learning_rate"] == rate]
+        if len(at):
+            text += f"; at its {word} ({rate:g}) for " + ", ".join(
+                f"{names.get(r.model, r.model)} on {TASK_NAMES[r.task]}" for r in at.itertuples()
+            )
+    if scored["learning_rate"].isin(sweep[[0, -1]]).any():
+        text += ": for those the best rate may lie outside the sweep"
+    unsolved = len(summary) - len(scored)
+    return text + (
+        f". {unsolved} {'point' if unsolved == 1 else 'points'} solved no run at any rate." if unsolved else "."
+    )
 
 
 def off_trend(runs: pd.DataFrame, summary: pd.DataFrame, names: dict) -> list[str]:
