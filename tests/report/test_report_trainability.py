@@ -84,3 +84,16 @@ def test_the_trained_timescale_is_given_per_cell_kind_on_the_solved_runs():
     text = " ".join(trainability.findings(runs, summary, synthetic.SPECS))
     # lstm_b1 solves 3 rungs x 5 seeds; TAU 6, trained 1.5 x 6
     assert "LSTMs (15 runs) from 6 (IQR 6 to 6) to 9 (IQR 9 to 9)" in text
+
+
+def test_the_bridge_says_how_many_lengths_the_budget_check_moves():
+    runs, summary = synthetic.tables()
+    checked = summary.dropna(subset=["budget_rungs_moved"])
+    moved = int((checked["budget_rungs_moved"] > 0).sum())
+    bridge = trainability.findings(runs, summary, synthetic.SPECS)[0]
+    assert f"{moved} of {len(checked)} points below the ladder's top" in bridge
+    # Every checked point moving makes the lengths budget-limited, in so many words.
+    all_moved = summary.assign(budget_rungs_moved=np.where(summary["budget_rungs_moved"].notna(), 1.0, np.nan))
+    text = trainability.findings(runs, all_moved, synthetic.SPECS)[0]
+    steps = int(runs.loc[runs["run"] == "study", "steps"].max())
+    assert f"The lengths are what {steps} steps allow: at 2 times the steps, {len(checked)} of {len(checked)}" in text

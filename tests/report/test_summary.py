@@ -60,6 +60,10 @@ def test_learning_quotes_the_bridge_and_its_bootstrap_interval(jittered):
     assert "(95 % bootstrap interval over seeds)" in finding.text and f"across {b['points']} (model, task)" in (
         finding.text
     )
+    # With the per-model table, the budget check's clause follows, the same as beside the figure.
+    with_budget = summary.learning(jittered.trainability, jittered.trainability_summary)
+    clause = trainability.budget_clause(jittered.trainability_summary, jittered.trainability)
+    assert clause and with_budget.text == finding.text + clause
 
 
 def test_clipping_quotes_the_widening_of_each_model(jittered):

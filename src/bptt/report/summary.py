@@ -114,9 +114,10 @@ def remedies(shapes: pd.DataFrame, radius: float, main: dict[str, tuple[str, str
     )
 
 
-def learning(runs: pd.DataFrame | None) -> Finding | None:
+def learning(runs: pd.DataFrame | None, summary: pd.DataFrame | None = None) -> Finding | None:
     """The trainability study's bridge: Spearman's rank correlation between the gradient timescale at
-    initialisation and the longest length learned, with its bootstrap interval; None without a study."""
+    initialisation and the longest length learned, with its bootstrap interval and the budget check
+    (`summary`, the per-model table); None without a study."""
     needed = {"run", "task", "model", "seed", "seq_len", "timescale_init", "solved"}
     if runs is None or runs.empty or not needed <= set(runs.columns) or not (runs["run"] == "study").any():
         return None
@@ -131,7 +132,7 @@ def learning(runs: pd.DataFrame | None) -> Finding | None:
     return Finding(
         f"Learning: across {b['points']} (model, task) points the longest sequence learned {direction} with the "
         f"gradient timescale at initialisation, Spearman's rank correlation {bracket(b['rho'], b['low'], b['high'])} "
-        "(95 % bootstrap interval over seeds).",
+        "(95 % bootstrap interval over seeds)." + trainability.budget_clause(summary, runs),
         "trainability_bridge",
     )
 
@@ -170,7 +171,7 @@ def findings(t, main, config: dict) -> list[Finding]:
         elman_rate(main.summary),
         elman_theory(main.summary, t.theory, config["hidden_size"]),
         remedies(shapes, radius, variants),
-        learning(getattr(t, "trainability", None)),
+        learning(getattr(t, "trainability", None), getattr(t, "trainability_summary", None)),
         clipped(getattr(t, "clipping", None)),
     ]
     return [f for f in out if f is not None]

@@ -192,6 +192,7 @@ def findings(runs: pd.DataFrame, summary: pd.DataFrame, specs: dict) -> list[str
             f"timescale at initialisation and the longest length solved is {b['rho']:.2f} (95 % bootstrap interval "
             f"over seeds {b['low']:.2f} to {b['high']:.2f}): the longest length learned {sign} with the timescale"
             + ("." if sign != "shows no clear direction" else ", the interval includes 0.")
+            + budget_clause(summary, runs)
         )
     flipped = {(t, m) for t, m, _ in rung_changes(runs)}
     for task, rows in summary.groupby("task", sort=False):
@@ -331,13 +332,43 @@ def rung_changes(runs: pd.DataFrame) -> list[tuple[str, str, int]]:
     return [(task, model, int(n)) for task, model, _, n in changed.index]
 
 
+def budget(summary: pd.DataFrame | None, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
+    """The budget check: (the points checked, those that solve a longer rung at more steps, the factor of
+    steps), or None where the study has no check."""
+    if summary is None or "budget_rungs_moved" not in summary or "steps" not in runs:
+        return None
+    checked = summary.dropna(subset=["budget_rungs_moved"])
+    if not len(checked):
+        return None
+    factor = runs.loc[runs["run"] == "budget", "steps"].max() / runs.loc[runs["run"] == "study", "steps"].max()
+    return checked, checked[checked["budget_rungs_moved"] > 0], factor
+
+
+def budget_clause(summary: pd.DataFrame | None, runs: pd.DataFrame) -> str:
+    """The budget check in one sentence beside the bridge ('' without a check): a length learned is
+    what the study's steps allow wherever more steps learn a longer one."""
+    found = budget(summary, runs)
+    if found is None:
+        return ""
+    checked, moved, factor = found
+    steps = int(runs.loc[runs["run"] == "study", "steps"].max())
+    if len(moved) <= 1:
+        return (
+            f" At {factor:g} times the {steps} steps, {len(moved)} of {len(checked)} points below the ladder's top "
+            "learned a longer length: the lengths are not budget-limited at this resolution."
+        )
+    return (
+        f" The lengths are what {steps} steps allow: at {factor:g} times the steps, {len(moved)} of {len(checked)} "
+        "points below the ladder's top learn at least one rung longer."
+    )
+
+
 def checks(summary: pd.DataFrame, runs: pd.DataFrame, names: dict) -> list[str]:
     """The budget check's and the robustness test's sentences."""
     out = []
-    checked = summary.dropna(subset=["budget_rungs_moved"])
-    if len(checked):
-        moved = checked[checked["budget_rungs_moved"] > 0]
-        factor = runs.loc[runs["run"] == "budget", "steps"].max() / runs.loc[runs["run"] == "study", "steps"].max()
+    found = budget(summary, runs)
+    if found is not None:
+        checked, moved, factor = found
         verdict = (
             "the lengths are not budget-limited at this resolution"
             if len(moved) <= 1
