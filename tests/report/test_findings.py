@@ -201,7 +201,10 @@ def test_gated_theory_sentences_say_where_the_prediction_holds_and_where_it_miss
     assert "within 0.0010 of the dynamical mean-field prediction at ρ = 0.5, 0.9" in gru
     assert f"off by more than 0.005 at 2 radii, most at ρ = 1.1, where it is {rate + 0.02:.3f}, above the" in gru
     assert "no further than the dynamical one at any radius" in gru
-    assert "at H = 16 the grid's median rate is within" in lstm
+    # The grid's median against the dynamical prediction, with the digits of every other gap (0.00 read as agreement).
+    mine = points[(points.cell == "lstm") & (points.activation == "tanh") & (points.gate_bias == "0")]
+    gap = (mine["median"] - mine["dmft_rate"]).abs().max()
+    assert gap > 0.005 and f"at H = 16 the grid's median rate is within {gap:.4f} of it" in lstm
 
 
 def test_summary_table_prints_each_rate_with_the_seeds_range_below_it():

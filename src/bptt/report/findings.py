@@ -316,7 +316,7 @@ def gated_theory_sentences(points: pd.DataFrame, hidden_size: int) -> list[str]:
         fitted = g.dropna(subset=["median"])
         if len(fitted):
             small = (fitted["median"] - fitted["dmft_rate"]).abs()
-            text += f"; at H = {hidden_size} the grid's median rate is within {small.max():.2f} of it"
+            text += f"; at H = {hidden_size} the grid's median rate is {_within(small.max())} of it"
         sentences.append(text + ".")
     return sentences
 
