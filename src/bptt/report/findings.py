@@ -346,10 +346,11 @@ def _large_h_clause(large: pd.DataFrame) -> str:
     is one draw, so beside it stands how far the grid's seeds (columns min, max) differ at one radius."""
     dev = (large["large_h_rate"] - large["rate"]).abs()
     steady = np.isfinite(large["q_star"]).to_numpy()
-    spread = (large["max"] - large["min"]).max()
+    spread = (large["max"] - large["min"]).max()  # NaN where the grid fitted no rate (T = 1)
+    seeds = "" if np.isnan(spread) else f"; the grid's seeds differ by up to {spread:.2g} at one radius"
     text = (
-        f"One network of {int(large['large_h'].iloc[0])} units and inputs (one draw, so no spread over networks; "
-        f"the grid's seeds differ by up to {spread:.2g} at one radius) is "
+        f"One network of {int(large['large_h'].iloc[0])} units and inputs (one draw, so no spread over networks"
+        f"{seeds}) is "
     )
     if steady.all() or not steady.any():
         return text + _within(dev.max()) + " at every radius"
