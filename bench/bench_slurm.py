@@ -21,20 +21,7 @@ import yaml
 from common import BIN, COLLECTED, CORES, ROOT, fresh_copy, timed, workflow_helpers
 
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
-REALISTIC = {
-    **DEFAULT,
-    "grid": {
-        "cell": ["rnn", "lstm", "gru"],
-        "activation": ["tanh", "relu"],
-        "radius": [0.9, 1.0, 1.1],
-        "seq_len": [1500],
-        "recurrent_init": ["orthogonal"],
-        "gate_bias": [0.0],
-    },
-    "batch_size": 16,
-    "hidden_size": 256,
-    "jacobian_batch": 0,
-}
+REALISTIC = {**DEFAULT, **workflow_helpers.REALISTIC}
 # Grid -> (config, target ratio). The default grid's jobs are shorter than a job's start-up on
 # SLURM, so its target is looser.
 GRIDS = {"realistic": (REALISTIC, 1.3), "default": (DEFAULT, 3.0)}

@@ -83,6 +83,21 @@ TINY = {
     },
 }
 COLLECTED = ("results/gradients.parquet", "results/summary.parquet")
+# Issue 22's grid of a user who has outgrown a laptop: 6 jobs of 7-45 s, the Elman RNN's cheap beside a
+# SLURM submission, the gated cells' not (the cluster benchmark and the resource tests).
+REALISTIC = {
+    "grid": {
+        "cell": ["rnn", "lstm", "gru"],
+        "activation": ["tanh", "relu"],
+        "radius": [0.9, 1.0, 1.1],
+        "seq_len": [1500],
+        "recurrent_init": ["orthogonal"],
+        "gate_bias": [0.0],
+    },
+    "batch_size": 16,
+    "hidden_size": 256,
+    "jacobian_batch": 0,
+}
 
 
 def local_env(path: pathlib.Path) -> dict[str, str]:
