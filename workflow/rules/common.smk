@@ -31,7 +31,7 @@ def check_config(config, schema_file):
     planned, so an invalid config never writes or removes anything.
     """
     schema_path = pathlib.Path(workflow.basedir) / schema_file
-    schema = yaml.safe_load(schema_path.read_text())
+    schema = yaml.load(schema_path.read_text(), Loader=yaml.CSafeLoader)  # libyaml, read at every start
     config.update(configcheck.normalise(dict(config), schema))
     found = [
         line

@@ -172,7 +172,7 @@ def duplicate_keys(text: str, name: str) -> list[str]:
             for index, item in enumerate(node.value):
                 walk(item, path + (index,))
 
-    walk(yaml.compose(text), ())
+    walk(yaml.compose(text, Loader=yaml.CSafeLoader), ())  # libyaml: a tenth of the pure-Python time
     return lines
 
 

@@ -24,7 +24,7 @@ import os
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from bptt.core import cells, sources
 from bptt.pipeline import clipping_grid, experiment, grid, study_cost, theory, training_grid
@@ -44,10 +44,22 @@ _MEASURED_MODELS = 8  # networks stacked in the timed sweeps: a stack's rows sha
 _F8 = 8
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS and OpenMP pools, found once: finding them walks every loaded library (about
+    6 ms), and planning times a few hundred small problems."""
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread, as every job does (`threads: 1`)."""
+    return _blas().limit(limits=1)
+
+
 def _seconds(fn, repeat: int = 3) -> float:
     """The smallest of `repeat` timings of fn(), with one BLAS thread."""
     best = np.inf
-    with threadpool_limits(1):
+    with one_blas_thread():
         for _ in range(repeat):
             start = time.perf_counter()
             fn()

@@ -13,7 +13,6 @@ started last would run alone at the end.
 import math
 from typing import NamedTuple
 
-import threadpoolctl
 
 from bptt.pipeline import estimate, grid
 
@@ -50,7 +49,7 @@ def job_seconds(config: dict, cell: str, seq_len: int) -> float:
     """Estimated seconds of one experiment job of `cell` at `seq_len` (`estimate.experiment_parts`)."""
     # Timed as the job runs (threads: 1): a BLAS pool of all cores on a busy machine times a
     # product of a job's sizes 100x slower than one thread does.
-    with threadpoolctl.threadpool_limits(1):
+    with estimate.one_blas_thread():
         return sum(estimate.experiment_parts(config, cell, seq_len).values())
 
 
