@@ -80,10 +80,10 @@ def _chosen_partition() -> str:
 
 
 def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
-    """Finished jobs' state, partition, time limit (minutes), memory request (MB) and nice value,
+    """Finished jobs' state, partition, time limit (minutes), memory request (MB), nice value and name,
     from squeue (they stay listed for MinJobAge)."""
     result = subprocess.run(
-        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%i %T %P %l %m %y"],
+        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%i %T %P %l %m %y %j"],
         capture_output=True,
         text=True,
         check=True,
@@ -91,7 +91,7 @@ def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
     )
     jobs = {}
     for line in result.stdout.splitlines():
-        job_id, state, partition, limit, memory, nice = line.split()
+        job_id, state, partition, limit, memory, nice, name = line.split()
         hours_minutes = [int(x) for x in limit.split("-")[-1].split(":")][:-1]  # [h:]mm:ss -> minutes
         minutes = hours_minutes[-1] + (60 * hours_minutes[0] if len(hours_minutes) == 2 else 0)
         jobs[job_id] = {
@@ -100,6 +100,7 @@ def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
             "minutes": minutes,
             "mem_mb": float(memory.rstrip("M")),
             "nice": int(nice),
+            "name": name,
         }
     return jobs
 
@@ -119,7 +120,7 @@ def test_slurm_profile_sizes_submissions_from_the_estimate_and_collects_the_loca
     partition = _chosen_partition()
     run = subprocess.run(
         ["timeout", "-s", "INT", str(SLURM_RUN_SECONDS), str(SNAKEMAKE)]
-        + ["--workflow-profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2"]
+        + ["--workflow-profile", "profiles/slurm"]
         + list(COLLECTED),
         cwd=cluster,
         env={**os.environ, "PYTHONPATH": str(cluster / "src"), "BPTT_SLURM_PARTITION": partition},
@@ -138,6 +139,8 @@ def test_slurm_profile_sizes_submissions_from_the_estimate_and_collects_the_loca
     slurm = _slurm_jobs(list(submissions))
     assert {job["state"] for job in slurm.values()} == {"COMPLETED"}
     assert {job["partition"] for job in slurm.values()} == {partition}
+    # squeue names them after the profile's prefix and the run's id (one run, one id).
+    assert len({job["name"] for job in slurm.values()}) == 1 and next(iter(slurm.values()))["name"].startswith("bptt_")
 
     # No submission holds more work than its estimate allows: the expensive job alone, the cheap
     # ones together within the target, and each submission's time limit and memory cover what its
