@@ -71,14 +71,8 @@ rule all:
 
 
 onstart:
-    if getattr(
-        workflow.executor_plugin, "name", None
-    ) == "slurm" and not os.environ.get("BPTT_SLURM_ACCOUNT"):
-        print(
-            "bptt: no SLURM account given (BPTT_SLURM_ACCOUNT). The plugin will try to guess one with sacct;"
-            " on a cluster without accounting it warns that it could not, and submits without -A, which"
-            " such a cluster accepts."
-        )
+    for note in cluster_notes(JOB_PLANS, RUN_HERE):
+        print(note)
 
 
 onsuccess:

@@ -157,6 +157,9 @@ def test_slurm_profile_sizes_submissions_from_the_estimate_and_collects_the_loca
     nice = {tuple(jobs): slurm[job_id]["nice"] for job_id, jobs in held.items()}
     assert nice[(EXPENSIVE,)] == min(nice.values()) == 0 and len(set(nice.values())) == len(nice), nice
 
+    # The plugin's warning about a missing account is explained once, before the first submission.
+    assert log.count("bptt: no SLURM account given") == (0 if os.environ.get("BPTT_SLURM_ACCOUNT") else 1), log
+
     # The closing message names what this run built: the two tables asked for.
     closing = log.split("bptt: done. Outputs")[1].splitlines()[1:3]
     assert sorted(pathlib.Path(line.strip()) for line in closing) == sorted(cluster / name for name in COLLECTED)
@@ -167,3 +170,33 @@ def test_slurm_profile_sizes_submissions_from_the_estimate_and_collects_the_loca
         assert cluster_schema.equals(local_schema), name
         assert len(local_rows) > 0, name
         pd.testing.assert_frame_equal(cluster_rows, local_rows, check_exact=True)
+
+
+def test_slurm_profile_keeps_a_grid_not_worth_one_submission_here(tmp_path):
+    require(_helpers.cluster_is_up(), "a running SLURM cluster (scripts/slurm-cluster up)")
+    local = pristine_copy(tmp_path / "local", TINY)
+    snakemake(local, "--cores", "2", *COLLECTED)
+
+    cluster = pristine_copy(tmp_path / "cluster", TINY)
+    env = {**os.environ, "PYTHONPATH": str(cluster / "src")}
+    env.pop("BPTT_SLURM_ACCOUNT", None)
+    run = subprocess.run(
+        ["timeout", "-s", "INT", str(SLURM_RUN_SECONDS), str(SNAKEMAKE), "--workflow-profile", "profiles/slurm"]
+        + list(COLLECTED),
+        cwd=cluster,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, f"slurm run failed (124: timed out after {SLURM_RUN_SECONDS}s):\n{log}"
+    # Every job was cheap and all of them less than a submission's worth: none went to SLURM, the
+    # run said why, and the note on SLURM accounts (for submissions) was not printed.
+    assert "localrule experiment:" in log and "submitted with SLURM jobid" not in log, log
+    assert re.search(r"bptt: the \d+ experiment jobs are estimated at \d+ s of work in all", log), log
+    assert "no SLURM account given" not in log, log
+    for name in COLLECTED:
+        assert len(_sorted_table(local / name)[1]) > 0, name
+        pd.testing.assert_frame_equal(
+            _sorted_table(cluster / name)[1], _sorted_table(local / name)[1], check_exact=True
+        )

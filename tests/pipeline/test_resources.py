@@ -1,10 +1,12 @@
 """Cluster requests and groups from the cost estimate (bptt.pipeline.resources)."""
 
+import math
 import pathlib
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from bptt.pipeline import resources
 
@@ -51,6 +53,23 @@ def test_submissions_start_longest_first():
     # A group's jobs share their submission's rank.
     for group in {p.group for p in plans.values() if p.group}:
         assert len({p.nice for p in plans.values() if p.group == group}) == 1
+
+
+def test_a_grid_not_worth_one_submission_runs_here():
+    def plans(*seconds):
+        return {job: resources.JobPlan(s, 100, 11, None, job) for job, s in enumerate(seconds)}
+
+    cheap = resources.CHEAP_SECONDS / 2
+    assert resources.run_here(plans(cheap, cheap))
+    # One job worth a submission of its own: the grid goes to the cluster.
+    assert not resources.run_here(plans(cheap, resources.CHEAP_SECONDS))
+    # All cheap, but a submission's worth of work in all: grouped on the cluster.
+    enough = math.ceil(resources.TARGET_SECONDS / cheap)
+    assert not resources.run_here(plans(*[cheap] * enough))
+    assert resources.run_here(plans(*[cheap] * (enough - 1)))
+    # The issue's grid is submitted; the default one (48 jobs of about a second) runs here.
+    assert not resources.run_here(resources.plan(REALISTIC))
+    assert resources.run_here(resources.plan(yaml.safe_load((workflow_helpers.ROOT / "config.yaml").read_text())))
 
 
 def test_the_group_name_lists_its_jobs_and_stays_short():

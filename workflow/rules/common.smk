@@ -31,7 +31,9 @@ def check_config(config, schema_file):
     planned, so an invalid config never writes or removes anything.
     """
     schema_path = pathlib.Path(workflow.basedir) / schema_file
-    schema = yaml.load(schema_path.read_text(), Loader=yaml.CSafeLoader)  # libyaml, read at every start
+    schema = yaml.load(
+        schema_path.read_text(), Loader=yaml.CSafeLoader
+    )  # libyaml, read at every start
     config.update(configcheck.normalise(dict(config), schema))
     found = [
         line
@@ -96,6 +98,34 @@ def code_hash(*entries, **options):
     return once
 
 
+def cluster_notes(plans, run_here):
+    """What a cluster run says before its first submission, given the experiment jobs' `plans` and
+    whether they `run_here`: that they do, and, if any job is submitted to SLURM without an account,
+    what the plugin's warning about it means."""
+    notes = []
+    if workflow.local_exec:
+        return notes
+    if run_here:
+        notes.append(
+            f"bptt: the {len(plans)} experiment jobs are estimated at"
+            f" {sum(p.seconds for p in plans.values()):.0f} s of work in all, each below a"
+            f" submission's start-up ({resources.CHEAP_SECONDS:g} s): they run here, as a local"
+            " rule, not through the cluster (docs/cluster.md)."
+        )
+    submitted = any(not job.is_local for job in workflow.dag.needrun_jobs())
+    if (
+        submitted
+        and workflow.executor_plugin.name == "slurm"
+        and not os.environ.get("BPTT_SLURM_ACCOUNT")
+    ):
+        notes.append(
+            "bptt: no SLURM account given (BPTT_SLURM_ACCOUNT). The plugin will try to guess one with sacct;"
+            " on a cluster without accounting it warns that it could not, and submits without -A, which"
+            " such a cluster accepts."
+        )
+    return notes
+
+
 def register_groups(plans):
     """Record each group of `plans` (job -> resources.JobPlan) as a group of rule experiment's.
 
@@ -106,7 +136,6 @@ def register_groups(plans):
     for plan in plans.values():
         if plan.group is not None:
             workflow.parent_groupids[plan.group] = "experiment"
-    return plans
 
 
 def job_plan(wildcards):

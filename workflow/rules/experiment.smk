@@ -4,10 +4,14 @@
 # hash, so an edit that is reverted reruns nothing). A cell's settings hold only the values
 # that apply to it, so editing gate_bias reruns the gated cells' jobs alone.
 # On a cluster, each job's memory and time limit and the group sharing its submission come from
-# the planning-time cost estimate (bptt.pipeline.resources; docs/cluster.md).
+# the planning-time cost estimate (bptt.pipeline.resources; docs/cluster.md). A grid that is not
+# worth one submission runs where Snakemake runs: the rule is then local and in no group.
 
 
-JOB_PLANS = register_groups(resources.plan(config))
+JOB_PLANS = resources.plan(config)
+RUN_HERE = resources.run_here(JOB_PLANS)
+if not RUN_HERE:
+    register_groups(JOB_PLANS)
 
 
 rule experiment:
@@ -18,7 +22,8 @@ rule experiment:
     benchmark:
         paths.RUN_BENCHMARK
     group:
-        lambda wildcards: job_plan(wildcards).group
+        None if RUN_HERE else lambda wildcards: job_plan(wildcards).group
+    localrule: RUN_HERE
     threads: 1
     resources:
         mem_mb=lambda wildcards: job_plan(wildcards).mem_mb,

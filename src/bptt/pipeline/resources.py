@@ -7,12 +7,12 @@ alone, and only cheaper jobs share a submission, packed (largest first) until it
 TARGET_SECONDS of work. A job's time and memory requests are its estimate with headroom; a group
 asks for the sum of its jobs' times and the largest of their memories. Submissions start longest
 first (each gets a SLURM nice value, its rank by estimated work): on a full cluster, a long job
-started last would run alone at the end.
+started last would run alone at the end. A grid whose jobs are all cheap and together less than one
+submission's worth runs where Snakemake runs, with no submission at all (`run_here`).
 """
 
 import math
 from typing import NamedTuple
-
 
 from bptt.pipeline import estimate, grid
 
@@ -82,6 +82,15 @@ def pack(costs: dict) -> list[list]:
         submissions.append([job])
         loads.append(work if costs[job] < CHEAP_SECONDS else math.inf)
     return submissions
+
+
+def run_here(plans: dict) -> bool:
+    """Whether the experiment jobs of `plans` (job -> JobPlan) are not worth one submission: each is
+    estimated below a submission's overhead (CHEAP_SECONDS) and all of them together below the work a
+    submission is aimed at (TARGET_SECONDS). Grouped, each such job would still cost JOB_IN_GROUP_SECONDS
+    of start-up, several times its own work; run where Snakemake runs (a local rule), only its work."""
+    costs = [p.seconds for p in plans.values()]
+    return max(costs, default=0.0) < CHEAP_SECONDS and sum(costs) < TARGET_SECONDS
 
 
 def group_name(jobs: list[tuple[str, str, int]]) -> str:
