@@ -52,6 +52,8 @@ def slurm_run(path: pathlib.Path) -> tuple[float, list[float]]:
     if run.returncode:
         sys.exit("slurm run failed:\n" + "".join(line for _, line in lines))
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", "".join(line for _, line in lines))
+    if not job_ids:
+        return seconds, []
     listed = subprocess.run(
         ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%e"],
         capture_output=True,
@@ -95,10 +97,13 @@ def main(rounds: int, names: list[str]) -> int:
             f" slurm median {statistics.median(cluster):.1f} s; ratio {ratio:.2f}"
             f" (target <= {target:g}: {'met' if ratio <= target else 'missed'})"
         )
-        print(
-            f"  a submission's end to its Finished line: median {statistics.median(delays[name]):.0f} s,"
-            f" largest {max(delays[name]):.0f} s, over {len(delays[name])} submissions"
-        )
+        if delays[name]:
+            print(
+                f"  a submission's end to its Finished line: median {statistics.median(delays[name]):.0f} s,"
+                f" largest {max(delays[name]):.0f} s, over {len(delays[name])} submissions"
+            )
+        else:
+            print("  no submission: every job ran where Snakemake runs (resources.run_here)")
     return 0
 
 
