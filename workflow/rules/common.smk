@@ -31,9 +31,8 @@ def check_config(config, schema_file):
     planned, so an invalid config never writes or removes anything.
     """
     schema_path = pathlib.Path(workflow.basedir) / schema_file
-    schema = yaml.load(
-        schema_path.read_text(), Loader=yaml.CSafeLoader
-    )  # libyaml, read at every start
+    # libyaml: every job's own Snakemake reads the schema too.
+    schema = yaml.load(schema_path.read_text(), Loader=yaml.CSafeLoader)
     config.update(configcheck.normalise(dict(config), schema))
     found = [
         line
@@ -100,19 +99,20 @@ def code_hash(*entries, **options):
 
 def cluster_notes(plans, run_here):
     """What a cluster run says before its first submission, given the experiment jobs' `plans` and
-    whether they `run_here`: that they do, and, if any job is submitted to SLURM without an account,
-    what the plugin's warning about it means."""
+    whether they `run_here`: that they do (if this run has any to run), and, if any job is submitted
+    to SLURM without an account, what the plugin's warning about it means."""
     notes = []
     if workflow.local_exec:
         return notes
-    if run_here:
+    needrun = list(workflow.dag.needrun_jobs())
+    if run_here and any(job.rule.name == "experiment" for job in needrun):
         notes.append(
             f"bptt: the {len(plans)} experiment jobs are estimated at"
             f" {sum(p.seconds for p in plans.values()):.0f} s of work in all, each below a"
             f" submission's start-up ({resources.CHEAP_SECONDS:g} s): they run here, as a local"
             " rule, not through the cluster (docs/cluster.md)."
         )
-    submitted = any(not job.is_local for job in workflow.dag.needrun_jobs())
+    submitted = any(not job.is_local for job in needrun)
     if (
         submitted
         and workflow.executor_plugin.name == "slurm"
