@@ -193,6 +193,9 @@ def test_slurm_profile_keeps_a_grid_not_worth_one_submission_here(tmp_path):
     # Every job was cheap and all of them less than a submission's worth: none went to SLURM, the
     # run said why, and the note on SLURM accounts (for submissions) was not printed.
     assert "localrule experiment:" in log and "submitted with SLURM jobid" not in log, log
+    # All at once, as far as Snakemake's pool allows: the profile's one-CPU cap on a submission
+    # (cpus_per_task, scoped local) does not hold local jobs back to one at a time.
+    assert f"Execute {len(grid.jobs(TINY['grid']))} jobs..." in log, log
     assert re.search(r"bptt: the \d+ experiment jobs are estimated at \d+ s of work in all", log), log
     assert "no SLURM account given" not in log, log
     for name in COLLECTED:

@@ -30,6 +30,9 @@ rule experiment:
         runtime=lambda wildcards: job_plan(wildcards).runtime,
         # Longest first: SLURM starts a pending job of lower nice first (docs/cluster.md).
         slurm_extra=lambda wildcards: f"--nice={job_plan(wildcards).nice}",
+        # The SLURM profile caps cpus_per_task at 1 (scoped local, so that a group asks for one
+        # CPU); a local rule's jobs count against that cap too, which would run them one at a time.
+        cpus_per_task=0 if RUN_HERE else 1,
     params:
         settings=lambda wildcards: cli(
             **grid.job_settings(
