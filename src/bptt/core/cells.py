@@ -56,9 +56,10 @@ def check_kind(kind: str) -> CellSpec:
     return SPECS[kind]
 
 
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+def check_integer(name: str, value, minimum: int = 1) -> int:
+    """`value` as an int, or a ValueError naming `name` if it is not an integer (bools refused) >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -81,8 +82,8 @@ def make(
     """
     spec = check_kind(kind)
     activations.get(activation)
-    input_size = _check_size("input_size", input_size)
-    hidden_size = _check_size("hidden_size", hidden_size)
+    input_size = check_integer("input_size", input_size)
+    hidden_size = check_integer("hidden_size", hidden_size)
     initialisation.check_radius(radius)
     initialisation.check_method(recurrent_init)
     gate_bias = initialisation.check_gate_bias(gate_bias, chrono_t_max)

@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from bptt.core import activations, initialisation
+from bptt.core import activations, cells, initialisation
 from bptt.theory import gated
 
 UNITS = 8192  # samples of the single-unit process (its Monte Carlo error: docs/theory.md)
@@ -154,10 +154,8 @@ def dmft_profile(
     act, radius, v, units_ = gated._check(cell, activation, radius, gate_bias, input_variance, None)
     if gate_bias == initialisation.CHRONO:
         raise ValueError("gate_bias 'chrono' is not covered by the dynamical mean field: use gated.gated_profile")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
-    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 2:
-        raise ValueError(f"units must be an integer >= 2, got {units!r}")
+    cells.check_integer("steps", steps, 2)
+    cells.check_integer("units", units, 2)
     rng = np.random.default_rng(seed)
     bias = float(units_.bias[0])
     with np.errstate(divide="ignore"):
@@ -184,10 +182,8 @@ def dmft_rate(
     ||dL/dh_k|| against the lag over the last `window` steps (lags 0..window-1) of a sequence of
     burn_in + window steps from the zero state. Not an asymptotic rate: the process is sampled over a
     finite window (docs/theory.md), and a gate held near 1 approaches its limit only as the lag grows."""
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
-        raise ValueError(f"window must be an integer >= 2, got {window!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ValueError(f"burn_in must be an integer >= 0, got {burn_in!r}")
+    cells.check_integer("window", window, 2)
+    cells.check_integer("burn_in", burn_in, 0)
     steps = burn_in + window
     log_h, _ = dmft_profile(
         cell, activation, radius, gate_bias, steps, input_variance=input_variance, units=units, seed=seed

@@ -69,7 +69,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
-from bptt.core import activations, initialisation
+from bptt.core import activations, cells, initialisation
 from bptt.theory import meanfield
 from bptt.theory.meanfield import STEP, _check_number, _expect, _nodes
 
@@ -345,8 +345,7 @@ def gated_profile(
     """
     act, radius, v, units = _check(cell, activation, radius, gate_bias, input_variance, chrono_t_max)
     step = _check_number("step", step, "> 0")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    cells.check_integer("steps", steps)
     n = len(units.weight)
     m, c, q_h = np.zeros(n), np.zeros(n), np.zeros(n)
     forward = []
